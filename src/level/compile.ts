@@ -1,0 +1,217 @@
+// A level plus one knob setting becomes the (config, machine) pair the pure
+// simulator runs, with the oracles to watch and the verdict the file expects.
+
+import type { Config, KernelConfig, Op, ProgramItem } from "../sim/config.js";
+import { allocPage, pteAlloc, setPte, tlbFill } from "../sim/machine.js";
+import type { OracleId } from "../sim/oracles.js";
+import { mk_pte, pte_mkdirty, pte_pfn, pte_present, pte_write } from "../sim/pte.js";
+import type { Cpu, Machine, Mm } from "../sim/types.js";
+import { VM_MAYWRITE, VM_READ, VM_WRITE } from "../sim/types.js";
+import { LevelError, type Level, type RawOp } from "./load.js";
+import type { GENERATIONS } from "./schema.js";
+
+type Preset = Pick<KernelConfig, "do_wp_page" | "early_cow_pinned" | "write_protect_seq" | "gup_force_cow_break">;
+
+/** What each kernel generation does, as races.md R5-R7 and P14 describe. */
+export const PRESETS: Record<(typeof GENERATIONS)[number], Preset> = {
+  "4.19": { do_wp_page: "mapcount", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: false },
+  "5.8": { do_wp_page: "mapcount", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: true },
+  // Linus's trial series as posted in the thread: 09854ba94c6a with the forced COW break removed.
+  "5.9-rc": { do_wp_page: "page_count", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: false },
+  "5.9": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: false, gup_force_cow_break: false },
+  "5.11": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false },
+  "5.19": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false },
+  "6.x": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false },
+};
+
+export type KnobSetting = Record<string, string>;
+
+export interface Compiled {
+  cfg: Config;
+  machine: Machine;
+  /** The goal oracles. */
+  oracles: OracleId[];
+  expect: "safe" | "reachable";
+}
+
+/** Every combination of knob values, in file order (one empty setting for a hunt level). */
+export function knobSettings(level: Level): KnobSetting[] {
+  let out: KnobSetting[] = [{}];
+  for (const k of level.knobs) out = out.flatMap((s) => k.options.map((o) => ({ ...s, [k.id]: o.value })));
+  return out;
+}
+
+/** Parse `--knob k=v` arguments against the level, filling unset knobs with their first option. */
+export function parseKnobArgs(level: Level, args: string[]): KnobSetting {
+  const s: KnobSetting = {};
+  for (const a of args) {
+    const m = /^([^=]+)=(.*)$/.exec(a);
+    if (!m) throw new LevelError(`bad --knob "${a}": expected NAME=VALUE`);
+    const knob = level.knobs.find((k) => k.id === m[1]);
+    if (!knob) {
+      const known = level.knobs.map((k) => k.id);
+      throw new LevelError(`level ${level.id} has no knob "${m[1]}"${known.length ? ` (knobs: ${known.join(", ")})` : " (it has no knobs)"}`);
+    }
+    if (!knob.options.some((o) => o.value === m[2])) {
+      throw new LevelError(`knob ${knob.id} has no value "${m[2]}" (values: ${knob.options.map((o) => o.value).join(", ")})`);
+    }
+    s[knob.id] = m[2];
+  }
+  for (const k of level.knobs) if (!(k.id in s)) s[k.id] = k.options[0].value;
+  return s;
+}
+
+export function expectedVerdict(level: Level, setting: KnobSetting): "safe" | "reachable" {
+  if (level.mode === "hunt") return level.goal.expect ?? "reachable";
+  const opts = level.knobs.map((k) => k.options.find((o) => o.value === setting[k.id])!);
+  return opts.every((o) => o.expect === "safe") ? "safe" : "reachable";
+}
+
+export function goalOracles(level: Level): OracleId[] {
+  return Array.isArray(level.goal.oracle) ? level.goal.oracle : [level.goal.oracle];
+}
+
+export function compileLevel(level: Level, setting: KnobSetting = {}): Compiled {
+  const file = level.file;
+  const params: Record<string, unknown> = { ...level.params };
+  const kernelOverrides: Partial<KernelConfig> & { generation?: string } = {};
+  for (const k of level.knobs) {
+    const v = setting[k.id] ?? k.options[0].value;
+    const opt = k.options.find((o) => o.value === v);
+    if (!opt) throw new LevelError(`knob ${k.id} has no value "${v}"`);
+    Object.assign(params, opt.set.params ?? {});
+    Object.assign(kernelOverrides, opt.set.kernel ?? {});
+  }
+  const { generation: fileGeneration, ...fileFlags } = level.kernel;
+  const { generation: knobGeneration, ...knobFlags } = kernelOverrides;
+  // A knob may swap the whole kernel generation (e.g. "run the 5.19 kernel").
+  const generation = (knobGeneration ?? fileGeneration) as (typeof GENERATIONS)[number];
+  const kernel: KernelConfig = {
+    generation,
+    ...PRESETS[generation],
+    progress_threshold: 32,
+    zap_force_flush: false,
+    ...(knobGeneration ? {} : stripUndefined(fileFlags)),
+    ...stripUndefined(knobFlags),
+  };
+  if (kernel.do_wp_page === "anon_exclusive" && (!kernel.early_cow_pinned || !kernel.write_protect_seq)) {
+    throw new LevelError(`${file}: kernel: PageAnonExclusive (5.19+) kernels always have the early COW and write_protect_seq`);
+  }
+
+  const procIndex = new Map(level.machine.processes.map((p, i) => [p.name, i]));
+  const resolveOp = (o: RawOp): { op: Op; label: string } | null => {
+    if (o.if !== null && params[o.if] !== true) return null;
+    const op: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o.op)) op[k] = typeof v === "string" && v.startsWith("$") ? params[v.slice(1)] : v;
+    return { op: op as Op, label: o.label };
+  };
+  const cpus = level.cpus.map((c, i) => {
+    const program: ProgramItem[] = [];
+    for (const item of level.programs[i]) {
+      if ("choose" in item) program.push({ choose: item.choose.map((o) => resolveOp(o)!) });
+      else {
+        const r = resolveOp(item);
+        if (r) program.push(r);
+      }
+    }
+    return { name: c.name, program, process: procIndex.get(c.process)! };
+  });
+
+  const cfg: Config = {
+    kernel,
+    shootdown: level.machine.shootdown,
+    ptrs: level.machine.table_entries,
+    cpus,
+    dmaPayload: level.device?.dma.writes ?? null,
+    varNames: level.machine.globals ? ["counter", "increments"] : [],
+    lockNames: level.machine.locks,
+    processNames: level.machine.processes.map((p) => p.name),
+    parents: level.machine.processes.map((p) => (p.child_of === undefined ? -1 : procIndex.get(p.child_of)!)),
+  };
+  return { cfg, machine: initialMachine(level, cfg), oracles: goalOracles(level), expect: expectedVerdict(level, setting) };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function initialMachine(level: Level, cfg: Config): Machine {
+  const frames = level.machine.frames;
+  const m: Machine = {
+    cpus: [],
+    mms: [],
+    tables: [],
+    pages: Array.from({ length: frames }, () => ({ folio: -1, mapcount: 0, anonExclusive: false, data: "", dmabuf: "" })),
+    folios: Array.from({ length: frames }, () => null),
+    pins: [],
+    dma: { pin: -1, done: false },
+    vars: level.machine.globals ? [level.machine.globals.counter, level.machine.globals.counter] : [],
+    spinlocks: level.machine.locks.map(() => -1),
+  };
+  // pfn 0 is the shared zero page: not anonymous, never freed.
+  m.pages[0] = { folio: 0, mapcount: 0, anonExclusive: false, data: "0", dmabuf: "" };
+  m.folios[0] = { nr: 1, refcount: 1, pincount: 0, locked: false, anon: false };
+
+  const span = Math.max(1, ...level.machine.processes.flatMap((p) => p.vmas.map((v) => v.start + v.pages)));
+  const pae = cfg.kernel.do_wp_page === "anon_exclusive";
+  level.machine.processes.forEach((p, i) => {
+    const mm: Mm = {
+      name: p.name,
+      state: p.child_of === undefined ? "alive" : "unborn",
+      mmapLock: { writer: -1, readers: [] },
+      writeProtectSeq: 0,
+      hasPinned: false,
+      vmas: p.vmas.map((v) => ({
+        start: v.start,
+        end: v.start + v.pages,
+        flags: VM_READ | VM_MAYWRITE | (v.write ? VM_WRITE : 0),
+        anon: true,
+        anonVma: p.pages.some((pg) => pg.page >= v.start && pg.page < v.start + v.pages),
+        seq: 0,
+        lockSeq: 0,
+        detached: false,
+      })),
+      pmd: [],
+      expect: new Array(span).fill(null),
+      lockSeq: 0,
+    };
+    m.mms.push(mm);
+    for (const pg of p.pages) {
+      let pfn: number;
+      try {
+        pfn = allocPage(m, pg.data);
+      } catch {
+        throw new LevelError(`${level.file}: machine.frames: ${frames} frames are too few for the populated pages`);
+      }
+      m.pages[pfn].mapcount = 1;
+      if (pae) m.pages[pfn].anonExclusive = true;
+      const vma = mm.vmas.find((v) => pg.page >= v.start && pg.page < v.end)!;
+      pteAlloc(m, cfg, i, pg.page);
+      setPte(m, cfg, i, pg.page, pte_mkdirty(mk_pte(pfn, (vma.flags & VM_WRITE) !== 0)));
+    }
+  });
+  level.cpus.forEach((c, i) => {
+    const cpu: Cpu = {
+      name: c.name,
+      mm: cfg.cpus[i].process,
+      prog: 0,
+      frames: [],
+      irqsOff: c.irqs_off,
+      needResched: c.need_resched,
+      tlb: [],
+      ipis: [],
+      waitAcks: [],
+      wait: null,
+      done: cfg.cpus[i].program.length === 0,
+      segv: false,
+    };
+    for (const va of c.tlb) {
+      const t = m.mms[cpu.mm].pmd[Math.floor(va / cfg.ptrs)];
+      const pte = t === undefined || t < 0 ? 0 : m.tables[t].ptes[va % cfg.ptrs];
+      if (!pte_present(pte)) throw new LevelError(`${level.file}: cpus[${i}].tlb: page ${va} is not mapped, so no TLB entry can exist for it`);
+      tlbFill(cpu, cpu.mm, va, pte_pfn(pte), pte_write(pte));
+    }
+    m.cpus.push(cpu);
+  });
+  return m;
+}

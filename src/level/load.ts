@@ -1,0 +1,225 @@
+// Loading level files: YAML -> schema -> semantic checks. Every error names
+// the file, the key and what was expected.
+
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import type { z } from "zod";
+import type { Op, ProgramItem } from "../sim/config.js";
+import { levelSchema, type LevelFile } from "./schema.js";
+
+export class LevelError extends Error {}
+
+/** A validated level with its CPU programs parsed (parameters still unresolved). */
+export interface Level extends LevelFile {
+  file: string;
+  /** Per CPU, the program with `$param` references left in place. */
+  programs: RawItem[][];
+}
+
+export type RawOp = { op: Record<string, unknown> & { kind: Op["kind"] }; label: string; if: string | null };
+export type RawItem = RawOp | { choose: RawOp[] };
+
+const OP_ARGS: Record<Op["kind"], Record<string, "int" | "bool" | "string" | "advice">> = {
+  load: { page: "int" },
+  store: { page: "int", value: "string" },
+  fork: {},
+  exit: {},
+  wait_child: {},
+  munmap: { page: "int", pages: "int" },
+  madvise: { page: "int", pages: "int", advice: "advice" },
+  pin_user_pages: { page: "int", write: "bool" },
+  get_user_pages: { page: "int", write: "bool" },
+  counter_inc: { lock: "bool" },
+};
+const OP_KINDS = Object.keys(OP_ARGS) as Op["kind"][];
+
+/** Find the levels/ folder: beside package.json, wherever this module runs from (src/ or dist/). */
+export function levelsDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, "levels", "campaign.yaml"))) return join(dir, "levels");
+    const up = dirname(dir);
+    if (up === dir) throw new LevelError("cannot find the levels/ folder (levels/campaign.yaml) above " + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+function zodPath(path: PropertyKey[]): string {
+  return path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "") || "(top level)";
+}
+
+function formatZod(file: string, err: z.ZodError): string {
+  return err.issues
+    .map((i) => {
+      const at = zodPath(i.path);
+      if (i.code === "unrecognized_keys") return `${file}: ${at}: unknown key${i.keys.length > 1 ? "s" : ""} ${i.keys.map((k) => `"${k}"`).join(", ")}`;
+      return `${file}: ${at}: ${i.message}`;
+    })
+    .join("\n");
+}
+
+function parseOp(file: string, at: string, raw: unknown, params: Record<string, unknown>): RawOp {
+  if (typeof raw === "string") {
+    if (raw === "fork" || raw === "exit" || raw === "wait_child") return { op: { kind: raw }, label: raw, if: null };
+    throw new LevelError(`${file}: ${at}: unknown operation "${raw}" (a bare word may be fork, exit or wait_child; others take arguments, e.g. { store: { page: 0, value: x } })`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new LevelError(`${file}: ${at}: expected an operation such as fork, exit or { store: { page: 0, value: x } }`);
+  }
+  const o = raw as Record<string, unknown>;
+  const keys = Object.keys(o).filter((k) => k !== "if" && k !== "label");
+  const kinds = keys.filter((k) => (OP_KINDS as string[]).includes(k));
+  const unknown = keys.filter((k) => !(OP_KINDS as string[]).includes(k));
+  if (unknown.length) throw new LevelError(`${file}: ${at}: unknown operation "${unknown[0]}" (expected one of: ${OP_KINDS.join(", ")})`);
+  if (kinds.length !== 1) throw new LevelError(`${file}: ${at}: expected exactly one operation, found ${kinds.length}`);
+  const kind = kinds[0] as Op["kind"];
+  const argsRaw = o[kind] ?? {};
+  if (typeof argsRaw !== "object" || argsRaw === null || Array.isArray(argsRaw)) throw new LevelError(`${file}: ${at}.${kind}: expected a map of arguments`);
+  const spec = OP_ARGS[kind];
+  const args = argsRaw as Record<string, unknown>;
+  for (const k of Object.keys(args)) {
+    if (!(k in spec)) throw new LevelError(`${file}: ${at}.${kind}: unknown key "${k}" (expected ${Object.keys(spec).join(", ") || "no arguments"})`);
+  }
+  for (const [k, type] of Object.entries(spec)) {
+    const v = args[k];
+    const where = `${file}: ${at}.${kind}.${k}`;
+    if (v === undefined) throw new LevelError(`${where}: missing (expected ${type === "int" ? "a page number" : type === "bool" ? "true or false" : type === "advice" ? "dontfork" : "a string"})`);
+    if (typeof v === "string" && v.startsWith("$")) {
+      if (!(v.slice(1) in params)) throw new LevelError(`${where}: parameter ${v} is not declared under params`);
+      continue;
+    }
+    if (type === "int" && !(Number.isInteger(v) && (v as number) >= 0)) throw new LevelError(`${where}: expected a non-negative whole number, got ${JSON.stringify(v)}`);
+    if (type === "bool" && typeof v !== "boolean") throw new LevelError(`${where}: expected true or false, got ${JSON.stringify(v)}`);
+    if (type === "string" && (typeof v !== "string" || v.length === 0 || v.length > 32)) throw new LevelError(`${where}: expected a string of 1-32 characters`);
+    if (type === "advice" && v !== "dontfork") throw new LevelError(`${where}: expected dontfork (the only advice modelled), got ${JSON.stringify(v)}`);
+  }
+  if (kind === "munmap" || kind === "madvise") {
+    if (typeof args.pages === "number" && args.pages < 1) throw new LevelError(`${file}: ${at}.${kind}.pages: expected at least 1`);
+  }
+  let cond: string | null = null;
+  if (o.if !== undefined) {
+    if (typeof o.if !== "string" || !(o.if in params)) throw new LevelError(`${file}: ${at}.if: expected the name of a declared parameter`);
+    cond = o.if;
+  }
+  const label = o.label === undefined ? kind : o.label;
+  if (typeof label !== "string" || !/^[A-Za-z_][\w-]*$/.test(label)) throw new LevelError(`${file}: ${at}.label: expected a word (letters, digits, _ or -)`);
+  return { op: { kind, ...args }, label, if: cond };
+}
+
+function parseItem(file: string, at: string, raw: unknown, params: Record<string, unknown>): RawItem {
+  if (typeof raw === "object" && raw !== null && "choose" in raw) {
+    const keys = Object.keys(raw);
+    if (keys.length !== 1) throw new LevelError(`${file}: ${at}: a menu has only the key "choose"`);
+    const list = (raw as { choose: unknown }).choose;
+    if (!Array.isArray(list) || list.length < 2) throw new LevelError(`${file}: ${at}.choose: expected a list of at least two operations`);
+    const ops = list.map((r, i) => parseOp(file, `${at}.choose[${i}]`, r, params));
+    const labels = ops.map((o) => o.label);
+    const dup = labels.find((l, i) => labels.indexOf(l) !== i);
+    if (dup) throw new LevelError(`${file}: ${at}.choose: two choices are called "${dup}"; give one a label`);
+    if (ops.some((o) => o.if)) throw new LevelError(`${file}: ${at}.choose: menu choices cannot be conditional`);
+    return { choose: ops };
+  }
+  return parseOp(file, at, raw, params);
+}
+
+/** Parse and check one level file's text. `file` is only used in messages. */
+export function parseLevel(file: string, text: string): Level {
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (e) {
+    if (e instanceof YAMLParseError) throw new LevelError(`${file}: YAML error: ${e.message.split("\n")[0]}`);
+    throw e;
+  }
+  const r = levelSchema.safeParse(data);
+  if (!r.success) throw new LevelError(formatZod(file, r.error));
+  const lv = r.data;
+  const procNames = lv.machine.processes.map((p) => p.name);
+  const dupProc = procNames.find((n, i) => procNames.indexOf(n) !== i);
+  if (dupProc) throw new LevelError(`${file}: machine.processes: two processes are called ${dupProc}`);
+  lv.machine.processes.forEach((p, i) => {
+    if (p.child_of !== undefined && !procNames.includes(p.child_of)) throw new LevelError(`${file}: machine.processes[${i}].child_of: no process called ${p.child_of}`);
+    if (p.child_of !== undefined && (p.vmas.length || p.pages.length)) throw new LevelError(`${file}: machine.processes[${i}]: a child gets its memory from fork; give it no vmas or pages`);
+    for (const [j, pg] of p.pages.entries()) {
+      if (!p.vmas.some((v) => pg.page >= v.start && pg.page < v.start + v.pages)) throw new LevelError(`${file}: machine.processes[${i}].pages[${j}]: page ${pg.page} is in no VMA of ${p.name}`);
+    }
+  });
+  const cpuNames = lv.cpus.map((c) => c.name);
+  const dupCpu = cpuNames.find((n, i) => cpuNames.indexOf(n) !== i);
+  if (dupCpu) throw new LevelError(`${file}: cpus: two CPUs are called ${dupCpu}`);
+  const programs = lv.cpus.map((c, i) => {
+    if (!procNames.includes(c.process)) throw new LevelError(`${file}: cpus[${i}].process: no process called ${c.process} (expected one of: ${procNames.join(", ")})`);
+    return c.runs.map((r, j) => parseItem(file, `cpus[${i}].runs[${j}]`, r, lv.params));
+  });
+  programs.forEach((prog, i) => {
+    prog.forEach((item, j) => {
+      const ops = "choose" in item ? item.choose : [item];
+      for (const o of ops) {
+        if (o.op.kind === "exit") {
+          const sharers = lv.cpus.filter((c) => c.process === lv.cpus[i].process).length;
+          if (sharers > 1) throw new LevelError(`${file}: cpus[${i}].runs[${j}]: exit tears down the whole mm, so its process may have only this CPU`);
+          if (j !== prog.length - 1) throw new LevelError(`${file}: cpus[${i}].runs[${j}]: exit must be the last operation`);
+        }
+        if (o.op.kind === "counter_inc" && !lv.machine.globals) throw new LevelError(`${file}: cpus[${i}].runs[${j}]: counter_inc needs machine.globals.counter`);
+        if (o.op.kind === "counter_inc" && o.op.lock !== false && !lv.machine.locks.length) throw new LevelError(`${file}: cpus[${i}].runs[${j}]: counter_inc with lock needs machine.locks`);
+      }
+    });
+  });
+  if (lv.device && !programs.flat().some((it) => ("choose" in it ? it.choose : [it]).some((o) => o.op.kind === "pin_user_pages"))) {
+    throw new LevelError(`${file}: device.dma: no CPU ever pins a page for the device (pin_user_pages)`);
+  }
+  if (lv.mode === "hunt") {
+    if (lv.par === undefined) throw new LevelError(`${file}: par: a hunt level needs par (the shortest triggering schedule; verify checks it)`);
+    if (lv.knobs.length) throw new LevelError(`${file}: knobs: a hunt level has no knobs`);
+  }
+  if (lv.mode === "defend" && lv.knobs.length === 0) throw new LevelError(`${file}: knobs: a defend level needs at least one knob (the fixes to choose from)`);
+  for (const [k, knob] of lv.knobs.entries()) {
+    for (const [j, opt] of knob.options.entries()) {
+      for (const p of Object.keys(opt.set.params ?? {})) {
+        if (!(p in lv.params)) throw new LevelError(`${file}: knobs[${k}].options[${j}].set.params: ${p} is not declared under params`);
+      }
+    }
+  }
+  if ((lv.seed === null) !== (lv.thread === null)) throw new LevelError(`${file}: seed and thread: give both (a level from a thread) or neither`);
+  return { ...lv, file, programs };
+}
+
+export function loadLevelFile(path: string): Level {
+  const file = path.split("/").slice(-2).join("/");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new LevelError(`${file}: cannot read the file`);
+  }
+  const lv = parseLevel(file, text);
+  const base = path.split("/").pop()!.replace(/\.ya?ml$/, "");
+  if (base !== lv.id) throw new LevelError(`${file}: id: "${lv.id}" must match the file name "${base}"`);
+  return lv;
+}
+
+/** The whole campaign, in the order levels/campaign.yaml gives. */
+export function loadCampaign(dir = levelsDir()): Level[] {
+  const indexPath = join(dir, "campaign.yaml");
+  const index = parseYaml(readFileSync(indexPath, "utf8")) as unknown;
+  if (typeof index !== "object" || index === null || !Array.isArray((index as { levels?: unknown }).levels)) {
+    throw new LevelError("levels/campaign.yaml: expected a key levels: with a list of level ids");
+  }
+  const ids = (index as { levels: unknown[] }).levels;
+  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && f !== "campaign.yaml");
+  const byId = new Map(files.map((f) => [f.replace(/\.ya?ml$/, ""), f]));
+  for (const f of byId.keys()) if (!ids.includes(f)) throw new LevelError(`levels/campaign.yaml: level ${f} (levels/${byId.get(f)}) is not in the campaign`);
+  return ids.map((id, i) => {
+    if (typeof id !== "string" || !byId.has(id)) throw new LevelError(`levels/campaign.yaml: levels[${i}]: no level file levels/${String(id)}.yaml`);
+    if (ids.indexOf(id) !== i) throw new LevelError(`levels/campaign.yaml: levels[${i}]: ${id} is listed twice`);
+    return loadLevelFile(resolve(dir, byId.get(id)!));
+  });
+}
+
+/** Find a level by id (or by a file path). */
+export function findLevel(campaign: Level[], idOrPath: string): Level | null {
+  if (/\.ya?ml$/.test(idOrPath)) return loadLevelFile(resolve(idOrPath));
+  return campaign.find((l) => l.id === idOrPath) ?? null;
+}

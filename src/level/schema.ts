@@ -1,0 +1,115 @@
+// The level file format (YAML), validated with zod. levels/README.md documents
+// every key; keep the two in step.
+
+import { z } from "zod";
+import { ORACLE_IDS } from "../sim/oracles.js";
+
+export const RACE_IDS = ["basics", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "mixed"] as const;
+export const GENERATIONS = ["4.19", "5.8", "5.9-rc", "5.9", "5.11", "5.19", "6.x"] as const;
+
+const name = z.string().regex(/^[A-Za-z][\w-]*$/, "a name of letters, digits, _ or -, starting with a letter");
+const page = z.int().min(0).max(4095);
+const scalar = z.union([z.boolean(), z.number(), z.string()]);
+
+const kernelFlags = {
+  do_wp_page: z.enum(["mapcount", "page_count", "anon_exclusive"]).optional(),
+  early_cow_pinned: z.boolean().optional(),
+  write_protect_seq: z.boolean().optional(),
+  gup_force_cow_break: z.boolean().optional(),
+  progress_threshold: z.int().min(1).max(1024).optional(),
+  zap_force_flush: z.boolean().optional(),
+};
+
+export const kernelSchema = z.strictObject({
+  generation: z.enum(GENERATIONS),
+  ...kernelFlags,
+});
+export const kernelOverrideSchema = z.strictObject({ generation: z.enum(GENERATIONS).optional(), ...kernelFlags });
+
+const vmaSchema = z.strictObject({
+  start: page,
+  pages: z.int().min(1).max(64),
+  write: z.boolean().default(true),
+});
+
+const populatedSchema = z.strictObject({
+  page,
+  data: z.string().min(1).max(32),
+});
+
+const processSchema = z.strictObject({
+  name,
+  child_of: name.optional(),
+  vmas: z.array(vmaSchema).default([]),
+  pages: z.array(populatedSchema).default([]),
+});
+
+const cpuSchema = z.strictObject({
+  name,
+  process: name,
+  /** Operations, in order (see levels/README.md for each). */
+  runs: z.array(z.unknown()).min(1),
+  irqs_off: z.boolean().default(false),
+  need_resched: z.boolean().default(false),
+  /** Warm TLB entries, filled from the PTEs at the start. */
+  tlb: z.array(page).default([]),
+});
+
+const knobOptionSchema = z.strictObject({
+  value: name,
+  label: z.string().min(1),
+  expect: z.enum(["safe", "reachable"]),
+  explain: z.string().optional(),
+  set: z
+    .strictObject({
+      kernel: kernelOverrideSchema.optional(),
+      params: z.record(z.string(), scalar).optional(),
+    })
+    .default({}),
+});
+
+const knobSchema = z.strictObject({
+  id: name,
+  prompt: z.string().min(1),
+  options: z.array(knobOptionSchema).min(2),
+});
+
+export const levelSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case letters, digits and -"),
+  title: z.string().min(1),
+  race: z.enum(RACE_IDS),
+  mode: z.enum(["hunt", "defend"]),
+  seed: z.string().regex(/^\d{3}_[0-9a-f]+\.txt$/, "a file name in shared/seeds, like 004_2ca8e14a342d9231.txt").nullable(),
+  thread: z
+    .strictObject({
+      subject: z.string().min(1),
+      date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date as YYYY-MM-DD"),
+      message_id: z.string().optional(),
+    })
+    .nullable(),
+  label: z.enum(["mainline", "historical", "vendor", "RFC", "teaching"]),
+  kernel: kernelSchema,
+  machine: z.strictObject({
+    shootdown: z.enum(["ipi-ack", "broadcast"]),
+    frames: z.int().min(2).max(64),
+    table_entries: z.int().min(4).max(64).default(16),
+    processes: z.array(processSchema).min(1),
+    globals: z.strictObject({ counter: z.int() }).optional(),
+    locks: z.array(name).default([]),
+  }),
+  params: z.record(name, scalar).default({}),
+  cpus: z.array(cpuSchema).min(1).max(8),
+  device: z.strictObject({ dma: z.strictObject({ writes: z.string().min(1).max(32) }) }).optional(),
+  knobs: z.array(knobSchema).default([]),
+  goal: z.strictObject({
+    oracle: z.union([z.enum(ORACLE_IDS), z.array(z.enum(ORACLE_IDS)).min(1)]),
+    expect: z.enum(["safe", "reachable"]).optional(),
+  }),
+  par: z.int().min(1).optional(),
+  hints: z.array(z.string().min(1)).min(2).max(3),
+  intro: z.string().min(1),
+  debrief: z.string().min(1),
+});
+
+export type LevelFile = z.infer<typeof levelSchema>;
+export type KnobOption = LevelFile["knobs"][number]["options"][number];

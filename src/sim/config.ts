@@ -1,0 +1,63 @@
+// A level compiled for one knob setting: everything the pure step function
+// needs besides the machine state. Immutable during a game.
+
+export type DoWpPage = "mapcount" | "page_count" | "anon_exclusive";
+export type Shootdown = "ipi-ack" | "broadcast";
+
+/** Kernel behaviour, one flag per variant a level may choose. */
+export interface KernelConfig {
+  /** Shown to the player, e.g. "5.9-rc5". */
+  generation: string;
+  /** do_wp_page's reuse rule: pre-5.9 mapcount, 5.9-5.18 page_count, 5.19+ PageAnonExclusive. */
+  do_wp_page: DoWpPage;
+  /** 70e806e4e645: fork copies maybe-DMA-pinned anon pages at once. */
+  early_cow_pinned: boolean;
+  /** 57efa1fe5957 (5.11): fork brackets the copy with mm->write_protect_seq. */
+  write_protect_seq: boolean;
+  /** 17839856fd58 (5.8, "COW can break either way"): GUP on a COW mapping breaks COW first. */
+  gup_force_cow_break: boolean;
+  /** copy_pte_range's lock-break threshold (32 in the kernel; levels may scale it). */
+  progress_threshold: number;
+  /** zap_pte_range flushes the TLB before dropping the PTL (force_flush). */
+  zap_force_flush: boolean;
+}
+
+/** A user or kernel operation a CPU runs (a level `runs` entry). */
+export type Op =
+  | { kind: "load"; page: number }
+  | { kind: "store"; page: number; value: string }
+  | { kind: "fork" }
+  | { kind: "exit" }
+  | { kind: "wait_child" }
+  | { kind: "munmap"; page: number; pages: number }
+  | { kind: "madvise"; page: number; pages: number; advice: "dontfork" }
+  | { kind: "pin_user_pages"; page: number; write: boolean }
+  | { kind: "get_user_pages"; page: number; write: boolean }
+  | { kind: "counter_inc"; lock: boolean };
+
+export type OpKind = Op["kind"];
+
+/** One item of a CPU's program: an operation, or a menu the player chooses from. */
+export type ProgramItem = { op: Op; label: string } | { choose: { op: Op; label: string }[] };
+
+export interface CpuConfig {
+  name: string;
+  program: ProgramItem[];
+  /** Index of the process (and mm) the CPU's task runs in. */
+  process: number;
+}
+
+export interface Config {
+  kernel: KernelConfig;
+  shootdown: Shootdown;
+  /** Entries per PTE table. */
+  ptrs: number;
+  cpus: CpuConfig[];
+  /** What the DMA device writes, or null when the level has no device. */
+  dmaPayload: string | null;
+  varNames: string[];
+  lockNames: string[];
+  processNames: string[];
+  /** For each process: the process whose fork creates it, or -1 for one that exists at the start. */
+  parents: number[];
+}

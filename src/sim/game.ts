@@ -1,0 +1,82 @@
+// Replaying a schedule with the oracles watching: what `faultline run`, the
+// server's rooms and the tests share.
+
+import type { Config } from "./config.js";
+import { describeChanges } from "./describe.js";
+import { enabledActions, SimError, step, type StepEvent } from "./engine.js";
+import { checkOracles, type OracleId, type Violation } from "./oracles.js";
+import { hashMachine } from "./state.js";
+import type { Action, Machine } from "./types.js";
+
+export interface RunStep {
+  /** 1-based step number. */
+  step: number;
+  action: Action;
+  ev: StepEvent;
+  changes: string[];
+}
+
+export interface RunResult {
+  steps: RunStep[];
+  violation: (Violation & { step: number }) | null;
+  m: Machine;
+}
+
+export class RunError extends Error {
+  constructor(
+    message: string,
+    readonly step: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Apply `actions` in order, checking `oracles` after every step; stop at the
+ * first violation. A step the machine refuses raises RunError naming it.
+ * Livelock is recognised when the machine returns to an earlier state after
+ * every runnable actor has stepped since then.
+ */
+export function runSchedule(cfg: Config, m0: Machine, actions: readonly Action[], oracles: readonly OracleId[]): RunResult {
+  const goal = [...oracles.filter((o) => o !== "livelock"), ...(oracles.includes("deadlock") ? [] : (["deadlock"] as const))];
+  const watchLivelock = oracles.includes("livelock");
+  const seen = new Map<string, number>();
+  const lastStepped = new Map<string, number>();
+  let m = m0;
+  if (watchLivelock) seen.set(hashMachine(m), 0);
+  const steps: RunStep[] = [];
+  const v0 = checkOracles(cfg, m, goal);
+  if (v0) return { steps, violation: { ...v0, step: 0 }, m };
+  for (let i = 0; i < actions.length; i++) {
+    const a = actions[i];
+    let r;
+    try {
+      r = step(cfg, m, a);
+    } catch (e) {
+      if (e instanceof SimError) throw new RunError(`step ${i + 1}: ${e.message}`, i + 1);
+      throw e;
+    }
+    steps.push({ step: i + 1, action: a, ev: r.ev, changes: describeChanges(cfg, m, r.m) });
+    m = r.m;
+    const v = checkOracles(cfg, m, goal);
+    if (v) return { steps, violation: { ...v, step: i + 1 }, m };
+    if (watchLivelock) {
+      const actor = "dma" in a ? "dma" : String(a.cpu);
+      lastStepped.set(actor, i + 1);
+      const h = hashMachine(m);
+      const k = seen.get(h);
+      if (k !== undefined && k < i + 1) {
+        const runnable = enabledActions(cfg, m).map((x) => ("dma" in x ? "dma" : String(x.cpu)));
+        if (runnable.length > 0 && runnable.every((x) => (lastStepped.get(x) ?? 0) > k)) {
+          return {
+            steps,
+            violation: { oracle: "livelock", message: `livelock: the machine is back in the state it had after step ${k}, every runnable CPU stepped in between, and nothing finished`, step: i + 1 },
+            m,
+          };
+        }
+      }
+      seen.set(h, i + 1);
+    }
+  }
+  return { steps, violation: null, m };
+}

@@ -1,0 +1,10 @@
+// Every kernel path registers itself on import; import this module once.
+import "./user.js";
+import "./fault.js";
+import "./tlb.js";
+import "./wp.js";
+import "./fork.js";
+import "./gup.js";
+import "./unmap.js";
+import "./madvise.js";
+import "./teaching.js";
