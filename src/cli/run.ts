@@ -40,6 +40,7 @@ export function runJson(level: Level, knobs: KnobSetting, cfg: Config, r: RunRes
       fn: s.ev.fn,
       line: s.ev.line,
       blocked: s.ev.blocked,
+      ...(s.ev.wait ? { wait: s.ev.wait } : {}),
       ...(s.ev.choice ? { choice: s.ev.choice } : {}),
       ...(s.ev.loaded !== undefined ? { loaded: s.ev.loaded } : {}),
       ...(s.ev.notes ? { notes: s.ev.notes } : {}),
@@ -58,10 +59,7 @@ export function printRun(level: Level, knobs: KnobSetting, cfg: Config, r: RunRe
     const who = s.ev.actor.padEnd(10);
     const fn = prev && prev.ev.fn === s.ev.fn && prev.ev.cpu === s.ev.cpu ? "".padEnd(18) : s.ev.fn.padEnd(18);
     out(`${String(s.step).padStart(4)}  ${who} ${fn} ${s.ev.choice ? `[chooses ${s.ev.choice}] ` : ""}${s.ev.line}\n`);
-    if (s.ev.blocked && s.ev.cpu !== null) {
-      const st = cpuStatus(cfg, r.m, s.ev.cpu);
-      out(`${"".padEnd(35)}  ! blocked: ${st.state === "blocked" ? st.text : "waits"}\n`);
-    }
+    if (s.ev.blocked) out(`${"".padEnd(35)}  ! blocked: ${s.ev.wait ?? "waits"}\n`);
     if (s.ev.loaded !== undefined) out(`${"".padEnd(35)}  = loads "${s.ev.loaded}"\n`);
     for (const n of s.ev.notes ?? []) out(`${"".padEnd(35)}  * ${n}\n`);
     for (const ch of s.changes) out(`${"".padEnd(35)}  - ${ch}\n`);

@@ -64,6 +64,9 @@ export function describeChanges(cfg: Config, a: Machine, b: Machine): string[] {
     if (o.dmabuf !== p.dmabuf) out.push(`pfn ${pfn}: DMA buffer "${o.dmabuf}" -> "${p.dmabuf}"`);
   });
   b.pins.slice(a.pins.length).forEach((p) => out.push(`${p.foll_pin ? "FOLL_PIN" : "FOLL_GET"} reference on pfn ${p.pfn} for ${b.mms[p.mm].name} page ${p.va}`));
+  b.vars.forEach((v, i) => {
+    if (a.vars[i] !== v) out.push(`${cfg.varNames[i]} = ${v}`);
+  });
   // CPUs: IRQs, TLBs, IPIs.
   b.cpus.forEach((c, i) => {
     const o = a.cpus[i];
@@ -78,9 +81,6 @@ export function describeChanges(cfg: Config, a: Machine, b: Machine): string[] {
       out.push(`${cpuName(cfg, i)} waits for acks from: ${c.waitAcks.length ? c.waitAcks.map((x) => "CPU" + x).join(", ") : "nobody"}`);
     }
     if (!o.done && c.done) out.push(`${cpuName(cfg, i)} ${c.segv ? "killed by SIGSEGV" : "finished"}`);
-  });
-  b.vars.forEach((v, i) => {
-    if (a.vars[i] !== v) out.push(`${cfg.varNames[i]} = ${v}`);
   });
   if (!a.dma.done && b.dma.done) out.push("DMA done");
   return out;

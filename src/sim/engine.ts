@@ -28,6 +28,8 @@ export interface StepEvent {
   line: string;
   /** The step could not run: the CPU spins or sleeps (the state may record that it started waiting). */
   blocked: boolean;
+  /** Why, in kernel terms, when blocked. */
+  wait?: string;
   /** A menu choice made with this step. */
   choice?: string;
   /** What a user load returned. */
@@ -234,7 +236,7 @@ export function step(cfg: Config, m0: Machine, a: Action): StepResult {
   if (c0.wait && waitHolds(m0, cpu, c0.wait)) {
     const f = c0.frames[c0.frames.length - 1];
     const p = getPath(f.path);
-    return { m: m0, ev: { actor: label, cpu, fn: p.name, path: p.id, line: lineOf(p.steps[f.pc], cfg), blocked: true } };
+    return { m: m0, ev: { actor: label, cpu, fn: p.name, path: p.id, line: lineOf(p.steps[f.pc], cfg), blocked: true, wait: describeWait(cfg, m0, cpu, c0.wait) } };
   }
 
   const m = cloneMachine(m0);
@@ -258,6 +260,7 @@ export function step(cfg: Config, m0: Machine, a: Action): StepResult {
   if (out && "wait" in out) {
     c.wait = out.wait;
     ev.blocked = true;
+    ev.wait = describeWait(cfg, m, cpu, out.wait);
     return { m, ev };
   }
   c.wait = null;

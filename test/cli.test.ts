@@ -1,0 +1,117 @@
+// The faultline binary as users run it (the built dist/, as `npm start` runs it).
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const BIN = join(import.meta.dirname, "..", "dist", "src", "cli", "main.js");
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function expectUsageError(r: ReturnType<typeof cli>, text: string | RegExp) {
+  expect(r.code).toBe(2);
+  expect(r.out).toBe("");
+  const lines = r.err.trimEnd().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^faultline: /);
+  expect(lines[0]).toMatch(text);
+  expect(r.err).not.toMatch(/\n\s+at /);
+}
+
+beforeAll(() => {
+  if (!existsSync(BIN)) throw new Error("dist/ is missing: npm test builds it first (npm run build)");
+});
+
+describe("faultline levels", () => {
+  it("--json lists the campaign in order with id, title, mode, race and seed", () => {
+    const r = cli("levels", "--json");
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.out);
+    expect(list[0]).toEqual({ id: "basics-lost-update", title: "Two CPUs, one counter", mode: "hunt", race: "basics", seed: null });
+    expect(list.find((l: { id: string }) => l.id === "r5-six-steps")).toEqual({
+      id: "r5-six-steps",
+      title: "The pinned page that moved",
+      mode: "hunt",
+      race: "R5",
+      seed: "004_2ca8e14a342d9231.txt",
+    });
+    for (const l of list) expect(Object.keys(l).sort()).toEqual(["id", "mode", "race", "seed", "title"]);
+  });
+});
+
+describe("faultline verify", () => {
+  it("--json gives one row per knob setting with the schedule in run syntax", () => {
+    const r = cli("verify", "basics-spinlock", "--json");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual([
+      { level: "basics-spinlock", knobs: { lock: "none" }, verdict: "reachable", expected: "reachable", states: 12, schedule: "0 1 0 1", par: null },
+      { level: "basics-spinlock", knobs: { lock: "spin_lock" }, verdict: "safe", expected: "safe", states: 24, schedule: null, par: null },
+    ]);
+  });
+
+  it("exits 1 and says why when a level file's claim is wrong", () => {
+    const dir = mkdtempSync(join(tmpdir(), "faultline-"));
+    const src = readFileSync(join(import.meta.dirname, "..", "levels", "basics-lost-update.yaml"), "utf8");
+    const file = join(dir, "basics-lost-update.yaml");
+    writeFileSync(file, src.replace("par: 4", "par: 3"));
+    const r = cli("verify", file);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/MISMATCH/);
+    expect(r.err).toBe("faultline: basics-lost-update -: the shortest schedule takes 4 steps, but par is 3\n");
+  });
+});
+
+describe("faultline run", () => {
+  it("--json reports every step and the oracle that fired", () => {
+    const r = cli("run", "basics-lost-update", "--schedule", "0 1 0 1", "--json");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.level).toBe("basics-lost-update");
+    expect(j.steps).toHaveLength(4);
+    expect(j.steps[0]).toMatchObject({ step: 1, actor: "CPU0 (T0)", cpu: 0, fn: "counter_inc", line: "tmp = READ_ONCE(counter);", blocked: false });
+    // counter stays 1 (no change listed): that is the lost update.
+    expect(j.steps[3].changes).toEqual(["increments = 2", "CPU1 finished"]);
+    expect(j.oracle).toEqual({ id: "lost-update", message: "counter is 1 after 2 completed increments: an update was lost", step: 4 });
+  });
+
+  it("prints a readable trace, with knobs", () => {
+    const r = cli("run", "basics-spinlock", "--knob", "lock=spin_lock", "--schedule", "0 1 1 0 0 0 1 1 1 1");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/blocked: spinning on counter_lock, held by CPU0 \(T0\)/);
+    expect(r.out).toMatch(/No oracle fired; every CPU finished/);
+  });
+
+  it("rejects bad input with one line on stderr and exit 2", () => {
+    expectUsageError(cli("run", "no-such-level", "--schedule", "0"), 'unknown level "no-such-level"');
+    expectUsageError(cli("run", "basics-lost-update", "--schedule", "0 x"), 'bad schedule token "x"');
+    expectUsageError(cli("run", "basics-lost-update", "--schedule", "0 0 0"), "step 3: CPU0 (T0) has finished");
+    expectUsageError(cli("run", "basics-lost-update", "--schedule", "5"), "step 1: there is no CPU5: this level has CPUs 0-1");
+    expectUsageError(cli("run", "basics-lost-update", "--schedule", "0:fork"), "step 1: CPU0 (T0) has no menu here");
+    expectUsageError(cli("run", "r5-six-steps", "--schedule", "2"), "step 1: CPU2 (B) cannot run: B has not been forked yet");
+    expectUsageError(cli("run", "basics-spinlock", "--knob", "lock=maybe", "--schedule", "0"), 'knob lock has no value "maybe" (values: none, spin_lock)');
+    expectUsageError(cli("run", "basics-lost-update", "--knob", "x=y", "--schedule", "0"), "level basics-lost-update has no knobs");
+    expectUsageError(cli("run", "basics-lost-update"), "run needs --schedule");
+    expectUsageError(cli("run", "basics-lost-update", "--schedule", "0", "--bogus"), /unknown option '--bogus'/);
+    expectUsageError(cli("frobnicate"), 'unknown command "frobnicate"');
+  });
+});
+
+describe("faultline with no arguments", () => {
+  it("plays the first tutorial to its lost update and exits 0", () => {
+    const r = cli();
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Two CPUs, one counter/);
+    expect(r.out).toMatch(/ORACLE lost-update fired at step 4/);
+    expect(r.out).toMatch(/faultline levels/);
+  });
+
+  it("--help lists the commands", () => {
+    const r = cli("--help");
+    expect(r.code).toBe(0);
+    for (const c of ["levels", "verify", "run"]) expect(r.out).toContain(`faultline ${c}`);
+  });
+});
