@@ -12,7 +12,7 @@
 import type { Config } from "./config.js";
 import { enabledActions, step } from "./engine.js";
 import { checkOracles, type OracleId, type Violation } from "./oracles.js";
-import { hashMachine } from "./state.js";
+import { StateSet } from "./stateset.js";
 import type { Action, Machine } from "./types.js";
 
 export interface ExploreOptions {
@@ -46,7 +46,7 @@ export function explore(cfg: Config, m0: Machine, opts: ExploreOptions): Explore
   const stopOn = (opts.stopOn ?? ["deadlock"]).filter((o) => !opts.oracles.includes(o));
   const max = opts.maxStates ?? DEFAULT_MAX;
 
-  const ids = new Map<string, number>();
+  const ids = new StateSet();
   const parent: number[] = [-1];
   const via: (Action | null)[] = [null];
   // Kept only when a livelock is sought: the graph and who may step where.
@@ -59,7 +59,7 @@ export function explore(cfg: Config, m0: Machine, opts: ExploreOptions): Explore
     return out.reverse();
   };
 
-  ids.set(hashMachine(m0), 0);
+  ids.add(m0);
   const v0 = checkOracles(cfg, m0, goal);
   if (v0) return { verdict: "reachable", states: 1, transitions: 0, schedule: [], violation: { ...v0, step: 0 } };
 
@@ -75,14 +75,11 @@ export function explore(cfg: Config, m0: Machine, opts: ExploreOptions): Explore
       for (const a of actions) {
         const r = step(cfg, m, a);
         transitions++;
-        const key = hashMachine(r.m);
-        const seen = ids.get(key);
-        if (seen !== undefined) {
-          if (wantLivelock) edges.push({ from: id, to: seen, actor: actorOf(a) });
+        const { id: nid, fresh } = ids.add(r.m);
+        if (!fresh) {
+          if (wantLivelock) edges.push({ from: id, to: nid, actor: actorOf(a) });
           continue;
         }
-        const nid = parent.length;
-        ids.set(key, nid);
         parent.push(id);
         via.push(a);
         if (wantLivelock) edges.push({ from: id, to: nid, actor: actorOf(a) });
