@@ -4,7 +4,6 @@ import { compileLevel, type Compiled, type KnobSetting } from "../src/level/comp
 import { parseLevel, type Level } from "../src/level/load.js";
 import { step } from "../src/sim/engine.js";
 import { getPath, lineOf } from "../src/sim/path.js";
-import { runSchedule } from "../src/sim/game.js";
 import { parseSchedule } from "../src/sim/schedule.js";
 import type { Machine } from "../src/sim/types.js";
 
@@ -93,4 +92,3 @@ export function currentLine(c: Compiled, m: Machine, cpu: number): string {
   return lineOf(getPath(f.path).steps[f.pc], c.cfg);
 }
 
-export { runSchedule };

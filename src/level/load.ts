@@ -6,7 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
-import type { Op, ProgramItem } from "../sim/config.js";
+import type { Op } from "../sim/config.js";
 import { levelSchema, type LevelFile } from "./schema.js";
 
 export class LevelError extends Error {}

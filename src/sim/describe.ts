@@ -5,7 +5,6 @@ import { pteString } from "./pte.js";
 import type { Machine } from "./types.js";
 
 const cpuName = (cfg: Config, i: number) => `CPU${i}`;
-const holderText = (cfg: Config, h: number) => (h >= 0 ? cpuName(cfg, h) : "free");
 
 export function describeChanges(cfg: Config, a: Machine, b: Machine): string[] {
   const out: string[] = [];

@@ -2,7 +2,7 @@
 // model. They mutate a draft machine that the engine has already cloned.
 
 import type { Config } from "./config.js";
-import { mk_pte, pte_pfn, pte_present } from "./pte.js";
+import { pte_pfn, pte_present } from "./pte.js";
 import type { Cpu, Folio, LockRef, Machine, Mm, PteTable, RwSem, Vma, Wait } from "./types.js";
 
 /** FOLL_PIN on a small folio adds this to the refcount (include/linux/mm.h). */
@@ -264,4 +264,3 @@ export function mappersOf(m: Machine, cfg: Config, pfn: number): { mm: number; v
   return out;
 }
 
-export { mk_pte };

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { step } from "../../src/sim/engine.js";
 import { getPte, GUP_PIN_COUNTING_BIAS } from "../../src/sim/machine.js";
 import { pte_pfn, pte_present, pte_write } from "../../src/sim/pte.js";
-import { currentLine, fixture, play, runOp, runUntil } from "../helpers.js";
+import { currentLine, fixture, runOp, runUntil } from "../helpers.js";
 
 const A = 0;
 const B = 1;
@@ -351,4 +351,3 @@ describe("exit and munmap", () => {
   });
 });
 
-export { play };
