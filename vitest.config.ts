@@ -5,5 +5,6 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     exclude: ["dist/**", "node_modules/**"],
     testTimeout: 20000,
+    reporters: ["default", "./test/summary-reporter.ts"],
   },
 });

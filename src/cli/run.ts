@@ -53,7 +53,8 @@ export function runJson(level: Level, knobs: KnobSetting, cfg: Config, r: RunRes
 
 export function printRun(level: Level, knobs: KnobSetting, cfg: Config, r: RunResult, out: (s: string) => void = (s) => process.stdout.write(s)): void {
   const kt = Object.entries(knobs).map(([a, b]) => `${a}=${b}`).join(" ");
-  out(`${level.title} (${level.id}: ${level.mode}, ${level.race}, kernel ${cfg.kernel.generation}${kt ? `, ${kt}` : ""})\n\n`);
+  const kernel = level.label === "teaching" ? "" : `, kernel ${cfg.kernel.generation}${level.label === "mainline" ? "" : ` (${level.label})`}`;
+  out(`${level.title} (${level.id}: ${level.mode}, ${level.race}${kernel}${kt ? `, ${kt}` : ""})\n\n`);
   let prev: RunResult["steps"][number] | null = null;
   for (const s of r.steps) {
     const who = s.ev.actor.padEnd(10);

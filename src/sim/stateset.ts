@@ -7,7 +7,8 @@ import type { Locals, Machine, Val } from "./types.js";
 
 export class StateSet {
   private intern = new Map<string, number>();
-  private scratch: number[] = [];
+  private buf = new Int32Array(1024);
+  private n = 0;
   /** Encoded states, by id. */
   private keys: Int32Array[] = [];
   private hashes: number[] = [];
@@ -20,28 +21,28 @@ export class StateSet {
 
   /** Insert m; returns its id and whether it was new. */
   add(m: Machine): { id: number; fresh: boolean } {
-    const s = this.scratch;
-    s.length = 0;
-    this.encode(m, s);
+    this.n = 0;
+    this.encode(m);
+    const s = this.buf;
+    const n = this.n;
     let h = 0x811c9dc5 | 0;
-    for (let i = 0; i < s.length; i++) {
-      h ^= s[i];
-      h = Math.imul(h, 0x01000193);
+    for (let i = 0; i < n; i++) {
+      h = Math.imul(h ^ s[i], 0x01000193);
     }
-    h >>>= 0;
+    h = (h ^ (h >>> 15)) >>> 0;
     const mask = this.table.length - 1;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const e = this.table[slot];
       if (e === 0) {
         const id = this.keys.length;
-        this.keys.push(Int32Array.from(s));
+        this.keys.push(s.slice(0, n));
         this.hashes.push(h);
         this.table[slot] = id + 1;
         if (this.keys.length * 2 > this.table.length) this.grow();
         return { id, fresh: true };
       }
       const id = e - 1;
-      if (this.hashes[id] === h && sameAs(this.keys[id], s)) return { id, fresh: false };
+      if (this.hashes[id] === h && sameAs(this.keys[id], s, n)) return { id, fresh: false };
     }
   }
 
@@ -65,84 +66,161 @@ export class StateSet {
     return v;
   }
 
-  private val(v: Val, out: number[]): void {
-    if (typeof v === "number") {
-      if ((v | 0) === v) out.push(0, v);
-      else out.push(6, this.str(String(v)));
+  private w(x: number): void {
+    if (this.n === this.buf.length) {
+      const b = new Int32Array(this.buf.length * 2);
+      b.set(this.buf);
+      this.buf = b;
     }
-    else if (typeof v === "boolean") out.push(v ? 1 : 2);
-    else if (typeof v === "string") out.push(3, this.str(v));
-    else if (v === null) out.push(4);
+    this.buf[this.n++] = x;
+  }
+
+  private list(xs: readonly number[]): void {
+    this.w(xs.length);
+    for (let i = 0; i < xs.length; i++) this.w(xs[i]);
+  }
+
+  private val(v: Val): void {
+    if (typeof v === "number") {
+      if ((v | 0) === v) {
+        this.w(0);
+        this.w(v);
+      } else {
+        this.w(6);
+        this.w(this.str(String(v)));
+      }
+    } else if (typeof v === "boolean") this.w(v ? 1 : 2);
+    else if (typeof v === "string") {
+      this.w(3);
+      this.w(this.str(v));
+    } else if (v === null) this.w(4);
     else {
-      out.push(5, v.length);
-      for (const x of v) out.push(x);
+      this.w(5);
+      this.list(v);
     }
   }
 
-  private locals(l: Locals, out: number[]): void {
-    let n = 0;
-    const at = out.length;
-    out.push(0);
+  private locals(l: Locals): void {
+    const at = this.n;
+    this.w(0);
+    let count = 0;
     for (const k in l) {
       const v = l[k];
       if (v === undefined) continue;
-      out.push(this.str(k));
-      this.val(v, out);
-      n++;
+      this.w(this.str(k));
+      this.val(v);
+      count++;
     }
-    out[at] = n;
+    this.buf[at] = count;
   }
 
   /** Every field of Machine, in a fixed order, with lengths before lists. */
-  private encode(m: Machine, out: number[]): void {
-    out.push(m.cpus.length);
+  private encode(m: Machine): void {
+    const w = (x: number) => this.w(x);
+    w(m.cpus.length);
     for (const c of m.cpus) {
-      out.push(c.mm, c.prog, c.irqsOff ? 1 : 0, c.needResched ? 1 : 0, c.done ? 1 : 0, c.segv ? 1 : 0);
-      out.push(c.frames.length);
+      w(c.mm);
+      w(c.prog);
+      w((c.irqsOff ? 1 : 0) | (c.needResched ? 2 : 0) | (c.done ? 4 : 0) | (c.segv ? 8 : 0));
+      w(c.frames.length);
       for (const f of c.frames) {
-        out.push(this.str(f.path), f.pc);
-        this.locals(f.l, out);
+        w(this.str(f.path));
+        w(f.pc);
+        this.locals(f.l);
       }
-      out.push(c.tlb.length);
-      for (const e of c.tlb) out.push(e.mm, e.va, e.pfn, e.write ? 1 : 0);
-      out.push(c.ipis.length);
-      for (const i of c.ipis) out.push(i.from, i.mm, i.start, i.end);
-      out.push(c.waitAcks.length, ...c.waitAcks);
-      const w = c.wait;
-      if (!w) out.push(0);
-      else if (w.kind === "spin") out.push(1, w.lock.kind === "ptl" ? 0 : 1, w.lock.kind === "ptl" ? w.lock.table : w.lock.id);
-      else if (w.kind === "rwsem") out.push(2, w.mm, w.write ? 1 : 0);
-      else if (w.kind === "acks") out.push(3);
-      else if (w.kind === "process") out.push(4);
-      else out.push(5, w.mm);
+      w(c.tlb.length);
+      for (const e of c.tlb) {
+        w(e.mm);
+        w(e.va);
+        w(e.pfn);
+        w(e.write ? 1 : 0);
+      }
+      w(c.ipis.length);
+      for (const i of c.ipis) {
+        w(i.from);
+        w(i.mm);
+        w(i.start);
+        w(i.end);
+      }
+      this.list(c.waitAcks);
+      const x = c.wait;
+      if (!x) w(0);
+      else if (x.kind === "spin") {
+        w(1);
+        w(x.lock.kind === "ptl" ? x.lock.table : -1 - x.lock.id);
+      } else if (x.kind === "rwsem") {
+        w(2);
+        w(x.mm * 2 + (x.write ? 1 : 0));
+      } else if (x.kind === "acks") w(3);
+      else if (x.kind === "process") w(4);
+      else {
+        w(5);
+        w(x.mm);
+      }
     }
-    out.push(m.mms.length);
+    w(m.mms.length);
     for (const mm of m.mms) {
-      out.push(this.str(mm.name), this.str(mm.state), mm.mmapLock.writer, mm.mmapLock.readers.length, ...mm.mmapLock.readers);
-      out.push(mm.writeProtectSeq, mm.hasPinned ? 1 : 0, mm.lockSeq, mm.vmas.length);
-      for (const v of mm.vmas) out.push(v.start, v.end, v.flags, v.anon ? 1 : 0, v.anonVma ? 1 : 0, v.seq, v.lockSeq, v.detached ? 1 : 0);
-      out.push(mm.pmd.length, ...mm.pmd, mm.expect.length);
-      for (const e of mm.expect) out.push(e === null ? -1 : this.str(e));
+      w(this.str(mm.name));
+      w(this.str(mm.state));
+      w(mm.mmapLock.writer);
+      this.list(mm.mmapLock.readers);
+      w(mm.writeProtectSeq);
+      w(mm.hasPinned ? 1 : 0);
+      w(mm.lockSeq);
+      w(mm.vmas.length);
+      for (const v of mm.vmas) {
+        w(v.start);
+        w(v.end);
+        w(v.flags);
+        w((v.anon ? 1 : 0) | (v.anonVma ? 2 : 0) | (v.detached ? 4 : 0));
+        w(v.seq);
+        w(v.lockSeq);
+      }
+      this.list(mm.pmd);
+      w(mm.expect.length);
+      for (const e of mm.expect) w(e === null ? -1 : this.str(e));
     }
-    out.push(m.tables.length);
+    w(m.tables.length);
     for (const t of m.tables) {
-      out.push(t.ptl, t.mm, t.refcount, t.ptes.length);
-      for (const p of t.ptes) out.push(p);
+      w(t.ptl);
+      w(t.mm);
+      w(t.refcount);
+      this.list(t.ptes);
     }
-    out.push(m.pages.length);
-    for (const p of m.pages) out.push(p.folio, p.mapcount, p.anonExclusive ? 1 : 0, this.str(p.data), this.str(p.dmabuf));
-    for (const f of m.folios) {
-      if (!f) out.push(-1);
-      else out.push(f.nr, f.refcount, f.pincount, f.locked ? 1 : 0, f.anon ? 1 : 0);
+    w(m.pages.length);
+    for (let i = 0; i < m.pages.length; i++) {
+      const p = m.pages[i];
+      w(p.folio);
+      w(p.mapcount);
+      w(p.anonExclusive ? 1 : 0);
+      w(this.str(p.data));
+      w(this.str(p.dmabuf));
+      const f = m.folios[i];
+      if (!f) w(-1);
+      else {
+        w(f.nr);
+        w(f.refcount);
+        w(f.pincount);
+        w((f.locked ? 1 : 0) | (f.anon ? 2 : 0));
+      }
     }
-    out.push(m.pins.length);
-    for (const p of m.pins) out.push(p.mm, p.va, p.pfn, p.write ? 1 : 0, p.foll_pin ? 1 : 0, p.by);
-    out.push(m.dma.pin, m.dma.done ? 1 : 0, m.vars.length, ...m.vars, m.spinlocks.length, ...m.spinlocks);
+    w(m.pins.length);
+    for (const p of m.pins) {
+      w(p.mm);
+      w(p.va);
+      w(p.pfn);
+      w((p.write ? 1 : 0) | (p.foll_pin ? 2 : 0));
+      w(p.by);
+    }
+    w(m.dma.pin);
+    w(m.dma.done ? 1 : 0);
+    this.list(m.vars);
+    this.list(m.spinlocks);
   }
 }
 
-function sameAs(a: Int32Array, b: number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+function sameAs(a: Int32Array, b: Int32Array, n: number): boolean {
+  if (a.length !== n) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
   return true;
 }

@@ -179,3 +179,37 @@ describe("determinism", () => {
     }
   });
 });
+
+describe("menus", () => {
+  const menu = () =>
+    fixture({
+      cpus: `  - name: A1
+    process: A
+    runs: [{ choose: [fork, { store: { page: 0, value: app }, label: write }] }, { store: { page: 0, value: again } }]
+  - { name: B, process: B, runs: [exit] }`,
+      goal: "lost-user-write",
+    });
+
+  it("offers one action per choice and refuses a step without one", () => {
+    const c = menu();
+    expect(enabledActions(c.cfg, c.machine)).toEqual([
+      { cpu: 0, choice: "fork" },
+      { cpu: 0, choice: "write" },
+    ]);
+    expect(() => step(c.cfg, c.machine, { cpu: 0 })).toThrow("CPU0 (A1) must choose one of: fork, write");
+    expect(() => step(c.cfg, c.machine, { cpu: 0, choice: "exec" })).toThrow('CPU0 (A1) has no choice "exec": it may choose fork, write');
+    const r = step(c.cfg, c.machine, { cpu: 0, choice: "write" });
+    expect(r.ev.choice).toBe("write");
+    expect(r.m.pages[1].data).toBe("app");
+  });
+
+  it("explores every choice, and a schedule names the choice", () => {
+    const c = menu();
+    const r = explore(c.cfg, c.machine, { oracles: ["lost-user-write"] });
+    expect(r.verdict).toBe("safe");
+    expect(r.states).toBeGreaterThan(10);
+    const run = runSchedule(c.cfg, c.machine, parseSchedule("0:fork 0*40"), c.oracles);
+    expect(run.steps[0].ev.choice).toBe("fork");
+    expect(run.m.mms[1].state).toBe("alive");
+  });
+});

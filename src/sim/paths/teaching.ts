@@ -17,7 +17,9 @@ const readStep: Step = {
 const writeStep = (last: boolean): Step => ({
   line: "WRITE_ONCE(counter, tmp + 1);",
   run: (x: Ctx) => {
+    const before = x.m.vars[COUNTER];
     x.m.vars[COUNTER] = (x.f.l.tmp as number) + 1;
+    x.notes.push(`counter: ${before} -> ${x.m.vars[COUNTER]} (this CPU read ${x.f.l.tmp as number})`);
     // Bookkeeping for the lost-update oracle: how many increments completed.
     x.m.vars[INCREMENTS] += 1;
     if (last) return ret(0);
