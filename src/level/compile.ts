@@ -4,7 +4,7 @@
 import type { Config, KernelConfig, Op, ProgramItem } from "../sim/config.js";
 import { allocPage, pteAlloc, setPte, tlbFill } from "../sim/machine.js";
 import type { OracleId } from "../sim/oracles.js";
-import { mk_pte, pte_mkdirty, pte_pfn, pte_present, pte_write } from "../sim/pte.js";
+import { mk_pte, pte_mkdirty, pte_pfn, pte_present, pte_write, pte_wrprotect } from "../sim/pte.js";
 import type { Cpu, Machine, Mm } from "../sim/types.js";
 import { VM_MAYWRITE, VM_READ, VM_WRITE } from "../sim/types.js";
 import { LevelError, type Level, type RawOp } from "./load.js";
@@ -91,6 +91,7 @@ export function compileLevel(level: Level, setting: KnobSetting = {}): Compiled 
     ...PRESETS[generation],
     progress_threshold: 32,
     zap_force_flush: false,
+    cow_pte: "none",
     ...(knobGeneration ? {} : stripUndefined(fileFlags)),
     ...stripUndefined(knobFlags),
   };
@@ -126,9 +127,38 @@ export function compileLevel(level: Level, setting: KnobSetting = {}): Compiled 
     varNames: level.machine.globals ? ["counter", "increments"] : [],
     lockNames: level.machine.locks,
     processNames: level.machine.processes.map((p) => p.name),
-    parents: level.machine.processes.map((p) => (p.child_of === undefined ? -1 : procIndex.get(p.child_of)!)),
+    parents: level.machine.processes.map((p) => {
+      const parent = p.child_of ?? p.forked_from;
+      return parent === undefined ? -1 : procIndex.get(parent)!;
+    }),
   };
   return { cfg, machine: initialMachine(level, cfg), oracles: goalOracles(level), expect: expectedVerdict(level, setting) };
+}
+
+/**
+ * The state fork leaves behind, built at load time for levels that start after
+ * a fork: the child copies the parent's VMAs, every present anonymous page is
+ * shared read-only (mapcount and refcount +1, PageAnonExclusive cleared).
+ */
+function forkAtLoad(m: Machine, cfg: Config, parent: number, child: number, pae: boolean): void {
+  const pm = m.mms[parent];
+  const cm = m.mms[child];
+  cm.vmas = pm.vmas.filter((v) => !(v.flags & 0x20000)).map((v) => ({ ...v }));
+  for (const v of cm.vmas) {
+    for (let va = v.start; va < v.end; va++) {
+      const t = pm.pmd[Math.floor(va / cfg.ptrs)];
+      const pte = t === undefined || t < 0 ? 0 : m.tables[t].ptes[va % cfg.ptrs];
+      if (!pte_present(pte)) continue;
+      const ro = pte_wrprotect(pte);
+      m.tables[t].ptes[va % cfg.ptrs] = ro;
+      pteAlloc(m, cfg, child, va);
+      setPte(m, cfg, child, va, ro);
+      const pfn = pte_pfn(pte);
+      m.pages[pfn].mapcount++;
+      m.folios[pfn]!.refcount++;
+      if (pae) m.pages[pfn].anonExclusive = false;
+    }
+  }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -154,6 +184,7 @@ export function initialMachine(level: Level, cfg: Config): Machine {
 
   const span = Math.max(1, ...level.machine.processes.flatMap((p) => p.vmas.map((v) => v.start + v.pages)));
   const pae = cfg.kernel.do_wp_page === "anon_exclusive";
+  const procIndex = (n: string) => level.machine.processes.findIndex((q) => q.name === n);
   level.machine.processes.forEach((p, i) => {
     const mm: Mm = {
       name: p.name,
@@ -172,10 +203,12 @@ export function initialMachine(level: Level, cfg: Config): Machine {
         detached: false,
       })),
       pmd: [],
+      pmdWrprotect: [],
       expect: new Array(span).fill(null),
       lockSeq: 0,
     };
     m.mms.push(mm);
+    if (p.forked_from !== undefined) forkAtLoad(m, cfg, procIndex(p.forked_from), i, pae);
     for (const pg of p.pages) {
       let pfn: number;
       try {

@@ -31,6 +31,8 @@ const OP_ARGS: Record<Op["kind"], Record<string, "int" | "bool" | "string" | "ad
   madvise: { page: "int", pages: "int", advice: "advice" },
   pin_user_pages: { page: "int", write: "bool" },
   get_user_pages: { page: "int", write: "bool" },
+  pin_user_pages_fast: { page: "int", write: "bool" },
+  vmsplice: { page: "int" },
   counter_inc: { lock: "bool" },
 };
 const OP_KINDS = Object.keys(OP_ARGS) as Op["kind"][];
@@ -141,7 +143,14 @@ export function parseLevel(file: string, text: string): Level {
   if (dupProc) throw new LevelError(`${file}: machine.processes: two processes are called ${dupProc}`);
   lv.machine.processes.forEach((p, i) => {
     if (p.child_of !== undefined && !procNames.includes(p.child_of)) throw new LevelError(`${file}: machine.processes[${i}].child_of: no process called ${p.child_of}`);
-    if (p.child_of !== undefined && (p.vmas.length || p.pages.length)) throw new LevelError(`${file}: machine.processes[${i}]: a child gets its memory from fork; give it no vmas or pages`);
+    const parent = p.child_of ?? p.forked_from;
+    if (p.child_of !== undefined && p.forked_from !== undefined) throw new LevelError(`${file}: machine.processes[${i}]: give child_of (forked during play) or forked_from (forked before the level starts), not both`);
+    if (p.forked_from !== undefined) {
+      const j = procNames.indexOf(p.forked_from);
+      if (j < 0) throw new LevelError(`${file}: machine.processes[${i}].forked_from: no process called ${p.forked_from}`);
+      if (j > i) throw new LevelError(`${file}: machine.processes[${i}].forked_from: list ${p.forked_from} before its child`);
+    }
+    if (parent !== undefined && (p.vmas.length || p.pages.length)) throw new LevelError(`${file}: machine.processes[${i}]: a child gets its memory from fork; give it no vmas or pages`);
     for (const [j, pg] of p.pages.entries()) {
       if (!p.vmas.some((v) => pg.page >= v.start && pg.page < v.start + v.pages)) throw new LevelError(`${file}: machine.processes[${i}].pages[${j}]: page ${pg.page} is in no VMA of ${p.name}`);
     }
@@ -167,7 +176,7 @@ export function parseLevel(file: string, text: string): Level {
       }
     });
   });
-  if (lv.device && !programs.flat().some((it) => ("choose" in it ? it.choose : [it]).some((o) => o.op.kind === "pin_user_pages"))) {
+  if (lv.device && !programs.flat().some((it) => ("choose" in it ? it.choose : [it]).some((o) => o.op.kind === "pin_user_pages" || o.op.kind === "pin_user_pages_fast"))) {
     throw new LevelError(`${file}: device.dma: no CPU ever pins a page for the device (pin_user_pages)`);
   }
   if (lv.mode === "hunt") {

@@ -18,6 +18,7 @@ const kernelFlags = {
   gup_force_cow_break: z.boolean().optional(),
   progress_threshold: z.int().min(1).max(1024).optional(),
   zap_force_flush: z.boolean().optional(),
+  cow_pte: z.enum(["none", "rfc-v2", "hildenbrand"]).optional(),
 };
 
 export const kernelSchema = z.strictObject({
@@ -40,6 +41,8 @@ const populatedSchema = z.strictObject({
 const processSchema = z.strictObject({
   name,
   child_of: name.optional(),
+  /** Exists at the start as a child that P's fork has just created (pages shared read-only). */
+  forked_from: name.optional(),
   vmas: z.array(vmaSchema).default([]),
   pages: z.array(populatedSchema).default([]),
 });

@@ -20,6 +20,8 @@ export interface KernelConfig {
   progress_threshold: number;
   /** zap_pte_range flushes the TLB before dropping the PTL (force_flush). */
   zap_force_flush: boolean;
+  /** COW page tables at fork: none (mainline), the RFC v2 patches, or David Hildenbrand's proposed design. */
+  cow_pte: "none" | "rfc-v2" | "hildenbrand";
 }
 
 /** A user or kernel operation a CPU runs (a level `runs` entry). */
@@ -33,6 +35,8 @@ export type Op =
   | { kind: "madvise"; page: number; pages: number; advice: "dontfork" }
   | { kind: "pin_user_pages"; page: number; write: boolean }
   | { kind: "get_user_pages"; page: number; write: boolean }
+  | { kind: "pin_user_pages_fast"; page: number; write: boolean }
+  | { kind: "vmsplice"; page: number }
   | { kind: "counter_inc"; lock: boolean };
 
 export type OpKind = Op["kind"];

@@ -14,7 +14,11 @@ export function describeChanges(cfg: Config, a: Machine, b: Machine): string[] {
     if (!before) {
       out.push(`new PTE table ${i} for ${b.mms[t.mm]?.name ?? "?"}`);
       if (t.ptl >= 0) out.push(`${cpuName(cfg, t.ptl)} takes the PTL of table ${i}`);
-    } else if (before.ptl !== t.ptl) out.push(t.ptl >= 0 ? `${cpuName(cfg, t.ptl)} takes the PTL of table ${i}` : `${cpuName(cfg, before.ptl)} drops the PTL of table ${i}`);
+    } else {
+      if (before.ptl !== t.ptl) out.push(t.ptl >= 0 ? `${cpuName(cfg, t.ptl)} takes the PTL of table ${i}` : `${cpuName(cfg, before.ptl)} drops the PTL of table ${i}`);
+      if (before.refcount !== t.refcount && t.mm >= 0) out.push(`table ${i}: refcount ${before.refcount} -> ${t.refcount}${t.refcount > 1 ? " (shared)" : ""}`);
+      if (!before.cowExclusive && t.cowExclusive) out.push(`table ${i} marked COW_PTE_OWNER_EXCLUSIVE`);
+    }
   });
   b.spinlocks.forEach((h, i) => {
     if (a.spinlocks[i] !== h) out.push(h >= 0 ? `${cpuName(cfg, h)} takes ${cfg.lockNames[i]}` : `${cfg.lockNames[i]} released`);
@@ -28,6 +32,11 @@ export function describeChanges(cfg: Config, a: Machine, b: Machine): string[] {
     const ls = (s: typeof mm.mmapLock) => (s.writer >= 0 ? `write-held by CPU${s.writer}` : s.readers.length ? `read-held by ${s.readers.map((r) => "CPU" + r).join(", ")}` : "free");
     if (ls(o.mmapLock) !== ls(mm.mmapLock)) out.push(`mmap_lock of ${mm.name}: ${ls(o.mmapLock)} -> ${ls(mm.mmapLock)}`);
     if (o.state !== mm.state) out.push(`${mm.name}: ${o.state} -> ${mm.state}`);
+    mm.pmd.forEach((t, slot) => {
+      // A PMD that now points at a table that already existed: a COW-shared or COW-broken table.
+      if (t >= 0 && o.pmd[slot] !== t && a.tables[t]) out.push(`${mm.name}: PMD ${slot} -> table ${t}${b.tables[t].refcount > 1 ? " (shared)" : ""}`);
+      if (!!o.pmdWrprotect[slot] !== !!mm.pmdWrprotect[slot]) out.push(`${mm.name}: PMD ${slot} ${mm.pmdWrprotect[slot] ? "write-protected" : "writable again"}`);
+    });
     if (o.hasPinned !== mm.hasPinned) out.push(`${mm.name}: MMF_HAS_PINNED set`);
     if (o.writeProtectSeq !== mm.writeProtectSeq) out.push(`${mm.name}: write_protect_seq ${o.writeProtectSeq} -> ${mm.writeProtectSeq}${mm.writeProtectSeq % 2 ? " (odd: fork is write-protecting)" : ""}`);
     if (JSON.stringify(o.vmas) !== JSON.stringify(mm.vmas)) out.push(`${mm.name}: VMAs ${vmas(o.vmas)} -> ${vmas(mm.vmas)}`);

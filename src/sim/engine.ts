@@ -64,6 +64,10 @@ export function opEntry(op: Op): { name: string; l: Locals } {
       return { name: "__get_user_pages", l: { va: op.page, write: op.write, foll_pin: true } };
     case "get_user_pages":
       return { name: "__get_user_pages", l: { va: op.page, write: op.write, foll_pin: false } };
+    case "pin_user_pages_fast":
+      return { name: "gup_fast", l: { va: op.page, write: op.write, foll_pin: true } };
+    case "vmsplice":
+      return { name: "vmsplice_to_pipe", l: { va: op.page } };
     case "counter_inc":
       return { name: op.lock ? "counter_inc_locked" : "counter_inc_unlocked", l: {} };
   }

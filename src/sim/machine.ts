@@ -32,9 +32,11 @@ export function pteAlloc(m: Machine, cfg: Config, mm: number, va: number): numbe
   const pmd = m.mms[mm].pmd;
   while (pmd.length <= slot) pmd.push(-1);
   if (pmd[slot] < 0) {
-    const table: PteTable = { ptes: new Array(cfg.ptrs).fill(0), ptl: -1, mm, refcount: 1 };
+    const table: PteTable = { ptes: new Array(cfg.ptrs).fill(0), ptl: -1, mm, refcount: 1, cowExclusive: false };
     m.tables.push(table);
     pmd[slot] = m.tables.length - 1;
+    const wp = m.mms[mm].pmdWrprotect;
+    while (wp.length < pmd.length) wp.push(false);
   }
   return pmd[slot];
 }

@@ -4,7 +4,7 @@
 import type { Config } from "./config.js";
 import { cpuLabel, describeWait } from "./engine.js";
 import { getPte, lockHolder, mappersOf, waitHolds } from "./machine.js";
-import { pte_pfn, pte_present } from "./pte.js";
+import { pte_pfn, pte_present, pte_special } from "./pte.js";
 import type { Machine } from "./types.js";
 
 export const ORACLE_IDS = [
@@ -13,6 +13,10 @@ export const ORACLE_IDS = [
   "pin-cowed-away",
   "pin-shared",
   "lost-user-write",
+  "cow-isolation",
+  "pin-in-shared-table",
+  "cow-copied",
+  "ipi-wait",
   "deadlock",
   "livelock",
 ] as const;
@@ -20,6 +24,8 @@ export type OracleId = (typeof ORACLE_IDS)[number];
 
 export interface Oracle {
   id: OracleId;
+  /** invariant: a broken kernel guarantee; milestone: a tutorial goal that is not a bug. */
+  kind: "invariant" | "milestone";
   title: string;
   /** null when the invariant holds (livelock is checked over histories, not states). */
   check: (cfg: Config, m: Machine) => string | null;
@@ -29,6 +35,7 @@ const vaName = (m: Machine, mm: number, va: number) => `${m.mms[mm].name}'s page
 
 const lostUpdate: Oracle = {
   id: "lost-update",
+  kind: "invariant",
   title: "Lost update: an increment was overwritten",
   check: (cfg, m) => {
     const [counter, increments] = m.vars;
@@ -40,6 +47,7 @@ const lostUpdate: Oracle = {
 /** INV-PIN-COHERENT in its observable form: the device's data is visible at the pinned address. */
 const lostDmaWrite: Oracle = {
   id: "lost-dma-write",
+  kind: "invariant",
   title: "Lost DMA write: the device's data is not at the pinning process's address",
   check: (cfg, m) => {
     if (!m.dma.done || m.dma.pin < 0) return null;
@@ -56,6 +64,7 @@ const lostDmaWrite: Oracle = {
 /** INV-PIN-COHERENT: while pinned for (A, v), A's PTE for v maps the pinned page. */
 const pinCowedAway: Oracle = {
   id: "pin-cowed-away",
+  kind: "invariant",
   title: "Pinned page COWed away: the pinner's address no longer maps the pinned page",
   check: (cfg, m) => {
     for (const pin of m.pins) {
@@ -72,6 +81,7 @@ const pinCowedAway: Oracle = {
 /** INV-PIN-SHARED: a pinned page is mapped by no mm but the pinner's. */
 const pinShared: Oracle = {
   id: "pin-shared",
+  kind: "invariant",
   title: "Pinned page shared with another process",
   check: (cfg, m) => {
     for (const pin of m.pins) {
@@ -88,6 +98,7 @@ const pinShared: Oracle = {
 /** A process no longer sees the value one of its own threads stored last. */
 const lostUserWrite: Oracle = {
   id: "lost-user-write",
+  kind: "invariant",
   title: "Lost user write: a process no longer sees its own store",
   check: (cfg, m) => {
     for (let mm = 0; mm < m.mms.length; mm++) {
@@ -101,6 +112,88 @@ const lostUserWrite: Oracle = {
         const got = m.pages[pte_pfn(pte)].data;
         if (got !== want) return `${vaName(m, mm, va)} was last written "${want}", but it now maps pfn ${pte_pfn(pte)} holding "${got}": the write was lost`;
       }
+    }
+    return null;
+  },
+};
+
+/**
+ * INV-COW-ISOLATION (races.md R7): a page one process holds a GUP reference
+ * to (a vmsplice pipe, a pin) receives a store from another process after the
+ * reference was taken: the reference holder can read the other's data.
+ */
+const cowIsolation: Oracle = {
+  id: "cow-isolation",
+  kind: "invariant",
+  title: "COW broke the wrong way: another process's write is readable through a GUP reference",
+  check: (cfg, m) => {
+    for (const r of m.pins) {
+      const pg = m.pages[r.pfn];
+      if (pg.folio < 0 || pg.data === r.data) continue;
+      for (const w of mappersOf(m, cfg, r.pfn)) {
+        if (w.mm === r.mm || m.mms[w.mm].expect[w.va] !== pg.data) continue;
+        const holder = m.mms[r.mm].name;
+        return `${holder}'s ${r.foll_pin ? "pin" : "GUP reference (its pipe)"} holds pfn ${r.pfn}, taken when it held "${r.data}"; ${m.mms[w.mm].name} has since written "${pg.data}" into that same page, so ${holder} can read it`;
+      }
+    }
+    return null;
+  },
+};
+
+/**
+ * INV-PIN-EXCL (races.md R3): no page table shared between mms maps a pinned
+ * page. Only pins GUP has returned count: a GUP-fast grab still in flight may
+ * yet be undone by its re-checks (PTE changed, write_protect_seq moved).
+ */
+const pinInSharedTable: Oracle = {
+  id: "pin-in-shared-table",
+  kind: "invariant",
+  title: "A pinned page sits in a page table that another process shares",
+  check: (cfg, m) => {
+    for (const pin of m.pins) {
+      if (!pin.foll_pin) continue;
+      for (let t = 0; t < m.tables.length; t++) {
+        const tab = m.tables[t];
+        if (tab.refcount < 2) continue;
+        if (!tab.ptes.some((pte) => pte_present(pte) && !pte_special(pte) && pte_pfn(pte) === pin.pfn)) continue;
+        const sharers = m.mms.filter((mm) => mm.pmd.includes(t)).map((mm) => mm.name);
+        return `pfn ${pin.pfn} is pinned by ${m.mms[pin.mm].name} (refcount ${m.folios[m.pages[pin.pfn].folio]?.refcount ?? 0}), and its PTE sits in table ${t}, shared by ${sharers.join(" and ")}: the child's mappings reach the DMA buffer`;
+      }
+    }
+    return null;
+  },
+};
+
+/** Tutorial milestone: a parent and its child map the same address to different pages (a COW copy happened). */
+const cowCopied: Oracle = {
+  id: "cow-copied",
+  kind: "milestone",
+  title: "Copy on write: parent and child now map different pages",
+  check: (cfg, m) => {
+    for (let c = 0; c < m.mms.length; c++) {
+      const p = cfg.parents[c];
+      if (p < 0 || m.mms[c].state !== "alive" || m.mms[p].state !== "alive") continue;
+      for (let va = 0; va < m.mms[c].expect.length; va++) {
+        const a = getPte(m, cfg, p, va);
+        const b = getPte(m, cfg, c, va);
+        if (pte_present(a) && pte_present(b) && pte_pfn(a) !== pte_pfn(b)) {
+          return `${m.mms[p].name}'s page ${va} maps pfn ${pte_pfn(a)} ("${m.pages[pte_pfn(a)].data}") and ${m.mms[c].name}'s maps pfn ${pte_pfn(b)} ("${m.pages[pte_pfn(b)].data}"): the write fault copied the page`;
+        }
+      }
+    }
+    return null;
+  },
+};
+
+/** Tutorial milestone: a CPU waits for a TLB-flush ack that a CPU with IRQs off cannot send yet. */
+const ipiWait: Oracle = {
+  id: "ipi-wait",
+  kind: "milestone",
+  title: "A TLB shootdown waits for a CPU with IRQs off",
+  check: (cfg, m) => {
+    for (let i = 0; i < m.cpus.length; i++) {
+      const c = m.cpus[i];
+      if (c.wait?.kind === "acks" && c.waitAcks.length > 0) return `${cpuLabel(cfg, i)} is ${describeWait(cfg, m, i, c.wait)}`;
     }
     return null;
   },
@@ -156,6 +249,7 @@ export function waitCycle(m: Machine): number[] | null {
 
 const deadlock: Oracle = {
   id: "deadlock",
+  kind: "invariant",
   title: "Deadlock: CPUs wait for each other in a cycle",
   check: (cfg, m) => {
     const cyc = waitCycle(m);
@@ -166,6 +260,7 @@ const deadlock: Oracle = {
 
 const livelock: Oracle = {
   id: "livelock",
+  kind: "invariant",
   title: "Livelock: the machine returns to a state it was in, and no CPU made progress",
   check: () => null,
 };
@@ -176,6 +271,10 @@ export const ORACLES: Record<OracleId, Oracle> = {
   "pin-cowed-away": pinCowedAway,
   "pin-shared": pinShared,
   "lost-user-write": lostUserWrite,
+  "cow-isolation": cowIsolation,
+  "pin-in-shared-table": pinInSharedTable,
+  "cow-copied": cowCopied,
+  "ipi-wait": ipiWait,
   deadlock,
   livelock,
 };

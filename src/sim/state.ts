@@ -40,12 +40,13 @@ function cloneMm(mm: Mm): Mm {
     hasPinned: mm.hasPinned,
     vmas: mm.vmas.map((v) => ({ ...v })),
     pmd: mm.pmd.slice(),
+    pmdWrprotect: mm.pmdWrprotect.slice(),
     expect: mm.expect.slice(),
     lockSeq: mm.lockSeq,
   };
 }
 
-const cloneTable = (t: PteTable): PteTable => ({ ptes: t.ptes.slice(), ptl: t.ptl, mm: t.mm, refcount: t.refcount });
+const cloneTable = (t: PteTable): PteTable => ({ ptes: t.ptes.slice(), ptl: t.ptl, mm: t.mm, refcount: t.refcount, cowExclusive: t.cowExclusive });
 const clonePage = (p: Page): Page => ({ folio: p.folio, mapcount: p.mapcount, anonExclusive: p.anonExclusive, data: p.data, dmabuf: p.dmabuf });
 
 export function cloneMachine(m: Machine): Machine {

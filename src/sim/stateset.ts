@@ -177,6 +177,8 @@ export class StateSet {
         w(v.lockSeq);
       }
       this.list(mm.pmd);
+      w(mm.pmdWrprotect.length);
+      for (const b of mm.pmdWrprotect) w(b ? 1 : 0);
       w(mm.expect.length);
       for (const e of mm.expect) w(e === null ? -1 : this.str(e));
     }
@@ -185,6 +187,7 @@ export class StateSet {
       w(t.ptl);
       w(t.mm);
       w(t.refcount);
+      w(t.cowExclusive ? 1 : 0);
       this.list(t.ptes);
     }
     w(m.pages.length);
@@ -211,6 +214,7 @@ export class StateSet {
       w(p.pfn);
       w((p.write ? 1 : 0) | (p.foll_pin ? 2 : 0));
       w(p.by);
+      w(this.str(p.data));
     }
     w(m.dma.pin);
     w(m.dma.done ? 1 : 0);

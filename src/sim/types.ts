@@ -102,6 +102,8 @@ export interface Mm {
   vmas: Vma[];
   /** pmd[i] = id of the PTE table covering pages [i*PTRS, (i+1)*PTRS), or -1. */
   pmd: number[];
+  /** pmd[i] is write-protected (a COW-shared page table). */
+  pmdWrprotect: boolean[];
   /** What this process last stored at each virtual page (null: nothing). Oracle shadow. */
   expect: (string | null)[];
   /** mm_lock_seq (per-VMA locks). */
@@ -115,8 +117,10 @@ export interface PteTable {
   ptl: number;
   /** Owning mm, or -1 once freed. */
   mm: number;
-  /** Page-table refcount (COW page tables); 1 normally. */
+  /** Page-table refcount: above 1 when COW page tables share it between mms. */
   refcount: number;
+  /** COW_PTE_OWNER_EXCLUSIVE (COW page-table RFC v2): never share this table. */
+  cowExclusive: boolean;
 }
 
 /** struct page: per page-frame state. */
@@ -151,6 +155,8 @@ export interface Pin {
   /** true: FOLL_PIN (+1024); false: FOLL_GET (+1). */
   foll_pin: boolean;
   by: number;
+  /** The page's data when the reference was taken (what the holder saw). */
+  data: string;
 }
 
 export interface Dma {

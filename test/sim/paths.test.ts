@@ -138,7 +138,7 @@ describe("do_wp_page in its three generations", () => {
     expect(pte_write(pte)).toBe(false);
     expect(m.pages[pfn].anonExclusive).toBe(true);
     expect(m.folios[pfn]!.refcount).toBe(1 + GUP_PIN_COUNTING_BIAS);
-    expect(m.pins).toEqual([{ mm: A, va: 0, pfn, write: false, foll_pin: true, by: 0 }]);
+    expect(m.pins).toEqual([{ mm: A, va: 0, pfn, write: false, foll_pin: true, by: 0, data: "hello" }]);
   });
 });
 

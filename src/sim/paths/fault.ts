@@ -146,7 +146,24 @@ definePath("handle_pte_fault@5.19", {
   generation: "5.19+",
   steps: handlePteFaultSteps(true),
 });
-defineVariant("handle_pte_fault", (cfg) => (paeKernel(cfg) ? "handle_pte_fault@5.19" : "handle_pte_fault@5.8"));
+definePath("handle_pte_fault@cowpte", {
+  name: "handle_pte_fault",
+  source: "mm/memory.c",
+  generation: "COW page tables (RFC, on 6.0)",
+  steps: [
+    {
+      line: "if (is_cow_pte(vmf->pmd) && (vmf->flags & (FAULT_FLAG_WRITE|FAULT_FLAG_UNSHARE))) handle_cow_pte(vmf);   /* break COW on the page table first */",
+      run: (x: Ctx) => {
+        const slot = Math.floor(num(x.f, "va") / x.cfg.ptrs);
+        if ((bool(x.f, "write") || bool(x.f, "unshare")) && x.m.mms[x.c.mm].pmdWrprotect[slot]) return call("handle_cow_pte", { va: x.f.l.va });
+      },
+    },
+    ...handlePteFaultSteps(true),
+  ],
+});
+defineVariant("handle_pte_fault", (cfg) =>
+  cfg.kernel.cow_pte !== "none" ? "handle_pte_fault@cowpte" : paeKernel(cfg) ? "handle_pte_fault@5.19" : "handle_pte_fault@5.8",
+);
 
 definePath("do_anonymous_page", {
   name: "do_anonymous_page",

@@ -58,6 +58,7 @@ definePath("kernel_clone", {
           hasPinned: false,
           vmas: [],
           pmd: [],
+          pmdWrprotect: [],
           expect: x.m.mms[parent].expect.map(() => null),
           lockSeq: 0,
         };
@@ -174,14 +175,17 @@ const anonVmaCheck: Step = {
   },
 };
 const copyLoop: Step = {
-  line: "do { next = pmd_addr_end(addr, end); copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next); } while (addr = next, addr != end);",
+  line: (cfg) =>
+    cfg.kernel.cow_pte === "none"
+      ? "do { next = pmd_addr_end(addr, end); copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next); } while (addr = next, addr != end);"
+      : "do { next = pud_addr_end(addr, end); copy_pmd_range(dst_vma, src_vma, dst_pud, src_pud, addr, next); } while (addr = next, addr != end);",
   run: (x) => {
     const v = srcVma(x);
     const addr = num(x.f, "addr");
     const next = Math.min(v.end, (Math.floor(addr / x.cfg.ptrs) + 1) * x.cfg.ptrs);
     x.f.l.addr = next;
     return call(
-      "copy_pte_range",
+      x.cfg.kernel.cow_pte === "none" ? "copy_pte_range" : "copy_pmd_range",
       { src: x.f.l.src, dst: x.f.l.dst, vma: x.f.l.vma, addr, end: next },
       { retry: next !== v.end },
     );

@@ -19,6 +19,12 @@ import { pte_pfn, pte_present, pte_write } from "../pte.js";
 import { paeKernel } from "./fault.js";
 
 const NO_PAGE = -1;
+
+/** Record the reference GUP returned (and hand a FOLL_PIN page to the level's DMA device). */
+export function registerPin(x: Ctx, pfn: number): void {
+  x.m.pins.push({ mm: x.c.mm, va: num(x.f, "va"), pfn, write: bool(x.f, "write"), foll_pin: bool(x.f, "foll_pin"), by: x.cpu, data: x.m.pages[pfn].data });
+  if (x.cfg.dmaPayload !== null && bool(x.f, "foll_pin") && x.m.dma.pin < 0) x.m.dma.pin = x.m.pins.length - 1;
+}
 const EMLINK = -31;
 
 /** try_grab_page(): FOLL_PIN adds GUP_PIN_COUNTING_BIAS (or _pincount on a large folio), FOLL_GET adds 1. */
@@ -33,7 +39,7 @@ function tryGrab(x: Ctx, pfn: number): void {
   } else f.refcount += 1;
 }
 
-function followPageSteps(gen519: boolean): Step[] {
+function followPageSteps(gen519: boolean, rfc = false): Step[] {
   const steps: Step[] = [
     {
       line: "ptep = pte_offset_map_lock(mm, pmd, address, &ptl); pte = *ptep;",
@@ -91,8 +97,11 @@ function followPageSteps(gen519: boolean): Step[] {
     },
     {
       label: "out",
-      line: "pte_unmap_unlock(ptep, ptl); return page;",
+      line: rfc
+        ? "out: if (!IS_ERR(page)) pmd_cow_pte_mkexclusive(pmd);   /* RFC v2 6/9: mark the table, after pinning */  pte_unmap_unlock(ptep, ptl); return page;"
+        : "pte_unmap_unlock(ptep, ptl); return page;",
       run: (x) => {
+        if (rfc && num(x.f, "page") >= 0) x.m.tables[num(x.f, "table")].cowExclusive = true;
         spinUnlock(x.m, x.cpu, ptl(num(x.f, "table")));
         return ret(num(x.f, "page"));
       },
@@ -111,7 +120,10 @@ function followPageSteps(gen519: boolean): Step[] {
 
 definePath("follow_page_pte@5.9", { name: "follow_page_pte", source: "mm/gup.c", generation: "5.9-5.18", steps: followPageSteps(false) });
 definePath("follow_page_pte@5.19", { name: "follow_page_pte", source: "mm/gup.c", generation: "5.19+", steps: followPageSteps(true) });
-defineVariant("follow_page_pte", (cfg) => (paeKernel(cfg) ? "follow_page_pte@5.19" : "follow_page_pte@5.9"));
+definePath("follow_page_pte@rfc-v2", { name: "follow_page_pte", source: "mm/gup.c", generation: "RFC v2 COW page tables (6.0-rc base)", steps: followPageSteps(true, true) });
+defineVariant("follow_page_pte", (cfg) =>
+  cfg.kernel.cow_pte === "rfc-v2" ? "follow_page_pte@rfc-v2" : paeKernel(cfg) ? "follow_page_pte@5.19" : "follow_page_pte@5.9",
+);
 
 const gupArgs = (x: Ctx) => ({ va: x.f.l.va, write: x.f.l.write, foll_pin: x.f.l.foll_pin });
 
@@ -180,8 +192,7 @@ function gupSteps(cfgGen: "5.8" | "5.9" | "5.19"): Step[] {
       run: (x) => {
         const pfn = num(x.f, "pfn");
         if (pfn < 0) return ret(-14);
-        x.m.pins.push({ mm: x.c.mm, va: num(x.f, "va"), pfn, write: bool(x.f, "write"), foll_pin: bool(x.f, "foll_pin"), by: x.cpu });
-        if (x.cfg.dmaPayload !== null && bool(x.f, "foll_pin") && x.m.dma.pin < 0) x.m.dma.pin = x.m.pins.length - 1;
+        registerPin(x, pfn);
         return ret(pfn);
       },
     },

@@ -5,6 +5,8 @@ import "./tlb.js";
 import "./wp.js";
 import "./fork.js";
 import "./gup.js";
+import "./gupfast.js";
+import "./cowpte.js";
 import "./unmap.js";
 import "./madvise.js";
 import "./teaching.js";

@@ -50,6 +50,7 @@ definePath("zap_pte_range", {
         const mm = x.m.mms[num(x.f, "mm")];
         const t = mm.pmd[Math.floor(num(x.f, "addr") / x.cfg.ptrs)];
         if (t === undefined || t < 0) return ret([]);
+        if (x.m.tables[t].refcount > 1) throw new Error("zap_pte_range on a COW-shared page table is not modelled");
         const w = spinLock(x.m, x.cpu, ptl(t));
         if (w) return { wait: w };
         x.f.l.table = t;
@@ -184,7 +185,9 @@ definePath("exit_mmap", {
           for (const v of x.m.mms[x.c.mm].vmas) {
             for (let a = v.start; a < v.end; ) {
               const e = Math.min(v.end, (Math.floor(a / x.cfg.ptrs) + 1) * x.cfg.ptrs);
-              if (x.m.mms[x.c.mm].pmd[Math.floor(a / x.cfg.ptrs)] >= 0) r.push(a, e);
+              const t = x.m.mms[x.c.mm].pmd[Math.floor(a / x.cfg.ptrs)];
+              // A COW-shared table is not zapped: the other sharer still maps it (its refcount drops below).
+              if (t >= 0 && x.m.tables[t].refcount === 1) r.push(a, e);
               a = e;
             }
           }
@@ -207,8 +210,13 @@ definePath("exit_mmap", {
         // No other CPU runs this mm any more: the flush needs nobody's ack.
         broadcastFlush(x.m, mmId, 0, ALL);
         for (const pfn of pages) folioPut(x.m, pfn);
-        for (const t of mm.pmd) if (t >= 0) x.m.tables[t] = { ptes: x.m.tables[t].ptes.map(() => 0), ptl: -1, mm: -1, refcount: 0 };
+        for (const t of mm.pmd) {
+          if (t < 0) continue;
+          if (x.m.tables[t].refcount > 1) x.m.tables[t].refcount--;
+          else x.m.tables[t] = { ptes: x.m.tables[t].ptes.map(() => 0), ptl: -1, mm: -1, refcount: 0, cowExclusive: false };
+        }
         mm.pmd = [];
+        mm.pmdWrprotect = [];
       },
     },
     {

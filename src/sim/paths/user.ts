@@ -18,11 +18,13 @@ function access(x: Ctx, write: boolean): Outcome {
     // x86 drops the offending entry on a protection fault; a miss walks the table.
     if (e) c.tlb = c.tlb.filter((t) => t !== e);
     const pte = getPte(m, cfg, mm, va);
-    if (!pte_present(pte) || (write && !pte_write(pte))) {
+    // The effective permission is the AND of every level: a write-protected PMD (a COW-shared table) forbids writes.
+    const writable = pte_write(pte) && !m.mms[mm].pmdWrprotect[Math.floor(va / cfg.ptrs)];
+    if (!pte_present(pte) || (write && !writable)) {
       return call("do_user_addr_fault", { va, write }, { retry: true });
     }
     pfn = pte_pfn(pte);
-    tlbFill(c, mm, va, pfn, pte_write(pte));
+    tlbFill(c, mm, va, pfn, writable);
     // The hardware walker sets the dirty bit on a write.
     if (write && !pte_dirty(pte)) setPte(m, cfg, mm, va, pte_mkdirty(pte));
   }

@@ -1,0 +1,102 @@
+// The storage port: everything the server persists, behind a small synchronous
+// interface (like tldraw's SyncSqliteDatabase). SQLite is the product's
+// implementation, memory the tests'; a shared database for several server
+// processes would be a third adapter, not a rewrite.
+//
+// Durability contract: when a method returns, its write is committed. The
+// server acknowledges an action only after appendAction (and finishAttempt,
+// for a step that ends the attempt) has returned.
+
+import type { LogEntry } from "../../src/game/replay.js";
+import type { Result } from "../../src/protocol/server.js";
+
+export interface PlayerRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface WorkshopRecord {
+  id: string;
+  title: string;
+  /** SHA-256 of the instructor token (hex); the token itself is never stored. */
+  tokenHash: string;
+  createdAt: number;
+  paused: boolean;
+}
+
+export interface RoomRecord {
+  code: string;
+  level: string;
+  policy: "manual" | "eager" | "adversary";
+  versus: boolean;
+  workshop: string | null;
+  team: string | null;
+  createdAt: number;
+}
+
+export interface AttemptRecord {
+  /** ROOMCODE-N */
+  id: string;
+  room: string;
+  /** 1, 2, ... within the room. */
+  n: number;
+  level: string;
+  /** The room sequence number at which the attempt began. */
+  startSeq: number;
+  startedAt: number;
+}
+
+export interface FinishedAttempt {
+  attempt: string;
+  knobs: Record<string, string>;
+  result: Result;
+  endedAt: number;
+  /** Everyone who held a CPU or acted during the attempt. */
+  players: { id: string; name: string }[];
+}
+
+/** One finished attempt, as `faultline results` exports it. */
+export interface ResultRow {
+  workshop: string;
+  room: string;
+  team: string | null;
+  attempt: string;
+  level: string;
+  knobs: string;
+  outcome: string;
+  reason: string;
+  steps: number;
+  par: number | null;
+  hints: number;
+  rewinds: number;
+  resets: number;
+  durationMs: number;
+  score: number;
+  players: string;
+  startedAt: string;
+  endedAt: string;
+}
+
+export interface Storage {
+  savePlayer(p: PlayerRecord): void;
+  createWorkshop(w: WorkshopRecord): void;
+  getWorkshop(id: string): WorkshopRecord | null;
+  setWorkshopPaused(id: string, paused: boolean): void;
+  createRoom(r: RoomRecord): void;
+  getRoom(code: string): RoomRecord | null;
+  workshopRooms(workshop: string): string[];
+  startAttempt(a: AttemptRecord): void;
+  /** Append one applied command to the attempt's log. */
+  appendAction(attempt: string, room: string, e: LogEntry): void;
+  finishAttempt(f: FinishedAttempt): void;
+  /** The room's attempts, oldest first, with their results when finished. */
+  attempts(room: string): (AttemptRecord & { result: Result | null; knobs: Record<string, string> | null })[];
+  actions(attempt: string): LogEntry[];
+  /** The room's highest sequence number (its last logged action or attempt start). */
+  lastSeq(room: string): number;
+  results(workshop: string): ResultRow[];
+  /** Run `fn` as one atomic write (all of its writes commit, or none). */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}

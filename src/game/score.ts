@@ -1,0 +1,31 @@
+// Scoring, in one place so the docs, the server and the tests agree.
+// Hunt: a win scores against par (the explorer's shortest schedule); defend: a
+// win is a fix that holds, minus the help taken. A loss scores nothing.
+
+export const SCORING = {
+  base: 1000,
+  /** Hunt: per step beyond par. */
+  perStepOverPar: 10,
+  perHint: 100,
+  perRewind: 25,
+  perReset: 50,
+  /** A win never scores below this. */
+  winFloor: 100,
+} as const;
+
+export interface ScoreInput {
+  mode: "hunt" | "defend";
+  won: boolean;
+  steps: number;
+  par: number | null;
+  hintsUsed: number;
+  rewinds: number;
+  resets: number;
+}
+
+export function score(s: ScoreInput): number {
+  if (!s.won) return 0;
+  const over = s.mode === "hunt" && s.par !== null ? Math.max(0, s.steps - s.par) : 0;
+  const raw = SCORING.base - SCORING.perStepOverPar * over - SCORING.perHint * s.hintsUsed - SCORING.perRewind * s.rewinds - SCORING.perReset * s.resets;
+  return Math.max(SCORING.winFloor, raw);
+}

@@ -1,0 +1,244 @@
+// One attempt at a level, as a value: the pure core of a room. Commands (step,
+// knob, start, hint, rewind, reset) fold over a Session; time comes in as an
+// argument, so replaying a logged command list rebuilds the same session bit
+// for bit. No I/O, no clocks, no randomness.
+
+import { z } from "zod";
+import { compileLevel, parseKnobArgs, type Compiled, type KnobSetting } from "../level/compile.js";
+import type { Level } from "../level/load.js";
+import type { ErrorCode } from "../protocol/codes.js";
+import type { Result, TraceEntry } from "../protocol/server.js";
+import { describeChanges } from "../sim/describe.js";
+import { allDone, cpuLabel, SimError, step } from "../sim/engine.js";
+import { explore } from "../sim/explore.js";
+import { runSchedule } from "../sim/game.js";
+import { checkOracles, type OracleId } from "../sim/oracles.js";
+import { formatSchedule } from "../sim/schedule.js";
+import type { Action, Machine } from "../sim/types.js";
+import { score } from "./score.js";
+
+export type Actor = number | "dma";
+export type Phase = "setup" | "play" | "over";
+
+export const commandSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("step"), actor: z.union([z.int().min(0), z.literal("dma")]), choice: z.string().optional() }),
+  z.strictObject({ kind: z.literal("knob"), knob: z.string(), value: z.string() }),
+  z.strictObject({ kind: z.literal("start") }),
+  z.strictObject({ kind: z.literal("hint"), free: z.boolean().optional() }),
+  z.strictObject({ kind: z.literal("rewind"), steps: z.int().min(1) }),
+  z.strictObject({ kind: z.literal("reset") }),
+]);
+export type Command = z.infer<typeof commandSchema>;
+
+export interface Session {
+  level: string;
+  versus: boolean;
+  knobs: KnobSetting;
+  phase: Phase;
+  /** machines[i] is the machine after i steps of the trace; machines[0] the initial one. */
+  machines: Machine[];
+  trace: TraceEntry[];
+  /** Hints shown so far (written hints first, then the explorer's). */
+  hints: string[];
+  /** Hints the players asked for (an instructor's released hints are free). */
+  hintsUsed: number;
+  rewinds: number;
+  resets: number;
+  moves: number;
+  startedAt: number | null;
+  result: Result | null;
+}
+
+/** A command the rules refuse; the session is unchanged. */
+export class GameError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type SessionEvent =
+  | { kind: "step"; entry: TraceEntry }
+  | { kind: "knob"; knob: string; value: string }
+  | { kind: "start" }
+  | { kind: "hint"; index: number; text: string; free: boolean }
+  | { kind: "rewind"; steps: number; to: number }
+  | { kind: "reset" };
+
+/** States the explorer may visit for one hint, one bot move or one fix check (levels need a few thousand). */
+export const EXPLORE_BUDGET = 200_000;
+
+// compileLevel is pure, so its result may be shared by every room on the same level and knobs.
+const compiled = new WeakMap<Level, Map<string, Compiled>>();
+export function compiledFor(level: Level, knobs: KnobSetting): Compiled {
+  let byKnobs = compiled.get(level);
+  if (!byKnobs) compiled.set(level, (byKnobs = new Map()));
+  const key = JSON.stringify(Object.entries(knobs).sort());
+  let c = byKnobs.get(key);
+  if (!c) byKnobs.set(key, (c = compileLevel(level, knobs)));
+  return c;
+}
+
+export const current = (s: Session): Machine => s.machines[s.machines.length - 1];
+export const actionOf = (actor: Actor, choice?: string): Action => (actor === "dma" ? { dma: true } : choice === undefined ? { cpu: actor } : { cpu: actor, choice });
+export const actorOf = (a: Action): Actor => ("dma" in a ? "dma" : a.cpu);
+
+export function newSession(level: Level, opts: { versus?: boolean } = {}): Session {
+  const knobs = parseKnobArgs(level, []);
+  return {
+    level: level.id,
+    versus: opts.versus ?? false,
+    knobs,
+    phase: "setup",
+    machines: [compiledFor(level, knobs).machine],
+    trace: [],
+    hints: [],
+    hintsUsed: 0,
+    rewinds: 0,
+    resets: 0,
+    moves: 0,
+    startedAt: null,
+    result: null,
+  };
+}
+
+/**
+ * Apply one command at time `at` (ms) on behalf of `by` (a member id, "bot" or
+ * "instructor"). Returns the new session and what happened; throws GameError
+ * and leaves `s` untouched when the rules refuse.
+ */
+export function applyCommand(level: Level, s: Session, cmd: Command, at: number, by: string): { s: Session; event: SessionEvent } {
+  if (s.phase === "over") throw new GameError("game-over", "this attempt is over: retry, move to the next level, or watch the replay");
+  const c = compiledFor(level, s.knobs);
+  switch (cmd.kind) {
+    case "step": {
+      const m = current(s);
+      const action = actionOf(cmd.actor, cmd.choice);
+      let r;
+      try {
+        r = step(c.cfg, m, action);
+      } catch (e) {
+        if (e instanceof SimError) throw new GameError(e.code, e.message);
+        throw e;
+      }
+      const { ev } = r;
+      const entry: TraceEntry = {
+        step: s.trace.length + 1,
+        by,
+        action,
+        actor: ev.actor,
+        cpu: ev.cpu,
+        fn: ev.fn,
+        line: ev.line,
+        blocked: ev.blocked,
+        ...(ev.wait !== undefined ? { wait: ev.wait } : {}),
+        ...(ev.choice !== undefined ? { choice: ev.choice } : {}),
+        ...(ev.loaded !== undefined ? { loaded: ev.loaded } : {}),
+        ...(ev.notes ? { notes: ev.notes } : {}),
+        changes: describeChanges(c.cfg, m, r.m),
+      };
+      const next: Session = {
+        ...s,
+        phase: "play",
+        startedAt: s.startedAt ?? at,
+        machines: [...s.machines, r.m],
+        trace: [...s.trace, entry],
+        moves: s.moves + 1,
+      };
+      next.result = judge(level, c, next, at);
+      if (next.result) next.phase = "over";
+      return { s: next, event: { kind: "step", entry } };
+    }
+    case "knob": {
+      if (s.phase !== "setup") throw new GameError("knob-locked", "knobs are set before play starts; reset to change them");
+      const knob = level.knobs.find((k) => k.id === cmd.knob);
+      if (!knob) throw new GameError("no-such-knob", level.knobs.length ? `this level has no knob "${cmd.knob}" (knobs: ${level.knobs.map((k) => k.id).join(", ")})` : "this level has no knobs");
+      if (!knob.options.some((o) => o.value === cmd.value)) {
+        throw new GameError("no-such-knob", `knob ${knob.id} has no value "${cmd.value}" (values: ${knob.options.map((o) => o.value).join(", ")})`);
+      }
+      const knobs = { ...s.knobs, [knob.id]: cmd.value };
+      return { s: { ...s, knobs, machines: [compiledFor(level, knobs).machine] }, event: { kind: "knob", knob: knob.id, value: cmd.value } };
+    }
+    case "start": {
+      if (s.phase !== "setup") throw new GameError("already-started", "play has already started");
+      return { s: { ...s, phase: "play", startedAt: s.startedAt ?? at }, event: { kind: "start" } };
+    }
+    case "hint": {
+      const index = s.hints.length;
+      const text = index < level.hints.length ? level.hints[index] : level.mode === "hunt" ? explorerHint(c, current(s)) : null;
+      if (text === null) throw new GameError("no-more-hints", "there are no more hints for this level");
+      const free = cmd.free === true;
+      return { s: { ...s, hints: [...s.hints, text], hintsUsed: s.hintsUsed + (free ? 0 : 1) }, event: { kind: "hint", index, text, free } };
+    }
+    case "rewind": {
+      if (s.trace.length === 0) throw new GameError("nothing-to-rewind", "nothing to rewind: no step has run");
+      const n = Math.min(cmd.steps, s.trace.length);
+      const to = s.trace.length - n;
+      return {
+        s: { ...s, machines: s.machines.slice(0, to + 1), trace: s.trace.slice(0, to), rewinds: s.rewinds + 1 },
+        event: { kind: "rewind", steps: n, to },
+      };
+    }
+    case "reset": {
+      if (s.phase === "setup") throw new GameError("nothing-to-rewind", "nothing to reset: play has not started");
+      return {
+        s: { ...s, phase: "setup", machines: [s.machines[0]], trace: [], resets: s.resets + 1 },
+        event: { kind: "reset" },
+      };
+    }
+  }
+}
+
+/** The result, once an oracle fires or every CPU has finished; null while play goes on. */
+function judge(level: Level, c: Compiled, s: Session, at: number): Result | null {
+  const m = current(s);
+  const goal = c.oracles;
+  const watch: OracleId[] = [...goal.filter((o) => o !== "livelock"), ...(goal.includes("deadlock") ? [] : (["deadlock"] as const))];
+  let v: { oracle: OracleId; message: string } | null = checkOracles(c.cfg, m, watch);
+  if (!v && goal.includes("livelock")) {
+    // Livelock is a property of the history, not of one state: ask the run path.
+    const run = runSchedule(c.cfg, s.machines[0], s.trace.map((t) => t.action), goal);
+    if (run.violation?.oracle === "livelock") v = run.violation;
+  }
+  const base = { steps: s.trace.length, par: level.par ?? null, hintsUsed: s.hintsUsed, rewinds: s.rewinds, resets: s.resets, durationMs: Math.max(0, at - (s.startedAt ?? at)) };
+  const finish = (won: boolean, reason: Result["reason"], counterexample: string | null = null): Result => ({
+    outcome: won ? "won" : "lost",
+    reason,
+    oracle: v ? { id: v.oracle, message: v.message, step: s.trace.length } : null,
+    ...base,
+    score: score({ mode: level.mode, won, ...base }),
+    counterexample,
+    // Red plays for the race, blue for every CPU finishing safely.
+    winner: s.versus ? (v && goal.includes(v.oracle) ? "red" : "blue") : null,
+  });
+  if (v) {
+    const isGoal = goal.includes(v.oracle);
+    const reason: Result["reason"] = isGoal ? "oracle" : v.oracle === "deadlock" ? "deadlock" : v.oracle === "livelock" ? "livelock" : "oracle";
+    return finish(level.mode === "hunt" ? isGoal : false, reason);
+  }
+  if (!allDone(c.cfg, m)) return null;
+  if (level.mode === "hunt") return finish(false, "finished");
+  // Defend: the play went well, but a fix only wins if no schedule at all breaks it.
+  const proof = explore(c.cfg, s.machines[0], { oracles: goal, maxStates: EXPLORE_BUDGET });
+  if (proof.verdict === "reachable") return finish(false, "unsafe-fix", formatSchedule(proof.schedule ?? []));
+  if (proof.verdict === "incomplete" && c.expect === "reachable") return finish(false, "unsafe-fix");
+  return finish(true, "finished");
+}
+
+export function describeAction(c: Compiled, a: Action): string {
+  if ("dma" in a) return "step the DMA device";
+  return `step ${cpuLabel(c.cfg, a.cpu)}${a.choice ? `, choosing ${a.choice}` : ""}`;
+}
+
+/** Past the written hints, a hunt level's hint is the explorer's next move from here. */
+function explorerHint(c: Compiled, m: Machine): string | null {
+  const r = explore(c.cfg, m, { oracles: c.oracles, maxStates: EXPLORE_BUDGET });
+  if (r.verdict === "reachable" && r.schedule && r.schedule.length > 0) {
+    const n = r.schedule.length;
+    return `The explorer: from here the race is ${n} step${n === 1 ? "" : "s"} away. Its next move: ${describeAction(c, r.schedule[0])}.`;
+  }
+  if (r.verdict === "safe") return "The explorer: from here no schedule makes the race happen. Rewind or reset.";
+  return null;
+}

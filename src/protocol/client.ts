@@ -1,0 +1,89 @@
+// Messages a client sends. Every incoming frame is parsed with `clientMessage`
+// before it reaches a room: strict objects (unknown keys are errors), bounded
+// strings and integers, so nothing unexpected gets past the door.
+
+import { z } from "zod";
+
+/** Join codes and workshop ids: letters and digits without 0/O, 1/I/L (case-insensitive on input). */
+export const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+export const ROOM_CODE_LENGTH = 6;
+export const WORKSHOP_ID_LENGTH = 8;
+
+const printable = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u;
+export const playerName = z.string().trim().min(1).max(32).regex(printable, "a name of printable characters");
+const shortText = (max: number) => z.string().trim().min(1).max(max).regex(printable, "printable characters only");
+const code = (len: number) =>
+  z
+    .string()
+    .regex(new RegExp(`^[${CODE_ALPHABET}${CODE_ALPHABET.toLowerCase()}]{${len}}$`), `a ${len}-character code`)
+    .transform((s) => s.toUpperCase());
+export const roomCode = code(ROOM_CODE_LENGTH);
+export const workshopId = code(WORKSHOP_ID_LENGTH);
+export const token = z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, "a token");
+export const levelId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "a level id");
+const ident = z.string().regex(/^[A-Za-z_][\w-]{0,31}$/, "a name of letters, digits, _ or -");
+/** A request id the client picks; the server echoes it in the ack or error. */
+const rid = z.int().min(0).max(2 ** 31 - 1).optional();
+/** The room sequence number the client last saw (the state its action is about). */
+const seq = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const cpu = z.int().min(0).max(63);
+export const side = z.enum(["red", "blue"]);
+export const policy = z.enum(["manual", "eager", "adversary"]);
+
+const msg = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) => z.strictObject({ type: z.literal(type), rid, ...shape });
+
+export const clientMessages = {
+  hello: z.strictObject({
+    type: z.literal("hello"),
+    /** Every protocol version the client speaks; the server picks the highest it shares. */
+    protocol: z.array(z.int().min(1).max(1000)).min(1).max(16),
+    name: playerName,
+    /** A resume token from an earlier `joined`: take the seat back after a drop. */
+    resume: token.optional(),
+  }),
+  ping: z.strictObject({ type: z.literal("ping"), t: z.number().finite().optional() }),
+  create: msg("create", {
+    level: levelId,
+    /** Who drives CPUs no player holds (default: manual for hunt levels, adversary for defend). */
+    policy: policy.optional(),
+    /** Versus: players pick red or blue when they claim a CPU. */
+    versus: z.boolean().optional(),
+    /** Create the room inside a workshop (its id is the code the instructor hands out). */
+    workshop: workshopId.optional(),
+    team: shortText(40).optional(),
+  }),
+  join: msg("join", { room: roomCode }),
+  leave: msg("leave", {}),
+  claim: msg("claim", { cpu, side: side.optional() }),
+  release: msg("release", { cpu }),
+  step: msg("step", { seq, cpu: z.union([cpu, z.literal("dma")]), choice: ident.optional() }),
+  knob: msg("knob", { seq, knob: ident, value: ident }),
+  start: msg("start", { seq }),
+  hint: msg("hint", { seq }),
+  rewind: msg("rewind", { seq, steps: z.int().min(1).max(10_000).optional() }),
+  reset: msg("reset", { seq }),
+  retry: msg("retry", { seq }),
+  next: msg("next", { seq }),
+  replay: msg("replay", { attempt: z.string().regex(/^[A-Z0-9]{6}-\d{1,9}$/).optional() }),
+  createWorkshop: msg("createWorkshop", { title: shortText(80) }),
+  watchWorkshop: msg("watchWorkshop", { workshop: workshopId, token }),
+  pauseWorkshop: msg("pauseWorkshop", { workshop: workshopId, token }),
+  resumeWorkshop: msg("resumeWorkshop", { workshop: workshopId, token }),
+  announce: msg("announce", { workshop: workshopId, token, text: shortText(500) }),
+  releaseHint: msg("releaseHint", { workshop: workshopId, token, room: roomCode.optional() }),
+} as const;
+
+export type ClientType = keyof typeof clientMessages;
+export const CLIENT_TYPES = Object.keys(clientMessages) as ClientType[];
+
+export const clientMessage = z.discriminatedUnion(
+  "type",
+  Object.values(clientMessages) as unknown as [(typeof clientMessages)[ClientType], ...(typeof clientMessages)[ClientType][]],
+);
+export type ClientMessage = z.infer<typeof clientMessage>;
+/** What a client writes (before the server's normalisation, e.g. upper-casing codes). */
+export type ClientMessageInput = z.input<typeof clientMessage>;
+export type ClientMessageOf<T extends ClientType> = Extract<ClientMessage, { type: T }>;
+
+/** Game actions: they carry `seq` and are applied in arrival order, one room sequence number each. */
+export const GAME_ACTIONS = ["step", "knob", "start", "hint", "rewind", "reset", "retry", "next"] as const satisfies readonly ClientType[];

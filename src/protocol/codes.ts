@@ -1,0 +1,70 @@
+// Close codes and error codes: the part of the protocol a client branches on.
+// The 40xx close codes copy Colyseus's table (CONSENTED .. MAY_TRY_RECONNECT)
+// and add Faultline's own; 1xxx codes are the WebSocket standard's.
+
+export const CloseCode = {
+  /** The client asked to end the session (send it when the player quits). No grace period. */
+  CONSENTED: 4000,
+  /** The server is shutting down. Rooms are saved; rejoin by room code once it is back. */
+  SERVER_SHUTDOWN: 4001,
+  /** A protocol violation the server will not talk past (no hello in time). */
+  WITH_ERROR: 4002,
+  /** The resume token is unknown, already used, or its grace period is over. Join again by room code. */
+  FAILED_TO_RECONNECT: 4003,
+  /** The client's hello names no protocol version this server speaks. */
+  INCOMPATIBLE_PROTOCOL: 4005,
+  /** Too many messages, too fast. */
+  RATE_LIMITED: 4008,
+  /** The server dropped a connection that read too slowly; the seat is kept for the grace period: resume. */
+  MAY_TRY_RECONNECT: 4010,
+  /** The same player resumed on another connection; this one is closed. Do not reconnect. */
+  SESSION_REPLACED: 4011,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Close codes after which a client should resume with its token. */
+export const RESUMABLE_CLOSES: readonly number[] = [1001, 1006, 1011, 1012, 1013, CloseCode.MAY_TRY_RECONNECT];
+
+export const ERROR_CODES = [
+  // The frame itself.
+  "bad-frame", // not JSON, not an object, a binary frame, or a field out of range
+  "unknown-type", // a message type this protocol version does not have
+  "rate-limited", // over the per-connection message rate or the join-attempt rate
+  "hello-first", // anything but hello/ping before hello
+  "already-hello",
+  "incompatible-protocol",
+  "resume-failed",
+  // Rooms and seats.
+  "no-such-level",
+  "no-such-room",
+  "room-full",
+  "server-full",
+  "not-in-room",
+  "already-in-room",
+  "no-such-cpu",
+  "seat-taken",
+  "side-required",
+  "wrong-side",
+  "not-a-player", // a spectator (no seat) sent a game action
+  "not-your-cpu",
+  // Game actions.
+  "stale-seq",
+  "paused",
+  "not-runnable", // from the simulator: the CPU finished, is not forked yet, or the DMA has no buffer
+  "bad-choice", // from the simulator: a menu needs a choice, or the choice is not on it
+  "bad-action", // from the simulator: no such actor in this level
+  "knob-locked",
+  "no-such-knob",
+  "already-started",
+  "no-more-hints",
+  "nothing-to-rewind",
+  "game-over",
+  "game-not-over",
+  "no-next-level",
+  "no-such-attempt",
+  // Workshops.
+  "no-such-workshop",
+  "forbidden",
+  "internal",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];

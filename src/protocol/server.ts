@@ -1,0 +1,228 @@
+// Messages the server sends, as zod schemas so a client (or a test) can check
+// what it receives, and as the types the server builds them from.
+
+import { z } from "zod";
+import { ERROR_CODES } from "./codes.js";
+import { policy, side } from "./client.js";
+
+export const actionSchema = z.union([z.strictObject({ cpu: z.int().min(0), choice: z.string().optional() }), z.strictObject({ dma: z.literal(true) })]);
+
+export const levelInfoSchema = z.strictObject({
+  id: z.string(),
+  title: z.string(),
+  mode: z.enum(["hunt", "defend"]),
+  race: z.string(),
+  /** The CPUs in order (index = CPU number). */
+  cpus: z.array(z.strictObject({ name: z.string() })),
+  /** The level has a DMA device (an actor like a CPU: step it with cpu "dma"). */
+  dma: z.boolean(),
+  /** Shortest triggering schedule (hunt levels), found by the explorer. */
+  par: z.int().nullable(),
+  /** How many written hints the level has. */
+  hints: z.int(),
+  knobs: z.array(
+    z.strictObject({
+      id: z.string(),
+      prompt: z.string(),
+      options: z.array(z.strictObject({ value: z.string(), label: z.string() })),
+    }),
+  ),
+});
+export type LevelInfo = z.infer<typeof levelInfoSchema>;
+
+/** One step of the trace: who moved, the kernel line that ran, and what it changed. */
+export const traceEntrySchema = z.strictObject({
+  step: z.int().min(1),
+  /** Member id, "bot" or "instructor". */
+  by: z.string(),
+  action: actionSchema,
+  actor: z.string(),
+  cpu: z.int().nullable(),
+  fn: z.string(),
+  line: z.string(),
+  blocked: z.boolean(),
+  wait: z.string().optional(),
+  choice: z.string().optional(),
+  loaded: z.string().optional(),
+  notes: z.array(z.string()).optional(),
+  changes: z.array(z.string()),
+});
+export type TraceEntry = z.infer<typeof traceEntrySchema>;
+
+export const OUTCOMES = ["won", "lost"] as const;
+export const REASONS = ["oracle", "finished", "deadlock", "livelock", "unsafe-fix"] as const;
+
+export const resultSchema = z.strictObject({
+  outcome: z.enum(OUTCOMES),
+  /**
+   * oracle: an oracle fired (a win in hunt, a loss in defend); finished: every CPU
+   * finished; deadlock: every CPU is stuck; unsafe-fix: every CPU finished, but the
+   * explorer found a schedule that breaks the chosen fix (see counterexample).
+   */
+  reason: z.enum(REASONS),
+  oracle: z.strictObject({ id: z.string(), message: z.string(), step: z.int() }).nullable(),
+  steps: z.int(),
+  par: z.int().nullable(),
+  hintsUsed: z.int(),
+  rewinds: z.int(),
+  resets: z.int(),
+  durationMs: z.int(),
+  score: z.int(),
+  /** A schedule (the `faultline run --schedule` syntax) that breaks the chosen fix. */
+  counterexample: z.string().nullable(),
+  /** Versus rooms: red wins when the race happens, blue when every CPU finishes safely. */
+  winner: side.nullable(),
+});
+export type Result = z.infer<typeof resultSchema>;
+
+export const cpuViewSchema = z.strictObject({
+  cpu: z.int(),
+  name: z.string(),
+  state: z.enum(["done", "unborn", "blocked", "menu", "ready"]),
+  /** Why, in kernel terms ("spinning on the PTL of table 0, held by CPU1 (A2)"). */
+  text: z.string(),
+  choices: z.array(z.string()).optional(),
+  /** The kernel-path stack, outermost first; the last frame's line runs next. */
+  frames: z.array(z.strictObject({ fn: z.string(), path: z.string(), source: z.string(), pc: z.int(), line: z.string() })),
+});
+export type CpuView = z.infer<typeof cpuViewSchema>;
+
+export const gameViewSchema = z.strictObject({
+  /** Attempt id: ROOMCODE-N. */
+  attempt: z.string(),
+  level: z.string(),
+  /** setup: knobs may change, nothing has run; play; over: a result is recorded. */
+  phase: z.enum(["setup", "play", "over"]),
+  knobs: z.record(z.string(), z.string()),
+  /** Steps in the current trace (rewound steps are gone). */
+  steps: z.int(),
+  /** Every step taken this attempt, rewound ones included. */
+  moves: z.int(),
+  /** The hints shown so far, in order. */
+  hints: z.array(z.string()),
+  hintsUsed: z.int(),
+  rewinds: z.int(),
+  resets: z.int(),
+  cpus: z.array(cpuViewSchema),
+  dma: z.strictObject({ ready: z.boolean(), done: z.boolean() }).nullable(),
+  /** The whole simulated machine (plain JSON, see src/sim/types.ts). */
+  machine: z.record(z.string(), z.unknown()),
+  result: resultSchema.nullable(),
+  /** After a result: what the room may do next (next is the next level's id, or null after the last). */
+  offers: z.strictObject({ replay: z.boolean(), retry: z.boolean(), next: z.string().nullable() }).nullable(),
+  debrief: z.string().nullable(),
+});
+export type GameView = z.infer<typeof gameViewSchema>;
+
+const by = z.string();
+export const gameEventSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("step"), by, entry: traceEntrySchema }),
+  z.strictObject({ kind: z.literal("knob"), by, knob: z.string(), value: z.string() }),
+  z.strictObject({ kind: z.literal("start"), by }),
+  z.strictObject({ kind: z.literal("hint"), by, index: z.int(), text: z.string(), free: z.boolean() }),
+  z.strictObject({ kind: z.literal("rewind"), by, steps: z.int(), to: z.int() }),
+  z.strictObject({ kind: z.literal("reset"), by }),
+  z.strictObject({ kind: z.literal("attempt"), by, attempt: z.string(), level: z.string() }),
+]);
+export type GameEvent = z.infer<typeof gameEventSchema>;
+
+export const memberViewSchema = z.strictObject({ id: z.string(), name: z.string(), connected: z.boolean(), seats: z.array(z.int()) });
+export const seatViewSchema = z.strictObject({
+  cpu: z.int(),
+  name: z.string(),
+  /** Member id holding the CPU, or null (then `bot` drives it). */
+  holder: z.string().nullable(),
+  side: side.nullable(),
+  bot: policy.nullable(),
+});
+export const roomInfoSchema = z.strictObject({
+  code: z.string(),
+  level: levelInfoSchema,
+  policy,
+  versus: z.boolean(),
+  paused: z.boolean(),
+  workshop: z.string().nullable(),
+  team: z.string().nullable(),
+  members: z.array(memberViewSchema),
+  seats: z.array(seatViewSchema),
+  /** Who drives the DMA device: "bot", or "players" (any player with a seat, manual policy); null without one. */
+  dma: z.enum(["bot", "players"]).nullable(),
+});
+export type RoomInfo = z.infer<typeof roomInfoSchema>;
+
+export const snapshotSchema = z.strictObject({
+  seq: z.int(),
+  room: roomInfoSchema,
+  game: gameViewSchema,
+  trace: z.array(traceEntrySchema),
+  intro: z.string(),
+});
+export type Snapshot = z.infer<typeof snapshotSchema>;
+
+export const dashboardTeamSchema = z.strictObject({
+  room: z.string(),
+  team: z.string().nullable(),
+  level: z.string(),
+  attempt: z.string(),
+  phase: z.enum(["setup", "play", "over"]),
+  steps: z.int(),
+  hintsUsed: z.int(),
+  rewinds: z.int(),
+  outcome: z.enum(OUTCOMES).nullable(),
+  score: z.int().nullable(),
+  /** Sum of the scores of this room's finished attempts. */
+  totalScore: z.int(),
+  finished: z.int(),
+  members: z.int(),
+  connected: z.int(),
+});
+export type DashboardTeam = z.infer<typeof dashboardTeamSchema>;
+
+const rid = z.int().optional();
+export const serverMessages = {
+  welcome: z.strictObject({
+    type: z.literal("welcome"),
+    protocol: z.int(),
+    player: z.strictObject({ id: z.string(), name: z.string() }),
+    resumed: z.boolean(),
+    levels: z.array(levelInfoSchema),
+    limits: z.strictObject({ maxPayload: z.int(), messagesPerSecond: z.number(), graceMs: z.int() }),
+  }),
+  joined: z.strictObject({
+    type: z.literal("joined"),
+    rid,
+    /** Private to this connection: `token` resumes the seat after a drop (a new one comes with every join and resume). */
+    you: z.strictObject({ member: z.string(), token: z.string() }),
+    state: snapshotSchema,
+  }),
+  state: z.strictObject({ type: z.literal("state"), state: snapshotSchema }),
+  update: z.strictObject({ type: z.literal("update"), seq: z.int(), event: gameEventSchema, game: gameViewSchema }),
+  room: z.strictObject({ type: z.literal("room"), room: roomInfoSchema }),
+  ack: z.strictObject({ type: z.literal("ack"), rid, seq: z.int().optional() }),
+  error: z.strictObject({ type: z.literal("error"), rid, code: z.enum(ERROR_CODES), message: z.string(), seq: z.int().optional() }),
+  notice: z.strictObject({ type: z.literal("notice"), from: z.enum(["instructor", "server"]), text: z.string() }),
+  replay: z.strictObject({
+    type: z.literal("replay"),
+    rid,
+    attempt: z.string(),
+    level: z.string(),
+    knobs: z.record(z.string(), z.string()),
+    trace: z.array(traceEntrySchema),
+    result: resultSchema.nullable(),
+  }),
+  workshop: z.strictObject({ type: z.literal("workshop"), rid, workshop: z.strictObject({ id: z.string(), title: z.string() }), token: z.string() }),
+  dashboard: z.strictObject({
+    type: z.literal("dashboard"),
+    workshop: z.strictObject({ id: z.string(), title: z.string(), paused: z.boolean() }),
+    teams: z.array(dashboardTeamSchema),
+  }),
+  pong: z.strictObject({ type: z.literal("pong"), t: z.number().optional(), now: z.number() }),
+} as const;
+
+export type ServerType = keyof typeof serverMessages;
+export const serverMessage = z.discriminatedUnion(
+  "type",
+  Object.values(serverMessages) as unknown as [(typeof serverMessages)[ServerType], ...(typeof serverMessages)[ServerType][]],
+);
+export type ServerMessage = z.infer<typeof serverMessage>;
+export type ServerMessageOf<T extends ServerType> = Extract<ServerMessage, { type: T }>;
