@@ -63,7 +63,7 @@ export function parseKnobArgs(level: Level, args: string[]): KnobSetting {
 
 export function expectedVerdict(level: Level, setting: KnobSetting): "safe" | "reachable" {
   if (level.mode === "hunt") return level.goal.expect ?? "reachable";
-  const opts = level.knobs.map((k) => k.options.find((o) => o.value === setting[k.id])!);
+  const opts = level.knobs.map((k) => k.options.find((o) => o.value === (setting[k.id] ?? k.options[0].value))!);
   return opts.every((o) => o.expect === "safe") ? "safe" : "reachable";
 }
 
