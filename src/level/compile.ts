@@ -6,22 +6,23 @@ import { allocPage, pteAlloc, setPte, tlbFill } from "../sim/machine.js";
 import type { OracleId } from "../sim/oracles.js";
 import { mk_pte, pte_mkdirty, pte_pfn, pte_present, pte_write, pte_wrprotect } from "../sim/pte.js";
 import type { Cpu, Machine, Mm } from "../sim/types.js";
-import { VM_MAYWRITE, VM_READ, VM_WRITE } from "../sim/types.js";
+import { VM_MAYWRITE, VM_READ, VM_UFFD_WP, VM_WRITE } from "../sim/types.js";
 import { LevelError, type Level, type RawOp } from "./load.js";
 import type { GENERATIONS } from "./schema.js";
 
-type Preset = Pick<KernelConfig, "do_wp_page" | "early_cow_pinned" | "write_protect_seq" | "gup_force_cow_break">;
+type Preset = Pick<KernelConfig, "do_wp_page" | "early_cow_pinned" | "write_protect_seq" | "gup_force_cow_break" | "uffd_wp_flush">;
 
 /** What each kernel generation does, as races.md R5-R7 and P14 describe. */
 export const PRESETS: Record<(typeof GENERATIONS)[number], Preset> = {
-  "4.19": { do_wp_page: "mapcount", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: false },
-  "5.8": { do_wp_page: "mapcount", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: true },
+  "4.19": { do_wp_page: "mapcount", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: false, uffd_wp_flush: false },
+  "5.8": { do_wp_page: "mapcount", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: true, uffd_wp_flush: false },
   // Linus's trial series as posted in the thread: 09854ba94c6a with the forced COW break removed.
-  "5.9-rc": { do_wp_page: "page_count", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: false },
-  "5.9": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: false, gup_force_cow_break: false },
-  "5.11": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false },
-  "5.19": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false },
-  "6.x": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false },
+  "5.9-rc": { do_wp_page: "page_count", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: false, uffd_wp_flush: false },
+  "5.9": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: false, gup_force_cow_break: false, uffd_wp_flush: false },
+  "5.11": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: false },
+  "5.12": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true },
+  "5.19": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true },
+  "6.x": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true },
 };
 
 export type KnobSetting = Record<string, string>;
@@ -95,8 +96,8 @@ export function compileLevel(level: Level, setting: KnobSetting = {}): Compiled 
     ...(knobGeneration ? {} : stripUndefined(fileFlags)),
     ...stripUndefined(knobFlags),
   };
-  if (kernel.do_wp_page === "anon_exclusive" && (!kernel.early_cow_pinned || !kernel.write_protect_seq)) {
-    throw new LevelError(`${file}: kernel: PageAnonExclusive (5.19+) kernels always have the early COW and write_protect_seq`);
+  if (kernel.do_wp_page === "anon_exclusive" && (!kernel.early_cow_pinned || !kernel.write_protect_seq || !kernel.uffd_wp_flush)) {
+    throw new LevelError(`${file}: kernel: PageAnonExclusive (5.19+) kernels always have the early COW, write_protect_seq and the uffd-wp flush`);
   }
 
   const procIndex = new Map(level.machine.processes.map((p, i) => [p.name, i]));
@@ -195,7 +196,7 @@ export function initialMachine(level: Level, cfg: Config): Machine {
       vmas: p.vmas.map((v) => ({
         start: v.start,
         end: v.start + v.pages,
-        flags: VM_READ | VM_MAYWRITE | (v.write ? VM_WRITE : 0),
+        flags: VM_READ | VM_MAYWRITE | (v.write ? VM_WRITE : 0) | (v.uffd_wp ? VM_UFFD_WP : 0),
         anon: true,
         anonVma: p.pages.some((pg) => pg.page >= v.start && pg.page < v.start + v.pages),
         seq: 0,
@@ -206,6 +207,7 @@ export function initialMachine(level: Level, cfg: Config): Machine {
       pmdWrprotect: [],
       expect: new Array(span).fill(null),
       lockSeq: 0,
+      tlbFlushPending: 0,
     };
     m.mms.push(mm);
     if (p.forked_from !== undefined) forkAtLoad(m, cfg, procIndex(p.forked_from), i, pae);
@@ -217,6 +219,7 @@ export function initialMachine(level: Level, cfg: Config): Machine {
         throw new LevelError(`${level.file}: machine.frames: ${frames} frames are too few for the populated pages`);
       }
       m.pages[pfn].mapcount = 1;
+      m.folios[pfn]!.refcount += pg.refs;
       if (pae) m.pages[pfn].anonExclusive = true;
       const vma = mm.vmas.find((v) => pg.page >= v.start && pg.page < v.end)!;
       pteAlloc(m, cfg, i, pg.page);

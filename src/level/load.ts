@@ -33,6 +33,7 @@ const OP_ARGS: Record<Op["kind"], Record<string, "int" | "bool" | "string" | "ad
   get_user_pages: { page: "int", write: "bool" },
   pin_user_pages_fast: { page: "int", write: "bool" },
   vmsplice: { page: "int" },
+  uffd_unprotect: { page: "int" },
   counter_inc: { lock: "bool" },
 };
 const OP_KINDS = Object.keys(OP_ARGS) as Op["kind"][];

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { ORACLE_IDS } from "../sim/oracles.js";
 
 export const RACE_IDS = ["basics", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "mixed"] as const;
-export const GENERATIONS = ["4.19", "5.8", "5.9-rc", "5.9", "5.11", "5.19", "6.x"] as const;
+export const GENERATIONS = ["4.19", "5.8", "5.9-rc", "5.9", "5.11", "5.12", "5.19", "6.x"] as const;
 
 const name = z.string().regex(/^[A-Za-z][\w-]*$/, "a name of letters, digits, _ or -, starting with a letter");
 const page = z.int().min(0).max(4095);
@@ -19,6 +19,7 @@ const kernelFlags = {
   progress_threshold: z.int().min(1).max(1024).optional(),
   zap_force_flush: z.boolean().optional(),
   cow_pte: z.enum(["none", "rfc-v2", "hildenbrand"]).optional(),
+  uffd_wp_flush: z.boolean().optional(),
 };
 
 export const kernelSchema = z.strictObject({
@@ -31,11 +32,15 @@ const vmaSchema = z.strictObject({
   start: page,
   pages: z.int().min(1).max(64),
   write: z.boolean().default(true),
+  /** Registered with userfaultfd for write-protect (VM_UFFD_WP). */
+  uffd_wp: z.boolean().default(false),
 });
 
 const populatedSchema = z.strictObject({
   page,
   data: z.string().min(1).max(32),
+  /** Extra references held elsewhere (e.g. a per-CPU LRU cache), on top of the mapping's. */
+  refs: z.int().min(0).max(8).default(0),
 });
 
 const processSchema = z.strictObject({

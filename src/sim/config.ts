@@ -20,6 +20,8 @@ export interface KernelConfig {
   progress_threshold: number;
   /** zap_pte_range flushes the TLB before dropping the PTL (force_flush). */
   zap_force_flush: boolean;
+  /** 6ce64428d620 (5.12): do_wp_page flushes the TLB first when userfaultfd-wp deferred a flush. */
+  uffd_wp_flush: boolean;
   /** COW page tables at fork: none (mainline), the RFC v2 patches, or David Hildenbrand's proposed design. */
   cow_pte: "none" | "rfc-v2" | "hildenbrand";
 }
@@ -37,6 +39,7 @@ export type Op =
   | { kind: "get_user_pages"; page: number; write: boolean }
   | { kind: "pin_user_pages_fast"; page: number; write: boolean }
   | { kind: "vmsplice"; page: number }
+  | { kind: "uffd_unprotect"; page: number }
   | { kind: "counter_inc"; lock: boolean };
 
 export type OpKind = Op["kind"];

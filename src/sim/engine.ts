@@ -68,6 +68,8 @@ export function opEntry(op: Op): { name: string; l: Locals } {
       return { name: "gup_fast", l: { va: op.page, write: op.write, foll_pin: true } };
     case "vmsplice":
       return { name: "vmsplice_to_pipe", l: { va: op.page } };
+    case "uffd_unprotect":
+      return { name: "mwriteprotect_range", l: { va: op.page } };
     case "counter_inc":
       return { name: op.lock ? "counter_inc_locked" : "counter_inc_unlocked", l: {} };
   }

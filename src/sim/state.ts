@@ -43,6 +43,7 @@ function cloneMm(mm: Mm): Mm {
     pmdWrprotect: mm.pmdWrprotect.slice(),
     expect: mm.expect.slice(),
     lockSeq: mm.lockSeq,
+    tlbFlushPending: mm.tlbFlushPending,
   };
 }
 

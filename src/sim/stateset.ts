@@ -167,6 +167,7 @@ export class StateSet {
       w(mm.writeProtectSeq);
       w(mm.hasPinned ? 1 : 0);
       w(mm.lockSeq);
+      w(mm.tlbFlushPending);
       w(mm.vmas.length);
       for (const v of mm.vmas) {
         w(v.start);

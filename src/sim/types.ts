@@ -73,6 +73,8 @@ export const VM_READ = 1;
 export const VM_WRITE = 2;
 export const VM_SHARED = 8;
 export const VM_MAYWRITE = 0x20;
+/** Registered for userfaultfd write-protect (VM_UFFD_WP). */
+export const VM_UFFD_WP = 0x1000;
 export const VM_DONTCOPY = 0x20000;
 
 export interface Vma {
@@ -108,6 +110,8 @@ export interface Mm {
   expect: (string | null)[];
   /** mm_lock_seq (per-VMA locks). */
   lockSeq: number;
+  /** mm->tlb_flush_pending: PTE changes whose TLB flush has not happened yet. */
+  tlbFlushPending: number;
 }
 
 export interface PteTable {

@@ -61,6 +61,7 @@ definePath("kernel_clone", {
           pmdWrprotect: [],
           expect: x.m.mms[parent].expect.map(() => null),
           lockSeq: 0,
+          tlbFlushPending: 0,
         };
         if (child >= 0) x.m.mms[child] = fresh;
         else {

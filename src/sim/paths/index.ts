@@ -7,6 +7,7 @@ import "./fork.js";
 import "./gup.js";
 import "./gupfast.js";
 import "./cowpte.js";
+import "./uffd.js";
 import "./unmap.js";
 import "./madvise.js";
 import "./teaching.js";

@@ -4,7 +4,7 @@
 import { allocPage, folioGet, folioOf, folioPut, getPte, ptl, setPte, spinLock, spinUnlock, findVma } from "../machine.js";
 import { bool, call, defineVariant, definePath, goto, num, ret, type Ctx, type Step } from "../path.js";
 import { mk_pte, pte_mkdirty, pte_mkwrite, pte_pfn, pte_special } from "../pte.js";
-import { VM_WRITE } from "../types.js";
+import { VM_UFFD_WP, VM_WRITE } from "../types.js";
 import { paeKernel } from "./fault.js";
 
 const unlockPtl = (x: Ctx) => spinUnlock(x.m, x.cpu, ptl(num(x.f, "table")));
@@ -21,6 +21,19 @@ const vmNormalPage: Step = {
 
 const copyArgs = (x: Ctx) => ({ va: x.f.l.va, unshare: x.f.l.unshare, table: x.f.l.table, pte: x.f.l.pte, old: x.f.l.pfn });
 const reuseArgs = (x: Ctx) => ({ va: x.f.l.va, table: x.f.l.table, pte: x.f.l.pte });
+
+/** 6ce64428d620 (5.12): userfaultfd write-protect can defer flushes; flush before copying. */
+const uffdFlush = (gen519: boolean): Step => ({
+  line: gen519
+    ? "if (likely(!unshare) && unlikely(userfaultfd_wp(vmf->vma) && mm_tlb_flush_pending(vmf->vma->vm_mm))) flush_tlb_page(vmf->vma, vmf->address);"
+    : "if (unlikely(userfaultfd_wp(vmf->vma) && mm_tlb_flush_pending(vmf->vma->vm_mm))) flush_tlb_page(vmf->vma, vmf->address);   /* uffd-wp can defer flushes */",
+  run: (x) => {
+    const vma = findVma(x.m.mms[x.c.mm], num(x.f, "va"))!;
+    if (bool(x.f, "unshare") || !(vma.flags & VM_UFFD_WP) || x.m.mms[x.c.mm].tlbFlushPending === 0) return;
+    const va = num(x.f, "va");
+    return call("flush_tlb", { mm: x.c.mm, start: va, end: va + 1 });
+  },
+});
 
 const copyTail: Step[] = [
   {
@@ -78,11 +91,7 @@ definePath("do_wp_page@4.x", {
 });
 
 // 09854ba94c6a (5.9): reuse only when nobody else holds a reference.
-definePath("do_wp_page@5.9", {
-  name: "do_wp_page",
-  source: "mm/memory.c",
-  generation: "5.9-5.18 (09854ba94c6a: reuse by page_count)",
-  steps: [
+const doWpPage59Steps: Step[] = [
     vmNormalPage,
     {
       line: "if (!vmf->page) { pte_unmap_unlock(vmf->pte, vmf->ptl); return wp_page_copy(vmf); }",
@@ -122,7 +131,20 @@ definePath("do_wp_page@5.9", {
       },
     },
     ...copyTail,
-  ],
+];
+
+definePath("do_wp_page@5.9", {
+  name: "do_wp_page",
+  source: "mm/memory.c",
+  generation: "5.9-5.18 (09854ba94c6a: reuse by page_count)",
+  steps: doWpPage59Steps,
+});
+
+definePath("do_wp_page@5.12", {
+  name: "do_wp_page",
+  source: "mm/memory.c",
+  generation: "5.12-5.18 (6ce64428d620: flush before copying under uffd-wp)",
+  steps: [uffdFlush(false), ...doWpPage59Steps],
 });
 
 // 5.19: PageAnonExclusive decides; FAULT_FLAG_UNSHARE only makes the page exclusive.
@@ -131,6 +153,7 @@ definePath("do_wp_page@5.19", {
   source: "mm/memory.c",
   generation: "5.19+ (PageAnonExclusive)",
   steps: [
+    uffdFlush(true),
     vmNormalPage,
     {
       line: "if (!vmf->page) { pte_unmap_unlock(vmf->pte, vmf->ptl); return unshare ? 0 : wp_page_copy(vmf); }",
@@ -191,7 +214,13 @@ definePath("do_wp_page@5.19", {
 });
 
 defineVariant("do_wp_page", (cfg) =>
-  cfg.kernel.do_wp_page === "mapcount" ? "do_wp_page@4.x" : cfg.kernel.do_wp_page === "page_count" ? "do_wp_page@5.9" : "do_wp_page@5.19",
+  cfg.kernel.do_wp_page === "mapcount"
+    ? "do_wp_page@4.x"
+    : cfg.kernel.do_wp_page === "page_count"
+      ? cfg.kernel.uffd_wp_flush
+        ? "do_wp_page@5.12"
+        : "do_wp_page@5.9"
+      : "do_wp_page@5.19",
 );
 
 definePath("wp_page_reuse", {
