@@ -93,6 +93,8 @@ export function compileLevel(level: Level, setting: KnobSetting = {}): Compiled 
     progress_threshold: 32,
     zap_force_flush: false,
     cow_pte: "none",
+    spf: "none",
+    spf_vma_recheck: true,
     ...(knobGeneration ? {} : stripUndefined(fileFlags)),
     ...stripUndefined(knobFlags),
   };
@@ -116,7 +118,7 @@ export function compileLevel(level: Level, setting: KnobSetting = {}): Compiled 
         if (r) program.push(r);
       }
     }
-    return { name: c.name, program, process: procIndex.get(c.process)! };
+    return { name: c.name, program, process: procIndex.get(c.process)!, loop: c.loop };
   });
 
   const cfg: Config = {
@@ -178,6 +180,7 @@ export function initialMachine(level: Level, cfg: Config): Machine {
     dma: { pin: -1, done: false },
     vars: level.machine.globals ? [level.machine.globals.counter, level.machine.globals.counter] : [],
     spinlocks: level.machine.locks.map(() => -1),
+    lockQueues: {},
   };
   // pfn 0 is the shared zero page: not anonymous, never freed.
   m.pages[0] = { folio: 0, mapcount: 0, anonExclusive: false, data: "0", dmabuf: "" };
@@ -190,7 +193,7 @@ export function initialMachine(level: Level, cfg: Config): Machine {
     const mm: Mm = {
       name: p.name,
       state: p.child_of === undefined ? "alive" : "unborn",
-      mmapLock: { writer: -1, readers: [] },
+      mmapLock: { writer: -1, readers: [], waiters: [] },
       writeProtectSeq: 0,
       hasPinned: false,
       vmas: p.vmas.map((v) => ({

@@ -88,7 +88,7 @@ function parseOp(file: string, at: string, raw: unknown, params: Record<string, 
   for (const [k, type] of Object.entries(spec)) {
     const v = args[k];
     const where = `${file}: ${at}.${kind}.${k}`;
-    if (v === undefined) throw new LevelError(`${where}: missing (expected ${type === "int" ? "a page number" : type === "bool" ? "true or false" : type === "advice" ? "dontfork" : "a string"})`);
+    if (v === undefined) throw new LevelError(`${where}: missing (expected ${type === "int" ? "a page number" : type === "bool" ? "true or false" : type === "advice" ? "dontfork or dontneed" : "a string"})`);
     if (typeof v === "string" && v.startsWith("$")) {
       if (!(v.slice(1) in params)) throw new LevelError(`${where}: parameter ${v} is not declared under params`);
       continue;
@@ -96,7 +96,7 @@ function parseOp(file: string, at: string, raw: unknown, params: Record<string, 
     if (type === "int" && !(Number.isInteger(v) && (v as number) >= 0)) throw new LevelError(`${where}: expected a non-negative whole number, got ${JSON.stringify(v)}`);
     if (type === "bool" && typeof v !== "boolean") throw new LevelError(`${where}: expected true or false, got ${JSON.stringify(v)}`);
     if (type === "string" && (typeof v !== "string" || v.length === 0 || v.length > 32)) throw new LevelError(`${where}: expected a string of 1-32 characters`);
-    if (type === "advice" && v !== "dontfork") throw new LevelError(`${where}: expected dontfork (the only advice modelled), got ${JSON.stringify(v)}`);
+    if (type === "advice" && v !== "dontfork" && v !== "dontneed") throw new LevelError(`${where}: expected dontfork or dontneed (the advice modelled), got ${JSON.stringify(v)}`);
   }
   if (kind === "munmap" || kind === "madvise") {
     if (typeof args.pages === "number" && args.pages < 1) throw new LevelError(`${file}: ${at}.${kind}.pages: expected at least 1`);

@@ -20,6 +20,8 @@ const kernelFlags = {
   zap_force_flush: z.boolean().optional(),
   cow_pte: z.enum(["none", "rfc-v2", "hildenbrand"]).optional(),
   uffd_wp_flush: z.boolean().optional(),
+  spf: z.enum(["none", "spin", "abort", "retry", "max_try", "fail"]).optional(),
+  spf_vma_recheck: z.boolean().optional(),
 };
 
 export const kernelSchema = z.strictObject({
@@ -61,6 +63,8 @@ const cpuSchema = z.strictObject({
   need_resched: z.boolean().default(false),
   /** Warm TLB entries, filled from the PTEs at the start. */
   tlb: z.array(page).default([]),
+  /** Run the program again forever: a background stream of work (it never finishes). */
+  loop: z.boolean().default(false),
 });
 
 const knobOptionSchema = z.strictObject({

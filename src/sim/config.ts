@@ -20,6 +20,10 @@ export interface KernelConfig {
   progress_threshold: number;
   /** zap_pte_range flushes the TLB before dropping the PTL (force_flush). */
   zap_force_flush: boolean;
+  /** The speculative page fault (RFC) and how pte_map_lock() takes the PTL; "none": no SPF. */
+  spf: "none" | "spin" | "abort" | "retry" | "max_try" | "fail";
+  /** pte_map_lock() re-checks vma_has_changed() after taking the PTL. */
+  spf_vma_recheck: boolean;
   /** 6ce64428d620 (5.12): do_wp_page flushes the TLB first when userfaultfd-wp deferred a flush. */
   uffd_wp_flush: boolean;
   /** COW page tables at fork: none (mainline), the RFC v2 patches, or David Hildenbrand's proposed design. */
@@ -34,7 +38,7 @@ export type Op =
   | { kind: "exit" }
   | { kind: "wait_child" }
   | { kind: "munmap"; page: number; pages: number }
-  | { kind: "madvise"; page: number; pages: number; advice: "dontfork" }
+  | { kind: "madvise"; page: number; pages: number; advice: "dontfork" | "dontneed" }
   | { kind: "pin_user_pages"; page: number; write: boolean }
   | { kind: "get_user_pages"; page: number; write: boolean }
   | { kind: "pin_user_pages_fast"; page: number; write: boolean }
@@ -52,6 +56,8 @@ export interface CpuConfig {
   program: ProgramItem[];
   /** Index of the process (and mm) the CPU's task runs in. */
   process: number;
+  /** Runs its program again forever (a background stream of work, e.g. other lockers of a PTL). */
+  loop: boolean;
 }
 
 export interface Config {

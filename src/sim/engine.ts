@@ -2,7 +2,7 @@
 // No clocks, no randomness, no I/O: the same inputs always give the same output.
 
 import type { Config, Op, ProgramItem } from "./config.js";
-import { waitHolds } from "./machine.js";
+import { lockQueue, waitHolds } from "./machine.js";
 import { getPath, lineOf, resolvePath, type Ctx, type Outcome } from "./path.js";
 import { cloneMachine } from "./state.js";
 import type { Action, Cpu, Locals, Machine, Val, Wait } from "./types.js";
@@ -59,7 +59,7 @@ export function opEntry(op: Op): { name: string; l: Locals } {
     case "munmap":
       return { name: "__do_munmap", l: { start: op.page, end: op.page + op.pages } };
     case "madvise":
-      return { name: "madvise_dontfork", l: { start: op.page, end: op.page + op.pages } };
+      return { name: op.advice === "dontneed" ? "madvise_dontneed" : "madvise_dontfork", l: { start: op.page, end: op.page + op.pages } };
     case "pin_user_pages":
       return { name: "__get_user_pages", l: { va: op.page, write: op.write, foll_pin: true } };
     case "get_user_pages":
@@ -93,13 +93,19 @@ export function describeWait(cfg: Config, m: Machine, cpu: number, w: Wait): str
   const irq = c.irqsOff ? " with IRQs off" : "";
   const who = (h: number) => (h >= 0 ? cpuLabel(cfg, h) : "nobody");
   switch (w.kind) {
-    case "spin":
-      if (w.lock.kind === "ptl") return `spinning on the PTL of table ${w.lock.table}, held by ${who(m.tables[w.lock.table].ptl)}${irq}`;
-      return `spinning on ${cfg.lockNames[w.lock.id]}, held by ${who(m.spinlocks[w.lock.id])}${irq}`;
+    case "spin": {
+      const name = w.lock.kind === "ptl" ? `the PTL of table ${w.lock.table}` : cfg.lockNames[w.lock.id];
+      const h = w.lock.kind === "ptl" ? m.tables[w.lock.table].ptl : m.spinlocks[w.lock.id];
+      const q = lockQueue(m, w.lock);
+      const ahead = q.indexOf(cpu) > 0 ? `, queued behind ${q.slice(0, q.indexOf(cpu)).map((x) => cpuLabel(cfg, x)).join(", ")}` : "";
+      return `spinning on ${name}, held by ${who(h)}${ahead}${irq}`;
+    }
     case "rwsem": {
       const s = m.mms[w.mm].mmapLock;
-      const holders = s.writer >= 0 ? `${who(s.writer)} (write)` : s.readers.map((r) => `${who(r)} (read)`).join(", ");
-      return `sleeping on mmap_lock of ${m.mms[w.mm].name} for ${w.write ? "write" : "read"}, held by ${holders}`;
+      const holders = s.writer >= 0 ? `${who(s.writer)} (write)` : s.readers.length ? s.readers.map((r) => `${who(r)} (read)`).join(", ") : "nobody";
+      const at = s.waiters.findIndex((x) => x.cpu === cpu);
+      const ahead = (at < 0 ? s.waiters : s.waiters.slice(0, at)).map((x) => `${who(x.cpu)} (${x.write ? "write" : "read"})`);
+      return `sleeping on mmap_lock of ${m.mms[w.mm].name} for ${w.write ? "write" : "read"}, held by ${holders}${ahead.length ? `, queued behind ${ahead.join(", ")}` : ""}`;
     }
     case "acks": {
       const from = c.waitAcks.map((t) => `${cpuLabel(cfg, t)}${m.cpus[t].irqsOff ? " (IRQs off)" : ""}`);
@@ -145,8 +151,9 @@ export function enabledActions(cfg: Config, m: Machine): Action[] {
 
 export const dmaReady = (cfg: Config, m: Machine): boolean => cfg.dmaPayload !== null && m.dma.pin >= 0 && !m.dma.done;
 
+/** Every CPU with finite work has finished (looping background CPUs never do). */
 export const allDone = (cfg: Config, m: Machine): boolean =>
-  m.cpus.every((c) => c.done || m.mms[c.mm].state === "unborn") && !dmaReady(cfg, m);
+  m.cpus.every((c, i) => c.done || cfg.cpus[i].loop || m.mms[c.mm].state === "unborn") && !dmaReady(cfg, m);
 
 /** Pop the finished frame; a caller that was itself at its end returns too. */
 function finishReturn(c: Cpu, v: Val): void {
@@ -155,6 +162,14 @@ function finishReturn(c: Cpu, v: Val): void {
     const top = c.frames[c.frames.length - 1];
     if (!top) return;
     top.l.rv = v;
+    const br = top.l.$branch;
+    if (Array.isArray(br)) {
+      // The caller asked to resume at one of two labels, by the callee's boolean result.
+      delete top.l.$branch;
+      const p = getPath(top.path);
+      top.pc = v === true ? br[0] : br[1];
+      if (top.pc < p.steps.length) return;
+    }
     if (top.pc < getPath(top.path).steps.length) return;
   }
 }
@@ -180,6 +195,13 @@ function apply(cfg: Config, c: Cpu, out: Outcome): void {
       const pc = p.labels.get(out.then);
       if (pc === undefined) throw new Error(`${f.path}: no label ${out.then}`);
       f.pc = pc;
+    } else if (out.branch) {
+      const [a, b] = out.branch.map((lab) => {
+        const pc = p.labels.get(lab);
+        if (pc === undefined) throw new Error(`${f.path}: no label ${lab}`);
+        return pc;
+      });
+      f.l.$branch = [a, b];
     } else if (!out.retry) f.pc++;
     c.frames.push({ path: id, pc: 0, l: out.l });
     return;
@@ -273,6 +295,7 @@ export function step(cfg: Config, m0: Machine, a: Action): StepResult {
   if (out && "ret" in out && p.id === "user_load" && typeof out.ret === "string") ev.loaded = out.ret;
   apply(cfg, c, out);
   if (c.segv) c.frames = [];
+  if (c.frames.length === 0 && !c.segv && c.prog >= cfg.cpus[cpu].program.length && cfg.cpus[cpu].loop) c.prog = 0;
   if (c.frames.length === 0 && (c.segv || c.prog >= cfg.cpus[cpu].program.length)) c.done = true;
   return { m, ev };
 }

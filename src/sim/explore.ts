@@ -52,6 +52,8 @@ export function explore(cfg: Config, m0: Machine, opts: ExploreOptions): Explore
   // Kept only when a livelock is sought: the graph and who may step where.
   const edges: { from: number; to: number; actor: string }[] = [];
   const enabledAt: string[][] = [];
+  // Whether some CPU with finite work is still unfinished (looping CPUs alone cannot livelock).
+  const starving: boolean[] = [];
 
   const pathTo = (id: number): Action[] => {
     const out: Action[] = [];
@@ -71,7 +73,10 @@ export function explore(cfg: Config, m0: Machine, opts: ExploreOptions): Explore
     const next: { m: Machine; id: number }[] = [];
     for (const { m, id } of frontier) {
       const actions = enabledActions(cfg, m);
-      if (wantLivelock) enabledAt[id] = actions.map(actorOf);
+      if (wantLivelock) {
+        enabledAt[id] = actions.map(actorOf);
+        starving[id] = m.cpus.some((c, i) => !c.done && !cfg.cpus[i].loop);
+      }
       for (const a of actions) {
         const r = step(cfg, m, a);
         transitions++;
@@ -134,7 +139,7 @@ export function explore(cfg: Config, m0: Machine, opts: ExploreOptions): Explore
     for (const members of groups.values()) {
       const inside = new Set(members);
       const internal = members.flatMap((u) => adj[u].filter((e) => inside.has(e.to)).map((e) => ({ from: u, ...e })));
-      if (internal.length === 0) continue;
+      if (internal.length === 0 || !members.some((u) => starving[u])) continue;
       const stepped = new Set(internal.map((e) => e.actor));
       const always = (enabled[members[0]] ?? []).filter((a) => members.every((u) => (enabled[u] ?? []).includes(a)));
       if (!always.every((a) => stepped.has(a))) continue;

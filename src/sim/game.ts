@@ -67,7 +67,8 @@ export function runSchedule(cfg: Config, m0: Machine, actions: readonly Action[]
       const k = seen.get(h);
       if (k !== undefined && k < i + 1) {
         const runnable = enabledActions(cfg, m).map((x) => ("dma" in x ? "dma" : String(x.cpu)));
-        if (runnable.length > 0 && runnable.every((x) => (lastStepped.get(x) ?? 0) > k)) {
+        const starving = m.cpus.some((c, i) => !c.done && !cfg.cpus[i].loop);
+        if (starving && runnable.length > 0 && runnable.every((x) => (lastStepped.get(x) ?? 0) > k)) {
           return {
             steps,
             violation: { oracle: "livelock", message: `livelock: the machine is back in the state it had after step ${k}, every runnable CPU stepped in between, and nothing finished`, step: i + 1 },

@@ -4,6 +4,7 @@
 import type { Config } from "./config.js";
 import { pte_pfn, pte_present } from "./pte.js";
 import type { Cpu, Folio, LockRef, Machine, Mm, PteTable, RwSem, Vma, Wait } from "./types.js";
+export type { RwSem };
 
 /** FOLL_PIN on a small folio adds this to the refcount (include/linux/mm.h). */
 export const GUP_PIN_COUNTING_BIAS = 1024;
@@ -112,17 +113,41 @@ function setLockHolder(m: Machine, lock: LockRef, cpu: number): void {
   else m.spinlocks[lock.id] = cpu;
 }
 
-/** spin_lock: take the lock, or report the wait (nothing else changes). */
+const queueKey = (lock: LockRef) => (lock.kind === "ptl" ? `t${lock.table}` : `s${lock.id}`);
+
+/** The CPUs queued on a lock, head first. */
+export function lockQueue(m: Machine, lock: LockRef): readonly number[] {
+  return m.lockQueues[queueKey(lock)] ?? [];
+}
+
+function setQueue(m: Machine, lock: LockRef, q: number[]): void {
+  const k = queueKey(lock);
+  const next = { ...m.lockQueues };
+  if (q.length) next[k] = q;
+  else delete next[k];
+  m.lockQueues = next;
+}
+
+/**
+ * spin_lock: take the lock if it is free and nobody queued first; otherwise
+ * join the FIFO queue (qspinlock) and report the wait.
+ */
 export function spinLock(m: Machine, cpu: number, lock: LockRef): Wait | null {
   const h = lockHolder(m, lock);
   if (h === cpu) throw new Error(`CPU${cpu} would deadlock on a lock it holds (recursive spin_lock)`);
-  if (h >= 0) return { kind: "spin", lock };
-  setLockHolder(m, lock, cpu);
-  return null;
+  const q = lockQueue(m, lock);
+  if (h < 0 && (q.length === 0 || q[0] === cpu)) {
+    setLockHolder(m, lock, cpu);
+    if (q[0] === cpu) setQueue(m, lock, q.slice(1));
+    return null;
+  }
+  if (!q.includes(cpu)) setQueue(m, lock, [...q, cpu]);
+  return { kind: "spin", lock };
 }
 
+/** spin_trylock: fails while the lock is held or contended (a queued waiter sets the lock word). */
 export function spinTrylock(m: Machine, cpu: number, lock: LockRef): boolean {
-  if (lockHolder(m, lock) >= 0) return false;
+  if (lockHolder(m, lock) >= 0 || lockQueue(m, lock).length > 0) return false;
   setLockHolder(m, lock, cpu);
   return true;
 }
@@ -135,19 +160,33 @@ export function spinUnlock(m: Machine, cpu: number, lock: LockRef): void {
 
 export const ptl = (table: number): LockRef => ({ kind: "ptl", table });
 
-export function downRead(m: Machine, cpu: number, mm: number): Wait | null {
+/**
+ * Whether cpu may take the rwsem now: no writer holds it, and every waiter
+ * queued ahead of cpu is a reader (readers at the head of the queue are
+ * woken together); a writer also needs it free of readers.
+ */
+export function rwsemCanTake(s: RwSem, cpu: number, write: boolean): boolean {
+  if (s.writer >= 0) return false;
+  const at = s.waiters.findIndex((w) => w.cpu === cpu);
+  const ahead = at < 0 ? s.waiters : s.waiters.slice(0, at);
+  if (write) return s.readers.length === 0 && ahead.length === 0;
+  return ahead.every((w) => !w.write);
+}
+
+function rwsemTake(m: Machine, cpu: number, mm: number, write: boolean): Wait | null {
   const s = m.mms[mm].mmapLock;
-  if (s.writer >= 0) return { kind: "rwsem", mm, write: false };
-  s.readers = [...s.readers, cpu].sort((a, b) => a - b);
+  if (!rwsemCanTake(s, cpu, write)) {
+    if (!s.waiters.some((w) => w.cpu === cpu)) s.waiters = [...s.waiters, { cpu, write }];
+    return { kind: "rwsem", mm, write };
+  }
+  s.waiters = s.waiters.filter((w) => w.cpu !== cpu);
+  if (write) s.writer = cpu;
+  else s.readers = [...s.readers, cpu].sort((a, b) => a - b);
   return null;
 }
 
-export function downWrite(m: Machine, cpu: number, mm: number): Wait | null {
-  const s = m.mms[mm].mmapLock;
-  if (s.writer >= 0 || s.readers.length > 0) return { kind: "rwsem", mm, write: true };
-  s.writer = cpu;
-  return null;
-}
+export const downRead = (m: Machine, cpu: number, mm: number): Wait | null => rwsemTake(m, cpu, mm, false);
+export const downWrite = (m: Machine, cpu: number, mm: number): Wait | null => rwsemTake(m, cpu, mm, true);
 
 export function upRead(m: Machine, cpu: number, mm: number): void {
   const s = m.mms[mm].mmapLock;
@@ -166,11 +205,9 @@ export function upWrite(m: Machine, cpu: number, mm: number): void {
 export function waitHolds(m: Machine, cpu: number, w: Wait): boolean {
   switch (w.kind) {
     case "spin":
-      return lockHolder(m, w.lock) >= 0;
-    case "rwsem": {
-      const s = m.mms[w.mm].mmapLock;
-      return w.write ? s.writer >= 0 || s.readers.length > 0 : s.writer >= 0;
-    }
+      return lockHolder(m, w.lock) >= 0 || lockQueue(m, w.lock)[0] !== cpu;
+    case "rwsem":
+      return !rwsemCanTake(m.mms[w.mm].mmapLock, cpu, w.write);
     case "acks":
       return m.cpus[cpu].waitAcks.length > 0;
     case "process":

@@ -3,7 +3,7 @@
 
 import type { Config } from "./config.js";
 import { cpuLabel, describeWait } from "./engine.js";
-import { getPte, lockHolder, mappersOf, waitHolds } from "./machine.js";
+import { getPte, lockHolder, lockQueue, mappersOf, waitHolds } from "./machine.js";
 import { pte_pfn, pte_present, pte_special } from "./pte.js";
 import type { Machine } from "./types.js";
 
@@ -15,6 +15,7 @@ export const ORACLE_IDS = [
   "lost-user-write",
   "cow-isolation",
   "pin-in-shared-table",
+  "pte-after-teardown",
   "cow-copied",
   "ipi-wait",
   "deadlock",
@@ -164,6 +165,34 @@ const pinInSharedTable: Oracle = {
   },
 };
 
+/** races.md R4: a PTE installed into a torn-down VMA (or a freed page table). */
+const pteAfterTeardown: Oracle = {
+  id: "pte-after-teardown",
+  kind: "invariant",
+  title: "A PTE was installed where no VMA is (after munmap tore it down)",
+  check: (cfg, m) => {
+    for (let i = 0; i < m.mms.length; i++) {
+      const mm = m.mms[i];
+      if (mm.state !== "alive") continue;
+      for (let slot = 0; slot < mm.pmd.length; slot++) {
+        const t = mm.pmd[slot];
+        if (t < 0) continue;
+        const ptes = m.tables[t].ptes;
+        for (let j = 0; j < ptes.length; j++) {
+          if (!pte_present(ptes[j])) continue;
+          const va = slot * cfg.ptrs + j;
+          if (mm.vmas.some((v) => va >= v.start && va < v.end)) continue;
+          return `${mm.name}'s page ${va} has a present PTE (pfn ${pte_pfn(ptes[j])}), but no VMA covers it: it was installed after munmap tore the VMA down, and nothing will ever zap it`;
+        }
+      }
+    }
+    for (let t = 0; t < m.tables.length; t++) {
+      if (m.tables[t].mm < 0 && m.tables[t].ptes.some(pte_present)) return `table ${t} was freed but holds a present PTE`;
+    }
+    return null;
+  },
+};
+
 /** Tutorial milestone: a parent and its child map the same address to different pages (a COW copy happened). */
 const cowCopied: Oracle = {
   id: "cow-copied",
@@ -205,11 +234,16 @@ export function waitsFor(m: Machine, cpu: number): number[] {
   if (!c.wait || !waitHolds(m, cpu, c.wait)) return [];
   const w = c.wait;
   switch (w.kind) {
-    case "spin":
-      return [lockHolder(m, w.lock)];
+    case "spin": {
+      const h = lockHolder(m, w.lock);
+      return h >= 0 ? [h] : [lockQueue(m, w.lock)[0]];
+    }
     case "rwsem": {
+      // The holders, and every waiter queued ahead (they go first).
       const s = m.mms[w.mm].mmapLock;
-      return s.writer >= 0 ? [s.writer] : w.write ? s.readers : [];
+      const at = s.waiters.findIndex((x) => x.cpu === cpu);
+      const ahead = (at < 0 ? s.waiters : s.waiters.slice(0, at)).map((x) => x.cpu);
+      return [...(s.writer >= 0 ? [s.writer] : s.readers), ...ahead];
     }
     case "acks":
       return c.waitAcks;
@@ -273,6 +307,7 @@ export const ORACLES: Record<OracleId, Oracle> = {
   "lost-user-write": lostUserWrite,
   "cow-isolation": cowIsolation,
   "pin-in-shared-table": pinInSharedTable,
+  "pte-after-teardown": pteAfterTeardown,
   "cow-copied": cowCopied,
   "ipi-wait": ipiWait,
   deadlock,

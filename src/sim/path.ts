@@ -21,7 +21,7 @@ export interface Ctx {
  * - undefined: advance to the next line (returning after the last one);
  * - goto: jump to a labelled line;
  * - call: push a sub-path; the caller resumes after this line, at it again with `retry`,
- *   or at the label `then`;
+ *   at the label `then`, or with `branch: [a, b]` at label a if the callee returned true, else b;
  *   with `tail` the callee replaces the caller (C's `return f(...)`);
  * - ret: return to the caller, storing `ret` in its local `rv`;
  * - wait: the line could not run (lock held, acks missing); nothing else may have changed.
@@ -29,7 +29,7 @@ export interface Ctx {
 export type Outcome =
   | void
   | { goto: string }
-  | { call: string; l: Locals; retry?: boolean; tail?: boolean; then?: string }
+  | { call: string; l: Locals; retry?: boolean; tail?: boolean; then?: string; branch?: [string, string] }
   | { ret: Val }
   | { wait: Wait };
 
@@ -105,7 +105,7 @@ export function lineOf(s: Step, cfg: Config): string {
 export const next: Outcome = undefined;
 export const goto = (label: string): Outcome => ({ goto: label });
 export const ret = (v: Val = null): Outcome => ({ ret: v });
-export const call = (name: string, l: Locals = {}, opts: { retry?: boolean; tail?: boolean; then?: string } = {}): Outcome => ({
+export const call = (name: string, l: Locals = {}, opts: { retry?: boolean; tail?: boolean; then?: string; branch?: [string, string] } = {}): Outcome => ({
   call: name,
   l,
   ...opts,

@@ -35,7 +35,7 @@ function cloneMm(mm: Mm): Mm {
   return {
     name: mm.name,
     state: mm.state,
-    mmapLock: { writer: mm.mmapLock.writer, readers: mm.mmapLock.readers.slice() },
+    mmapLock: { writer: mm.mmapLock.writer, readers: mm.mmapLock.readers.slice(), waiters: mm.mmapLock.waiters.map((w) => ({ cpu: w.cpu, write: w.write })) },
     writeProtectSeq: mm.writeProtectSeq,
     hasPinned: mm.hasPinned,
     vmas: mm.vmas.map((v) => ({ ...v })),
@@ -50,6 +50,12 @@ function cloneMm(mm: Mm): Mm {
 const cloneTable = (t: PteTable): PteTable => ({ ptes: t.ptes.slice(), ptl: t.ptl, mm: t.mm, refcount: t.refcount, cowExclusive: t.cowExclusive });
 const clonePage = (p: Page): Page => ({ folio: p.folio, mapcount: p.mapcount, anonExclusive: p.anonExclusive, data: p.data, dmabuf: p.dmabuf });
 
+function cloneQueues(q: Record<string, number[]>): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const k in q) out[k] = q[k].slice();
+  return out;
+}
+
 export function cloneMachine(m: Machine): Machine {
   return {
     cpus: m.cpus.map(cloneCpu),
@@ -61,6 +67,7 @@ export function cloneMachine(m: Machine): Machine {
     dma: { ...m.dma },
     vars: m.vars.slice(),
     spinlocks: m.spinlocks.slice(),
+    lockQueues: cloneQueues(m.lockQueues),
   };
 }
 

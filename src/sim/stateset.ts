@@ -164,6 +164,8 @@ export class StateSet {
       w(this.str(mm.state));
       w(mm.mmapLock.writer);
       this.list(mm.mmapLock.readers);
+      w(mm.mmapLock.waiters.length);
+      for (const q of mm.mmapLock.waiters) w(q.write ? -1 - q.cpu : q.cpu);
       w(mm.writeProtectSeq);
       w(mm.hasPinned ? 1 : 0);
       w(mm.lockSeq);
@@ -221,6 +223,12 @@ export class StateSet {
     w(m.dma.done ? 1 : 0);
     this.list(m.vars);
     this.list(m.spinlocks);
+    const keys = Object.keys(m.lockQueues).sort();
+    w(keys.length);
+    for (const k of keys) {
+      w(this.str(k));
+      this.list(m.lockQueues[k]);
+    }
   }
 }
 

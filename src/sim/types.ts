@@ -66,6 +66,11 @@ export interface Cpu {
 export interface RwSem {
   writer: number; // CPU id or -1
   readers: number[]; // CPU ids, sorted
+  /**
+   * Sleeping waiters in arrival order. Linux rwsems are fair: a new reader
+   * queues behind a waiting writer instead of starving it.
+   */
+  waiters: { cpu: number; write: boolean }[];
 }
 
 /** VMA flags (a subset, kernel names). */
@@ -182,6 +187,12 @@ export interface Machine {
   vars: number[];
   /** Teaching spinlocks: holder CPU or -1. */
   spinlocks: number[];
+  /**
+   * Spinlock waiters in arrival order, by lock ("t3" = PTL of table 3, "s0" =
+   * teaching lock 0); empty queues are absent. Linux spinlocks (qspinlock)
+   * are FIFO: the head waiter gets a released lock before anyone new.
+   */
+  lockQueues: Record<string, number[]>;
 }
 
 /** One scheduling decision: step CPU `cpu` (choosing from its menu if it has one), or the DMA device. */

@@ -213,3 +213,40 @@ describe("menus", () => {
     expect(run.m.mms[1].state).toBe("alive");
   });
 });
+
+describe("fair locks", () => {
+  it("a spinlock is FIFO: a CPU queued on a held PTL gets it before a later locker", () => {
+    const { c, m } = withPaths(["test_hog", "test_hog"]);
+    let s = step(c.cfg, m, { cpu: 0 }).m; // CPU0 takes the PTL
+    s = step(c.cfg, s, { cpu: 1 }).m; // CPU1 queues
+    expect(s.lockQueues).toEqual({ t0: [1] });
+    s = step(c.cfg, s, { cpu: 0 }).m; // CPU0 unlocks and loops back to spin_lock
+    const again = step(c.cfg, s, { cpu: 0 });
+    expect(again.ev.blocked).toBe(true); // CPU1 is first in line
+    expect(again.ev.wait).toMatch(/queued behind CPU1/);
+    expect(step(c.cfg, again.m, { cpu: 1 }).m.tables[0].ptl).toBe(1);
+  });
+
+  it("so a background CPU hammering a spinlock cannot starve a spin_lock() waiter, but can starve a trylock retry loop", () => {
+    const background = (paths: string[]) => {
+      const w = withPaths(paths);
+      const cfg = { ...w.c.cfg, cpus: w.c.cfg.cpus.map((x, i) => ({ ...x, loop: i === 1 })) };
+      return explore(cfg, w.m, { oracles: ["livelock"] }).verdict;
+    };
+    expect(background(["test_irqoff_spin", "test_hog"])).toBe("safe");
+    expect(background(["test_trylock_retry", "test_hog"])).toBe("reachable");
+  });
+
+  it("an rwsem is fair: a new reader queues behind a waiting writer", () => {
+    const c = fixture({
+      cpus: `  - { name: R, process: A, runs: [{ get_user_pages: { page: 0, write: false } }] }
+  - { name: W, process: A, runs: [{ munmap: { page: 1, pages: 1 } }] }
+  - { name: R2, process: A, runs: [{ get_user_pages: { page: 0, write: false } }] }`,
+    });
+    let m = step(c.cfg, c.machine, { cpu: 0 }).m; // R holds mmap_lock for read
+    m = step(c.cfg, m, { cpu: 1 }).m; // W waits
+    const r2 = step(c.cfg, m, { cpu: 2 });
+    expect(r2.ev.blocked).toBe(true);
+    expect(r2.ev.wait).toMatch(/queued behind CPU1 \(W\) \(write\)/);
+  });
+});

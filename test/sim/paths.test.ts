@@ -33,7 +33,7 @@ describe("user loads and stores", () => {
     expect(pte_present(pte) && pte_write(pte)).toBe(true);
     expect(m.pages[pte_pfn(pte)].data).toBe("y");
     expect(m.pages[pte_pfn(pte)].mapcount).toBe(1);
-    expect(m.mms[A].mmapLock).toEqual({ writer: -1, readers: [] });
+    expect(m.mms[A].mmapLock).toEqual({ writer: -1, readers: [], waiters: [] });
   });
 
   it("a load of a never-touched page maps the shared zero page read-only", () => {

@@ -19,9 +19,11 @@ import {
   upRead,
   ZERO_PFN,
 } from "../machine.js";
-import { bool, call, defineVariant, definePath, goto, num, ret, type Ctx } from "../path.js";
+import { bool, call, defineVariant, definePath, goto, num, ret, type Ctx, type Step } from "../path.js";
 import { mk_pte, pte_mkdirty, pte_mkspecial, pte_mkwrite, pte_none, pte_write } from "../pte.js";
 import { VM_WRITE } from "../types.js";
+
+const VM_FAULT_RETRY = -1024; // as in spf.ts
 
 export const paeKernel = (cfg: Config): boolean => cfg.kernel.do_wp_page === "anon_exclusive";
 
@@ -31,11 +33,7 @@ const lockPtl = (x: Ctx) => {
 };
 const unlockPtl = (x: Ctx) => spinUnlock(x.m, x.cpu, ptl(num(x.f, "table")));
 
-definePath("do_user_addr_fault", {
-  name: "do_user_addr_fault",
-  source: "arch/x86/mm/fault.c",
-  generation: "5.x",
-  steps: [
+const userFaultSteps: Step[] = [
     {
       line: "mmap_read_lock(mm);",
       run: (x) => {
@@ -74,8 +72,32 @@ definePath("do_user_addr_fault", {
         return ret(null);
       },
     },
+];
+
+definePath("do_user_addr_fault", {
+  name: "do_user_addr_fault",
+  source: "arch/x86/mm/fault.c",
+  generation: "5.x",
+  steps: userFaultSteps,
+});
+
+definePath("do_user_addr_fault@spf", {
+  name: "do_user_addr_fault",
+  source: "arch/x86/mm/fault.c",
+  generation: "SPF series (RFC)",
+  steps: [
+    {
+      line: "fault = handle_speculative_fault(mm, address, flags);   /* no mmap_lock: try the speculative path first */",
+      run: (x) => call("__handle_speculative_fault", { va: x.f.l.va, write: x.f.l.write }),
+    },
+    {
+      line: "if (fault != VM_FAULT_RETRY) return;",
+      run: (x) => (x.f.l.rv === VM_FAULT_RETRY ? undefined : ret(null)),
+    },
+    ...userFaultSteps,
   ],
 });
+defineVariant("do_user_addr_fault", (cfg) => (cfg.kernel.spf === "none" ? "do_user_addr_fault" : "do_user_addr_fault@spf"));
 
 // handle_pte_fault: the locked re-check, then the write-protect fault.
 function handlePteFaultSteps(gen519: boolean) {

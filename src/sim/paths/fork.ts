@@ -53,7 +53,7 @@ definePath("kernel_clone", {
         const fresh: Mm = {
           name: child >= 0 ? x.m.mms[child].name : `${x.m.mms[parent].name}'`,
           state: "forking",
-          mmapLock: { writer: -1, readers: [] },
+          mmapLock: { writer: -1, readers: [], waiters: [] },
           writeProtectSeq: 0,
           hasPinned: false,
           vmas: [],

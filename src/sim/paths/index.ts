@@ -8,6 +8,7 @@ import "./gup.js";
 import "./gupfast.js";
 import "./cowpte.js";
 import "./uffd.js";
+import "./spf.js";
 import "./unmap.js";
 import "./madvise.js";
 import "./teaching.js";
