@@ -45,7 +45,7 @@ describe("kernel paths shown to players", () => {
     for (const p of allPaths()) {
       if (p.source === "test") continue;
       expect(p.name).toMatch(/\S/);
-      expect(p.source).toMatch(/^(mm|kernel|arch|fs)\/|^user space$|^teaching example/);
+      expect(p.source).toMatch(/^(mm|kernel|arch|fs|include)\/|^user space$|^teaching example/);
       expect(p.generation).toMatch(/\S/);
       for (const s of p.steps) if (typeof s.line === "string") expect(s.line.trim().length).toBeGreaterThan(0);
     }

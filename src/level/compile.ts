@@ -10,19 +10,23 @@ import { VM_MAYWRITE, VM_READ, VM_UFFD_WP, VM_WRITE } from "../sim/types.js";
 import { LevelError, type Level, type RawOp } from "./load.js";
 import type { GENERATIONS } from "./schema.js";
 
-type Preset = Pick<KernelConfig, "do_wp_page" | "early_cow_pinned" | "write_protect_seq" | "gup_force_cow_break" | "uffd_wp_flush">;
+type Preset = Pick<KernelConfig, "do_wp_page" | "early_cow_pinned" | "write_protect_seq" | "gup_force_cow_break" | "uffd_wp_flush" | "per_vma_lock" | "fork_vma_start_write">;
 
 /** What each kernel generation does, as races.md R5-R7 and P14 describe. */
 export const PRESETS: Record<(typeof GENERATIONS)[number], Preset> = {
-  "4.19": { do_wp_page: "mapcount", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: false, uffd_wp_flush: false },
-  "5.8": { do_wp_page: "mapcount", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: true, uffd_wp_flush: false },
+  "4.19": { do_wp_page: "mapcount", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: false, uffd_wp_flush: false, per_vma_lock: false, fork_vma_start_write: false },
+  "5.8": { do_wp_page: "mapcount", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: true, uffd_wp_flush: false, per_vma_lock: false, fork_vma_start_write: false },
   // Linus's trial series as posted in the thread: 09854ba94c6a with the forced COW break removed.
-  "5.9-rc": { do_wp_page: "page_count", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: false, uffd_wp_flush: false },
-  "5.9": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: false, gup_force_cow_break: false, uffd_wp_flush: false },
-  "5.11": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: false },
-  "5.12": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true },
-  "5.19": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true },
-  "6.x": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true },
+  "5.9-rc": { do_wp_page: "page_count", early_cow_pinned: false, write_protect_seq: false, gup_force_cow_break: false, uffd_wp_flush: false, per_vma_lock: false, fork_vma_start_write: false },
+  "5.9": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: false, gup_force_cow_break: false, uffd_wp_flush: false, per_vma_lock: false, fork_vma_start_write: false },
+  "5.11": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: false, per_vma_lock: false, fork_vma_start_write: false },
+  "5.12": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: false, fork_vma_start_write: false },
+  "5.19": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: false, fork_vma_start_write: false },
+  "6.0": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: false, fork_vma_start_write: false },
+  // Per-VMA locks landed in 6.4; 6.4.0-6.4.2 forked without vma_start_write().
+  "6.4": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: true, fork_vma_start_write: false },
+  "6.5": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: true, fork_vma_start_write: true },
+  "6.x": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: true, fork_vma_start_write: true },
 };
 
 export type KnobSetting = Record<string, string>;
@@ -203,8 +207,12 @@ export function initialMachine(level: Level, cfg: Config): Machine {
         anon: true,
         anonVma: p.pages.some((pg) => pg.page >= v.start && pg.page < v.start + v.pages),
         seq: 0,
-        lockSeq: 0,
+        lockSeq: -1,
+        lockReaders: [],
+        lockWriter: -1,
         detached: false,
+        forkCopying: -1,
+        changedDuringFork: false,
       })),
       pmd: [],
       pmdWrprotect: [],

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { ORACLE_IDS } from "../sim/oracles.js";
 
 export const RACE_IDS = ["basics", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "mixed"] as const;
-export const GENERATIONS = ["4.19", "5.8", "5.9-rc", "5.9", "5.11", "5.12", "5.19", "6.x"] as const;
+export const GENERATIONS = ["4.19", "5.8", "5.9-rc", "5.9", "5.11", "5.12", "5.19", "6.0", "6.4", "6.5", "6.x"] as const;
 
 const name = z.string().regex(/^[A-Za-z][\w-]*$/, "a name of letters, digits, _ or -, starting with a letter");
 const page = z.int().min(0).max(4095);
@@ -22,6 +22,8 @@ const kernelFlags = {
   uffd_wp_flush: z.boolean().optional(),
   spf: z.enum(["none", "spin", "abort", "retry", "max_try", "fail"]).optional(),
   spf_vma_recheck: z.boolean().optional(),
+  per_vma_lock: z.boolean().optional(),
+  fork_vma_start_write: z.boolean().optional(),
 };
 
 export const kernelSchema = z.strictObject({

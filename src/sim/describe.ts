@@ -39,7 +39,7 @@ export function describeChanges(cfg: Config, a: Machine, b: Machine): string[] {
     });
     if (o.hasPinned !== mm.hasPinned) out.push(`${mm.name}: MMF_HAS_PINNED set`);
     if (o.writeProtectSeq !== mm.writeProtectSeq) out.push(`${mm.name}: write_protect_seq ${o.writeProtectSeq} -> ${mm.writeProtectSeq}${mm.writeProtectSeq % 2 ? " (odd: fork is write-protecting)" : ""}`);
-    if (JSON.stringify(o.vmas) !== JSON.stringify(mm.vmas)) out.push(`${mm.name}: VMAs ${vmas(o.vmas)} -> ${vmas(mm.vmas)}`);
+    if (vmas(o.vmas, o.lockSeq) !== vmas(mm.vmas, mm.lockSeq)) out.push(`${mm.name}: VMAs ${vmas(o.vmas, o.lockSeq)} -> ${vmas(mm.vmas, mm.lockSeq)}`);
   });
   // PTEs, by owner and virtual page.
   b.tables.forEach((t, i) => {
@@ -94,6 +94,21 @@ export function describeChanges(cfg: Config, a: Machine, b: Machine): string[] {
   return out;
 }
 
-function vmas(vs: Machine["mms"][number]["vmas"]): string {
-  return "[" + vs.map((v) => `${v.start}-${v.end - 1}${v.flags & 0x20000 ? " DONTCOPY" : ""}${v.detached ? " detached" : ""}`).join(", ") + "]";
+function vmas(vs: Machine["mms"][number]["vmas"], mmLockSeq: number): string {
+  return (
+    "[" +
+    vs
+      .map((v) => {
+        const tags = [
+          v.flags & 0x20000 ? "DONTCOPY" : "",
+          v.detached ? "detached" : "",
+          v.lockReaders.length ? `read-locked by ${v.lockReaders.map((r) => "CPU" + r).join(", ")}` : "",
+          v.lockSeq === mmLockSeq ? "write-locked" : "",
+          v.anonVma ? "" : "no anon_vma",
+        ].filter(Boolean);
+        return `${v.start}-${v.end - 1}${tags.length ? " " + tags.join(" ") : ""}`;
+      })
+      .join(", ") +
+    "]"
+  );
 }

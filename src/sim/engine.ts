@@ -4,6 +4,7 @@
 import type { Config, Op, ProgramItem } from "./config.js";
 import { lockQueue, waitHolds } from "./machine.js";
 import { getPath, lineOf, resolvePath, type Ctx, type Outcome } from "./path.js";
+import { _PAGE_DIRTY } from "./pte.js";
 import { cloneMachine } from "./state.js";
 import type { Action, Cpu, Locals, Machine, Val, Wait } from "./types.js";
 import "./paths/index.js";
@@ -115,6 +116,10 @@ export function describeWait(cfg: Config, m: Machine, cpu: number, w: Wait): str
       return "waiting for its process to be forked";
     case "child":
       return `sleeping in wait4() until ${m.mms[w.mm].name} exits`;
+    case "vmalock": {
+      const v = m.mms[w.mm].vmas.find((x) => x.start === w.start);
+      return `sleeping in vma_start_write() until the per-VMA-lock readers of the VMA at page ${w.start} leave (${(v?.lockReaders ?? []).map((r) => cpuLabel(cfg, r)).join(", ")})`;
+    }
   }
 }
 
@@ -154,6 +159,27 @@ export const dmaReady = (cfg: Config, m: Machine): boolean => cfg.dmaPayload !==
 /** Every CPU with finite work has finished (looping background CPUs never do). */
 export const allDone = (cfg: Config, m: Machine): boolean =>
   m.cpus.every((c, i) => c.done || cfg.cpus[i].loop || m.mms[c.mm].state === "unborn") && !dmaReady(cfg, m);
+
+/** Record when a CPU other than the forking one changes a VMA fork is copying (PTEs or anon_vma). */
+function noteForkSourceChanges(cfg: Config, before: Machine, after: Machine, cpu: number): void {
+  after.mms.forEach((mm, i) => {
+    for (const v of mm.vmas) {
+      if (v.forkCopying < 0 || v.forkCopying === cpu || v.changedDuringFork) continue;
+      const old = before.mms[i].vmas.find((o) => o.start === v.start);
+      let changed = !!old && old.anonVma !== v.anonVma;
+      for (let va = v.start; va < v.end && !changed; va++) {
+        const slot = Math.floor(va / cfg.ptrs);
+        const ta = mm.pmd[slot];
+        const tb = before.mms[i].pmd[slot];
+        const pa = ta === undefined || ta < 0 ? 0 : after.tables[ta].ptes[va % cfg.ptrs];
+        const pb = tb === undefined || tb < 0 ? 0 : before.tables[tb].ptes[va % cfg.ptrs];
+        // The MMU setting the dirty bit on a store is not a fault: ignore it.
+        changed = (pa & ~_PAGE_DIRTY) !== (pb & ~_PAGE_DIRTY);
+      }
+      if (changed) v.changedDuringFork = true;
+    }
+  });
+}
 
 /** Pop the finished frame; a caller that was itself at its end returns too. */
 function finishReturn(c: Cpu, v: Val): void {
@@ -294,6 +320,7 @@ export function step(cfg: Config, m0: Machine, a: Action): StepResult {
   c.wait = null;
   if (out && "ret" in out && p.id === "user_load" && typeof out.ret === "string") ev.loaded = out.ret;
   apply(cfg, c, out);
+  noteForkSourceChanges(cfg, m0, m, cpu);
   if (c.segv) c.frames = [];
   if (c.frames.length === 0 && !c.segv && c.prog >= cfg.cpus[cpu].program.length && cfg.cpus[cpu].loop) c.prog = 0;
   if (c.frames.length === 0 && (c.segv || c.prog >= cfg.cpus[cpu].program.length)) c.done = true;

@@ -199,6 +199,8 @@ export function upWrite(m: Machine, cpu: number, mm: number): void {
   const s: RwSem = m.mms[mm].mmapLock;
   if (s.writer !== cpu) throw new Error(`CPU${cpu} releases an mmap_lock it does not hold for write`);
   s.writer = -1;
+  // mmap_write_unlock() -> vma_end_write_all(): every VMA write lock of this cycle drops at once.
+  m.mms[mm].lockSeq++;
 }
 
 /** Whether a recorded wait still blocks its CPU. */
@@ -214,6 +216,10 @@ export function waitHolds(m: Machine, cpu: number, w: Wait): boolean {
       return m.mms[m.cpus[cpu].mm].state !== "alive";
     case "child":
       return m.mms[w.mm].state !== "dead";
+    case "vmalock": {
+      const v = m.mms[w.mm].vmas.find((x) => x.start === w.start);
+      return !!v && (v.lockReaders.length > 0 || v.lockWriter >= 0);
+    }
   }
 }
 

@@ -16,6 +16,7 @@ export const ORACLE_IDS = [
   "cow-isolation",
   "pin-in-shared-table",
   "pte-after-teardown",
+  "fork-source-changed",
   "cow-copied",
   "ipi-wait",
   "deadlock",
@@ -193,6 +194,25 @@ const pteAfterTeardown: Oracle = {
   },
 };
 
+/**
+ * races.md R8: "We must not take any concurrent page faults on the source
+ * vma's as they are being processed" (fb49c455323f). The engine records the
+ * witness when a CPU other than the forking one changes a PTE or the
+ * anon_vma of a VMA that fork is copying.
+ */
+const forkSourceChanged: Oracle = {
+  id: "fork-source-changed",
+  kind: "invariant",
+  title: "A page fault changed a VMA while fork was copying it",
+  check: (cfg, m) => {
+    for (const mm of m.mms) {
+      const v = mm.vmas.find((x) => x.changedDuringFork);
+      if (v) return `a CPU faulted on ${mm.name}'s VMA at pages ${v.start}-${v.end - 1} and changed its page table while fork was copying that VMA: fork expects "both the vma and the pte's behind it to be stable"`;
+    }
+    return null;
+  },
+};
+
 /** Tutorial milestone: a parent and its child map the same address to different pages (a COW copy happened). */
 const cowCopied: Oracle = {
   id: "cow-copied",
@@ -251,6 +271,8 @@ export function waitsFor(m: Machine, cpu: number): number[] {
       return [];
     case "child":
       return m.cpus.flatMap((x, i) => (x.mm === w.mm && !x.done ? [i] : []));
+    case "vmalock":
+      return m.mms[w.mm].vmas.find((x) => x.start === w.start)?.lockReaders ?? [];
   }
 }
 
@@ -308,6 +330,7 @@ export const ORACLES: Record<OracleId, Oracle> = {
   "cow-isolation": cowIsolation,
   "pin-in-shared-table": pinInSharedTable,
   "pte-after-teardown": pteAfterTeardown,
+  "fork-source-changed": forkSourceChanged,
   "cow-copied": cowCopied,
   "ipi-wait": ipiWait,
   deadlock,

@@ -38,7 +38,7 @@ function cloneMm(mm: Mm): Mm {
     mmapLock: { writer: mm.mmapLock.writer, readers: mm.mmapLock.readers.slice(), waiters: mm.mmapLock.waiters.map((w) => ({ cpu: w.cpu, write: w.write })) },
     writeProtectSeq: mm.writeProtectSeq,
     hasPinned: mm.hasPinned,
-    vmas: mm.vmas.map((v) => ({ ...v })),
+    vmas: mm.vmas.map((v) => ({ ...v, lockReaders: v.lockReaders.slice() })),
     pmd: mm.pmd.slice(),
     pmdWrprotect: mm.pmdWrprotect.slice(),
     expect: mm.expect.slice(),

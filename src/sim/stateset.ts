@@ -153,9 +153,13 @@ export class StateSet {
         w(x.mm * 2 + (x.write ? 1 : 0));
       } else if (x.kind === "acks") w(3);
       else if (x.kind === "process") w(4);
-      else {
+      else if (x.kind === "child") {
         w(5);
         w(x.mm);
+      } else {
+        w(6);
+        w(x.mm);
+        w(x.start);
       }
     }
     w(m.mms.length);
@@ -178,6 +182,10 @@ export class StateSet {
         w((v.anon ? 1 : 0) | (v.anonVma ? 2 : 0) | (v.detached ? 4 : 0));
         w(v.seq);
         w(v.lockSeq);
+        this.list(v.lockReaders);
+        w(v.lockWriter);
+        w(v.forkCopying);
+        w(v.changedDuringFork ? 1 : 0);
       }
       this.list(mm.pmd);
       w(mm.pmdWrprotect.length);

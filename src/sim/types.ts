@@ -21,7 +21,8 @@ export type Wait =
   | { kind: "rwsem"; mm: number; write: boolean }
   | { kind: "acks" }
   | { kind: "process" }
-  | { kind: "child"; mm: number };
+  | { kind: "child"; mm: number }
+  | { kind: "vmalock"; mm: number; start: number };
 
 /** A lock the machine knows: a page table's PTL, or a named teaching lock. */
 export type LockRef = { kind: "ptl"; table: number } | { kind: "spinlock"; id: number };
@@ -90,9 +91,16 @@ export interface Vma {
   anonVma: boolean;
   /** vm_sequence (SPF) / a change counter. */
   seq: number;
-  /** Per-VMA lock sequence (vm_lock_seq). */
+  /** Per-VMA lock sequence (vm_lock_seq): equal to mm_lock_seq while write-locked. */
   lockSeq: number;
+  /** vma->vm_lock: CPUs holding it for read (per-VMA-lock faults), and a writer or -1. */
+  lockReaders: number[];
+  lockWriter: number;
   detached: boolean;
+  /** The CPU whose fork is copying this VMA (between anon_vma_fork and copy_page_range's end), or -1. */
+  forkCopying: number;
+  /** Witness: another CPU changed this VMA's PTEs or anon_vma while fork copied it. */
+  changedDuringFork: boolean;
 }
 
 /** unborn: a declared child not forked yet; forking: dup_mmap is filling it; alive; dead: exited. */

@@ -24,6 +24,7 @@ import { mk_pte, pte_mkdirty, pte_mkspecial, pte_mkwrite, pte_none, pte_write } 
 import { VM_WRITE } from "../types.js";
 
 const VM_FAULT_RETRY = -1024; // as in spf.ts
+import { perVmaFaultHead } from "./pervma.js";
 
 export const paeKernel = (cfg: Config): boolean => cfg.kernel.do_wp_page === "anon_exclusive";
 
@@ -97,7 +98,15 @@ definePath("do_user_addr_fault@spf", {
     ...userFaultSteps,
   ],
 });
-defineVariant("do_user_addr_fault", (cfg) => (cfg.kernel.spf === "none" ? "do_user_addr_fault" : "do_user_addr_fault@spf"));
+definePath("do_user_addr_fault@6.4", {
+  name: "do_user_addr_fault",
+  source: "arch/x86/mm/fault.c",
+  generation: "6.4+ (0bff0aaea03e: per-VMA locks first)",
+  steps: [...perVmaFaultHead(), { ...userFaultSteps[0], label: "lock_mmap", line: "lock_mmap: mmap_read_lock(mm);" }, ...userFaultSteps.slice(1)],
+});
+defineVariant("do_user_addr_fault", (cfg) =>
+  cfg.kernel.spf !== "none" ? "do_user_addr_fault@spf" : cfg.kernel.per_vma_lock ? "do_user_addr_fault@6.4" : "do_user_addr_fault",
+);
 
 // handle_pte_fault: the locked re-check, then the write-protect fault.
 function handlePteFaultSteps(gen519: boolean) {

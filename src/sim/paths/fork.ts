@@ -22,6 +22,7 @@ import { mk_pte, pte_mkdirty, pte_mkwrite, pte_none, pte_pfn, pte_special, pte_w
 import type { Frame, Mm } from "../types.js";
 import { VM_DONTCOPY, VM_WRITE } from "../types.js";
 import { paeKernel } from "./fault.js";
+import { forkVmaStartWrite } from "./pervma.js";
 
 export const ALL = 1 << 30;
 const EAGAIN = -11;
@@ -99,11 +100,7 @@ definePath("kernel_wait4", {
   ],
 });
 
-definePath("dup_mmap", {
-  name: "dup_mmap",
-  source: "kernel/fork.c",
-  generation: "5.x-6.4 (before fb49c455323f)",
-  steps: [
+const dupMmapSteps: Step[] = [
     {
       line: "if (mmap_write_lock_killable(oldmm)) { retval = -EINTR; goto fail_uprobe_end; }",
       run: (x) => {
@@ -137,7 +134,8 @@ definePath("dup_mmap", {
       line: "    tmp = vm_area_dup(mpnt); anon_vma_fork(tmp, mpnt); __vma_link_rb(mm, tmp, rb_link, rb_parent);",
       run: (x) => {
         const v = x.m.mms[num(x.f, "old")].vmas[num(x.f, "i")];
-        x.m.mms[num(x.f, "mm")].vmas.push({ ...v, seq: 0, lockSeq: 0 });
+        x.m.mms[num(x.f, "mm")].vmas.push({ ...v, seq: 0, lockSeq: -1, lockReaders: [], lockWriter: -1, forkCopying: -1, changedDuringFork: false });
+        v.forkCopying = x.cpu;
       },
     },
     {
@@ -147,6 +145,7 @@ definePath("dup_mmap", {
     {
       line: "}",
       run: (x) => {
+        x.m.mms[num(x.f, "old")].vmas[num(x.f, "i")].forkCopying = -1;
         x.f.l.i = num(x.f, "i") + 1;
         return goto("loop");
       },
@@ -163,8 +162,33 @@ definePath("dup_mmap", {
         return ret(0);
       },
     },
-  ],
+];
+
+definePath("dup_mmap", {
+  name: "dup_mmap",
+  source: "kernel/fork.c",
+  generation: "5.x-6.3",
+  steps: dupMmapSteps,
 });
+
+// 6.4 walks the maple tree; the fix adds vma_start_write() at the top of the loop.
+const loop64: Step = {
+  ...dupMmapSteps[1],
+  line: "for_each_vma(old_vmi, mpnt) {",
+};
+definePath("dup_mmap@6.4", {
+  name: "dup_mmap",
+  source: "kernel/fork.c",
+  generation: "6.4.0-6.4.2 (per-VMA locks, before fb49c455323f)",
+  steps: [dupMmapSteps[0], loop64, ...dupMmapSteps.slice(2)],
+});
+definePath("dup_mmap@6.5", {
+  name: "dup_mmap",
+  source: "kernel/fork.c",
+  generation: "6.4.3+, 6.5+ (fb49c455323f)",
+  steps: [dupMmapSteps[0], loop64, forkVmaStartWrite, ...dupMmapSteps.slice(2)],
+});
+defineVariant("dup_mmap", (cfg) => (!cfg.kernel.per_vma_lock ? "dup_mmap" : cfg.kernel.fork_vma_start_write ? "dup_mmap@6.5" : "dup_mmap@6.4"));
 
 // copy_page_range: one copy_pte_range call per PTE table the VMA spans.
 const anonVmaCheck: Step = {

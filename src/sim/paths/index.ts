@@ -9,6 +9,7 @@ import "./gupfast.js";
 import "./cowpte.js";
 import "./uffd.js";
 import "./spf.js";
+import "./pervma.js";
 import "./unmap.js";
 import "./madvise.js";
 import "./teaching.js";

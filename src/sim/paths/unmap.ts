@@ -2,7 +2,7 @@
 // the mmu_gather rule that pages are freed only after the TLB flush.
 
 import { broadcastFlush, downWrite, folioPut, getPte, ptl, setPte, spinLock, spinUnlock, upWrite, ZERO_PFN } from "../machine.js";
-import { call, definePath, goto, num, ret, type Ctx } from "../path.js";
+import { call, defineVariant, definePath, goto, num, ret, type Ctx, type Step } from "../path.js";
 import { pte_none, pte_pfn, pte_special } from "../pte.js";
 import type { Mm, Vma } from "../types.js";
 import { ALL } from "./fork.js";
@@ -106,11 +106,7 @@ definePath("zap_pte_range", {
   ],
 });
 
-definePath("__do_munmap", {
-  name: "__do_munmap",
-  source: "mm/mmap.c",
-  generation: "5.x",
-  steps: [
+const munmapSteps: Step[] = [
     {
       line: "if (mmap_write_lock_killable(mm)) return -EINTR;",
       run: (x) => {
@@ -167,8 +163,37 @@ definePath("__do_munmap", {
         return ret(0);
       },
     },
+];
+
+definePath("__do_munmap", {
+  name: "__do_munmap",
+  source: "mm/mmap.c",
+  generation: "5.x-6.3",
+  steps: munmapSteps,
+});
+
+definePath("do_vmi_align_munmap", {
+  name: "do_vmi_align_munmap",
+  source: "mm/mmap.c",
+  generation: "6.4+ (per-VMA locks)",
+  steps: [
+    munmapSteps[0],
+    {
+      line: "for_each_vma_range(*vmi, next, end) { vma_start_write(next); ... }   /* wait for per-VMA-lock faults to leave */",
+      run: (x) => {
+        const mm = x.m.mms[x.c.mm];
+        const todo = Array.isArray(x.f.l.wlock)
+          ? x.f.l.wlock
+          : mm.vmas.filter((v) => !v.detached && v.start < num(x.f, "end") && v.end > num(x.f, "start")).map((v) => v.start);
+        if (todo.length === 0) return;
+        x.f.l.wlock = todo.slice(1);
+        return call("vma_start_write", { mm: x.c.mm, start: todo[0] }, { retry: todo.length > 1 });
+      },
+    },
+    ...munmapSteps.slice(1),
   ],
 });
+defineVariant("__do_munmap", (cfg) => (cfg.kernel.per_vma_lock ? "do_vmi_align_munmap" : "__do_munmap"));
 
 definePath("exit_mmap", {
   name: "exit_mmap",
