@@ -133,3 +133,31 @@ describe("displayed lines carry what races.md verified", () => {
     expect(u.findIndex((l) => l.includes("put_page()"))).toBeGreaterThan(u.findIndex((l) => l.includes("tlb_finish_mmu")));
   });
 });
+
+describe("R4 and R8 mechanics", () => {
+  it("with any trylock variant the speculative fault never deadlocks against munmap's flush", () => {
+    const lv = level("r4-spf-trylock");
+    for (const v of ["abort", "retry", "max_try", "fail"]) {
+      const c = compileLevel(lv, { take_ptl: v });
+      expect(explore(c.cfg, c.machine, { oracles: ["deadlock"] }).verdict, v).toBe("safe");
+    }
+  });
+
+  it("a per-VMA-lock fault falls back to mmap_lock on a VMA without an anon_vma (6.4 refuses the first fault)", () => {
+    const c = compileLevel(level("r8-per-vma-fork"));
+    const m0 = structuredClone(c.machine);
+    m0.mms[0].vmas[0].anonVma = false;
+    m0.tables[0].ptes[0] &= ~2; // read-only, so the store faults
+    const m = runUntil(c, m0, 1, "lock_mmap: mmap_read_lock");
+    expect(m.mms[0].vmas[0].lockReaders).toEqual([]);
+  });
+
+  it("with vma_start_write() in fork, a fault that arrives during the copy waits for mmap_lock", () => {
+    const c = compileLevel(level("r8-vma-start-write"), { fix: "v6_4_3" });
+    let m = runUntil(c, c.machine, 0, "spin_unlock(src_ptl)"); // page 0 is write-protected now
+    m = runUntil(c, m, 1, "lock_mmap: mmap_read_lock");
+    const r = step(c.cfg, m, { cpu: 1 });
+    expect(r.ev.blocked).toBe(true);
+    expect(r.ev.wait).toMatch(/sleeping on mmap_lock of A for read, held by CPU0 \(A1\) \(write\)/);
+  });
+});
