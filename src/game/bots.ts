@@ -19,31 +19,44 @@ export type Policy = "manual" | "eager" | "adversary";
 const toCommand = (a: Action): Command => ("dma" in a ? { kind: "step", actor: "dma" } : a.choice === undefined ? { kind: "step", actor: a.cpu } : { kind: "step", actor: a.cpu, choice: a.choice });
 
 /**
- * The bot's next move, or null to wait. `owns` says which actors the bot drives;
- * `turn` (the room's sequence number) rotates an eager bot between its actors.
+ * The bot's plan from here: the moves it will make one after another as long as
+ * nobody else moves in between (then it plans again). Empty: wait. `owns` says
+ * which actors the bot drives; `turn` (the room's sequence number) rotates an
+ * eager bot between its actors.
  */
-export function botMove(level: Level, s: Session, policy: Policy, owns: (a: Actor) => boolean, turn: number): Command | null {
-  if (policy === "manual" || s.phase !== "play") return null;
+export function botPlan(level: Level, s: Session, policy: Policy, owns: (a: Actor) => boolean, turn: number): Command[] {
+  if (policy === "manual" || s.phase !== "play") return [];
   const c = compiledFor(level, s.knobs);
   const m = current(s);
   const mine = enabledActions(c.cfg, m).filter((a) => owns(actorOf(a)));
-  if (mine.length === 0) return null;
-  const eager = () => toCommand(mine[turn % mine.length]);
+  if (mine.length === 0) return [];
+  const eager = () => [toCommand(mine[turn % mine.length])];
   if (policy === "eager") return eager();
 
   const here = explore(c.cfg, m, { oracles: c.oracles, maxStates: EXPLORE_BUDGET });
   // No race left to reach (a sound fix, or play already past it): keep the workload moving.
   if (here.verdict !== "reachable" || !here.schedule || here.schedule.length === 0) return eager();
-  const first = here.schedule[0];
-  if (owns(actorOf(first))) return toCommand(first);
-  // The shortest road to the race starts with a player's move: make the move of
-  // ours that leaves the race closest, or wait if each of ours would lose it.
+  // Play the road to the race for as long as it is ours to play. Following it
+  // whole matters for a livelock, whose proof is a lap that steps every CPU.
+  const lead: Command[] = [];
+  for (const a of here.schedule) {
+    if (!owns(actorOf(a))) break;
+    lead.push(toCommand(a));
+  }
+  if (lead.length > 0) return lead;
+  // The shortest road starts with a player's move: make the move of ours that
+  // leaves the race closest, or wait if each of ours would lose it.
   let best: { a: Action; d: number } | null = null;
   for (const a of mine) {
     const after = step(c.cfg, m, a).m;
-    if (checkOracles(c.cfg, after, c.oracles)) return toCommand(a);
+    if (checkOracles(c.cfg, after, c.oracles)) return [toCommand(a)];
     const r = explore(c.cfg, after, { oracles: c.oracles, maxStates: EXPLORE_BUDGET });
     if (r.verdict === "reachable" && r.schedule && (best === null || r.schedule.length < best.d)) best = { a, d: r.schedule.length };
   }
-  return best ? toCommand(best.a) : null;
+  return best ? [toCommand(best.a)] : [];
+}
+
+/** The first move of the bot's plan, or null to wait. */
+export function botMove(level: Level, s: Session, policy: Policy, owns: (a: Actor) => boolean, turn: number): Command | null {
+  return botPlan(level, s, policy, owns, turn)[0] ?? null;
 }

@@ -10,7 +10,7 @@ import type { ErrorCode } from "../protocol/codes.js";
 import type { Result, TraceEntry } from "../protocol/server.js";
 import { describeChanges } from "../sim/describe.js";
 import { allDone, cpuLabel, SimError, step } from "../sim/engine.js";
-import { explore } from "../sim/explore.js";
+import { explore, type ExploreResult } from "../sim/explore.js";
 import { runSchedule } from "../sim/game.js";
 import { checkOracles, type OracleId } from "../sim/oracles.js";
 import { formatSchedule } from "../sim/schedule.js";
@@ -67,8 +67,13 @@ export type SessionEvent =
   | { kind: "rewind"; steps: number; to: number }
   | { kind: "reset" };
 
-/** States the explorer may visit for one hint, one bot move or one fix check (levels need a few thousand). */
-export const EXPLORE_BUDGET = 200_000;
+/**
+ * States the explorer may visit for one hint or one bot move. Levels need a few
+ * thousand; the bound keeps a room's turn short (it runs on the server's thread).
+ */
+export const EXPLORE_BUDGET = 50_000;
+/** States for proving a defend fix sound, once per level and knob setting (cached). */
+const PROOF_BUDGET = 1_000_000;
 
 // compileLevel is pure, so its result may be shared by every room on the same level and knobs.
 const compiled = new WeakMap<Level, Map<string, Compiled>>();
@@ -79,6 +84,14 @@ export function compiledFor(level: Level, knobs: KnobSetting): Compiled {
   let c = byKnobs.get(key);
   if (!c) byKnobs.set(key, (c = compileLevel(level, knobs)));
   return c;
+}
+
+// Whether a knob setting can be broken depends only on the level and the knobs, not on the play.
+const proofs = new WeakMap<Compiled, ExploreResult>();
+function fixProof(c: Compiled): ExploreResult {
+  let r = proofs.get(c);
+  if (!r) proofs.set(c, (r = explore(c.cfg, c.machine, { oracles: c.oracles, maxStates: PROOF_BUDGET })));
+  return r;
 }
 
 export const current = (s: Session): Machine => s.machines[s.machines.length - 1];
@@ -221,7 +234,7 @@ function judge(level: Level, c: Compiled, s: Session, at: number): Result | null
   if (!allDone(c.cfg, m)) return null;
   if (level.mode === "hunt") return finish(false, "finished");
   // Defend: the play went well, but a fix only wins if no schedule at all breaks it.
-  const proof = explore(c.cfg, s.machines[0], { oracles: goal, maxStates: EXPLORE_BUDGET });
+  const proof = fixProof(c);
   if (proof.verdict === "reachable") return finish(false, "unsafe-fix", formatSchedule(proof.schedule ?? []));
   if (proof.verdict === "incomplete" && c.expect === "reachable") return finish(false, "unsafe-fix");
   return finish(true, "finished");

@@ -1,0 +1,493 @@
+// The hub: every connection's front door. It rate-limits and validates each
+// frame before anything else sees it, keeps the room and workshop registries
+// and the resume tokens, and turns refusals into typed errors. It knows sockets
+// only as SocketLike (the transport wraps ws).
+
+import type { z } from "zod";
+import { GameError, type Command } from "../src/game/session.js";
+import { replayLog } from "../src/game/replay.js";
+import { levelInfo } from "../src/game/view.js";
+import type { Level } from "../src/level/load.js";
+import { CLIENT_TYPES, clientMessage, type ClientMessage, type ClientMessageOf } from "../src/protocol/client.js";
+import { CloseCode, type ErrorCode } from "../src/protocol/codes.js";
+import type { ServerMessage } from "../src/protocol/server.js";
+import { negotiate, SUPPORTED_PROTOCOLS } from "../src/protocol/version.js";
+import { hashToken, publicId, roomCode, secretToken, tokenMatches, workshopId } from "./ids.js";
+import type { Limits, Timing } from "./options.js";
+import { Peer, type SocketLike } from "./peer.js";
+import { KeyedLimiter, TokenBucket } from "./ratelimit.js";
+import { Room, type Member, type Player, type RoomCommand, type RoomHost } from "./room.js";
+import type { Storage } from "./storage/port.js";
+import { Workshop } from "./workshop.js";
+
+export interface Conn {
+  readonly peer: Peer;
+  readonly ip: string;
+  readonly bucket: TokenBucket;
+  strikes: number;
+  player: Player | null;
+  member: Member | null;
+  watching: Workshop | null;
+  helloTimer: NodeJS.Timeout | null;
+}
+
+export interface HubConfig {
+  storage: Storage;
+  levels: Level[];
+  timing: Timing;
+  limits: Limits;
+  now: () => number;
+  log: (line: string) => void;
+}
+
+const GAME_COMMAND_TYPES = new Set(["step", "knob", "start", "hint", "rewind", "reset", "retry", "next"]);
+
+export class Hub implements RoomHost {
+  readonly storage: Storage;
+  readonly timing: Timing;
+  readonly limits: Limits;
+  readonly rooms = new Map<string, Room>();
+  readonly workshops = new Map<string, Workshop>();
+  readonly conns = new Set<Conn>();
+  /** sha256(resume token) -> member. A token is private to its member and replaced on every join and resume. */
+  private readonly tokens = new Map<string, Member>();
+  private readonly tokenOf = new Map<Member, string>();
+  private readonly joins: KeyedLimiter;
+  private readonly levelsById: Map<string, Level>;
+  private closing = false;
+
+  constructor(private readonly cfg: HubConfig) {
+    this.storage = cfg.storage;
+    this.timing = cfg.timing;
+    this.limits = cfg.limits;
+    this.joins = new KeyedLimiter(cfg.limits.joinsPerMinute / 60, cfg.limits.joinBurst);
+    this.levelsById = new Map(cfg.levels.map((l) => [l.id, l]));
+  }
+
+  // ------------------------------------------------------------------ RoomHost
+
+  now(): number {
+    return this.cfg.now();
+  }
+  log(line: string): void {
+    this.cfg.log(line);
+  }
+  level(id: string): Level | null {
+    return this.levelsById.get(id) ?? null;
+  }
+  nextLevel(id: string): string | null {
+    const i = this.cfg.levels.findIndex((l) => l.id === id);
+    return i >= 0 && i + 1 < this.cfg.levels.length ? this.cfg.levels[i + 1].id : null;
+  }
+  changed(room: Room): void {
+    if (room.workshop) this.workshops.get(room.workshop)?.changed();
+  }
+  gone(member: Member): void {
+    const h = this.tokenOf.get(member);
+    if (h) this.tokens.delete(h);
+    this.tokenOf.delete(member);
+    for (const c of this.conns) if (c.member === member) c.member = null;
+  }
+  idle(room: Room): void {
+    room.dispose();
+    this.rooms.delete(room.code);
+  }
+
+  // ------------------------------------------------------------------ connections
+
+  connect(ws: SocketLike, ip: string): Conn {
+    const conn: Conn = {
+      peer: new Peer(ws, { softBytes: this.limits.softBufferBytes, hardBytes: this.limits.hardBufferBytes, dropAfterMs: this.timing.closeMs }, (stream) =>
+        stream === "room" ? (conn.member?.room.stateMessage() ?? null) : (conn.watching?.dashboardMessage() ?? null),
+      ),
+      ip,
+      bucket: new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst, this.now()),
+      strikes: 0,
+      player: null,
+      member: null,
+      watching: null,
+      helloTimer: null,
+    };
+    conn.helloTimer = setTimeout(() => conn.peer.close(CloseCode.WITH_ERROR, "no hello"), this.timing.helloTimeoutMs);
+    conn.helloTimer.unref();
+    this.conns.add(conn);
+    return conn;
+  }
+
+  /** One incoming frame. Never throws: anything unexpected becomes an `internal` error reply. */
+  message(conn: Conn, data: string | null): void {
+    if (!conn.bucket.take(this.now())) {
+      conn.strikes++;
+      if (conn.strikes >= this.limits.rateStrikes) conn.peer.close(CloseCode.RATE_LIMITED, "too many messages");
+      else this.error(conn, undefined, "rate-limited", `over ${this.limits.messagesPerSecond} messages a second: slow down`);
+      return;
+    }
+    conn.strikes = 0;
+    let rid: number | undefined;
+    let type = "(unparsed)";
+    try {
+      const parsed = parseFrame(data);
+      if (!parsed.ok) return this.error(conn, parsed.rid, parsed.code, parsed.message);
+      const msg = parsed.msg;
+      rid = "rid" in msg ? msg.rid : undefined;
+      type = msg.type;
+      this.dispatch(conn, msg);
+    } catch (e) {
+      if (e instanceof GameError) {
+        const room = conn.member?.room;
+        return this.error(conn, rid, e.code, e.message, e.code === "stale-seq" && room ? room.seq : undefined);
+      }
+      // Rooms change state only after every check and the durable write, so nothing half-happened.
+      this.log(`internal error on ${type}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      this.error(conn, rid, "internal", "the server failed to handle this message; nothing changed");
+    }
+  }
+
+  closed(conn: Conn, code: number): void {
+    this.conns.delete(conn);
+    if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    conn.watching?.watchers.delete(conn.peer);
+    conn.watching = null;
+    const m = conn.member;
+    conn.member = null;
+    if (this.closing || !m || m.peer !== conn.peer) return;
+    // 4000 means the player chose to go; anything else may be a network blip.
+    if (code === CloseCode.CONSENTED) m.room.leave(m);
+    else m.room.disconnect(m);
+  }
+
+  /** Close every connection (4001) and stop every timer. */
+  shutdown(): void {
+    this.closing = true;
+    for (const c of this.conns) {
+      if (c.helloTimer) clearTimeout(c.helloTimer);
+      c.peer.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
+    }
+    for (const r of this.rooms.values()) r.dispose();
+    for (const w of this.workshops.values()) w.dispose();
+  }
+
+  private send(conn: Conn, msg: ServerMessage): void {
+    conn.peer.send(JSON.stringify(msg));
+  }
+
+  private error(conn: Conn, rid: number | undefined, code: ErrorCode, message: string, seq?: number): void {
+    this.send(conn, { type: "error", ...(rid !== undefined ? { rid } : {}), code, message, ...(seq !== undefined ? { seq } : {}) });
+  }
+
+  private ack(conn: Conn, rid: number | undefined, seq?: number): void {
+    this.send(conn, { type: "ack", ...(rid !== undefined ? { rid } : {}), ...(seq !== undefined ? { seq } : {}) });
+  }
+
+  // ------------------------------------------------------------------ dispatch
+
+  private dispatch(conn: Conn, msg: ClientMessage): void {
+    if (msg.type === "ping") return this.send(conn, { type: "pong", ...(msg.t !== undefined ? { t: msg.t } : {}), now: this.now() });
+    if (msg.type === "hello") return this.hello(conn, msg);
+    const player = conn.player;
+    if (!player) throw new GameError("hello-first", "say hello first: {type: hello, protocol: [1], name}");
+    const rid = msg.rid;
+    if (GAME_COMMAND_TYPES.has(msg.type)) return this.game(conn, msg as GameMessage);
+    switch (msg.type) {
+      case "create":
+        return this.create(conn, player, msg);
+      case "join": {
+        this.notInRoom(conn);
+        this.joinLimit(conn);
+        const room = this.room(msg.room);
+        if (!room) throw new GameError("no-such-room", `no room ${msg.room}`);
+        return this.enter(conn, player, room, rid);
+      }
+      case "leave": {
+        const m = this.memberOf(conn);
+        conn.member = null;
+        m.room.leave(m);
+        return this.ack(conn, rid);
+      }
+      case "claim": {
+        const m = this.memberOf(conn);
+        return m.room.claim(m, msg.cpu, msg.side, () => this.ack(conn, rid));
+      }
+      case "release": {
+        const m = this.memberOf(conn);
+        return m.room.release(m, msg.cpu, () => this.ack(conn, rid));
+      }
+      case "replay":
+        return this.replay(conn, msg);
+      case "createWorkshop": {
+        this.joinLimit(conn);
+        let id = workshopId();
+        for (let i = 0; i < 10 && this.workshop(id); i++) id = workshopId();
+        const token = secretToken();
+        const rec = { id, title: msg.title, tokenHash: hashToken(token), createdAt: this.now(), paused: false };
+        this.storage.createWorkshop(rec);
+        this.workshops.set(id, new Workshop(rec, this.timing));
+        return this.send(conn, { type: "workshop", ...(rid !== undefined ? { rid } : {}), workshop: { id, title: msg.title }, token });
+      }
+      case "watchWorkshop": {
+        const w = this.instructor(msg.workshop, msg.token);
+        this.loadWorkshopRooms(w);
+        conn.watching?.watchers.delete(conn.peer);
+        conn.watching = w;
+        w.watchers.add(conn.peer);
+        this.ack(conn, rid);
+        return conn.peer.send(w.dashboardMessage());
+      }
+      case "pauseWorkshop":
+      case "resumeWorkshop": {
+        const w = this.instructor(msg.workshop, msg.token);
+        const paused = msg.type === "pauseWorkshop";
+        this.storage.setWorkshopPaused(w.id, paused);
+        w.paused = paused;
+        this.loadWorkshopRooms(w);
+        for (const r of w.rooms.values()) r.setPaused(paused);
+        w.changed();
+        return this.ack(conn, rid);
+      }
+      case "announce": {
+        const w = this.instructor(msg.workshop, msg.token);
+        for (const r of w.rooms.values()) r.sendAll({ type: "notice", from: "instructor", text: msg.text });
+        return this.ack(conn, rid);
+      }
+      case "releaseHint": {
+        const w = this.instructor(msg.workshop, msg.token);
+        this.loadWorkshopRooms(w);
+        let targets = [...w.rooms.values()];
+        if (msg.room !== undefined) {
+          const r = w.rooms.get(msg.room);
+          if (!r) throw new GameError("no-such-room", `workshop ${w.id} has no room ${msg.room}`);
+          targets = [r];
+        }
+        for (const r of targets) {
+          try {
+            r.perform("instructor", { kind: "hint", free: true }, null);
+          } catch (e) {
+            // A room that is over or out of hints simply gets none.
+            if (!(e instanceof GameError)) throw e;
+          }
+        }
+        return this.ack(conn, rid);
+      }
+    }
+  }
+
+  private hello(conn: Conn, msg: ClientMessageOf<"hello">): void {
+    if (conn.player) throw new GameError("already-hello", "this connection has already said hello");
+    const version = negotiate(msg.protocol);
+    if (version === null) {
+      this.error(conn, undefined, "incompatible-protocol", `this server speaks protocol ${SUPPORTED_PROTOCOLS.join(", ")}; you offered ${msg.protocol.join(", ")}`);
+      return conn.peer.close(CloseCode.INCOMPATIBLE_PROTOCOL, "incompatible protocol");
+    }
+    if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    conn.helloTimer = null;
+    const welcome = (player: Player, resumed: boolean): ServerMessage => ({
+      type: "welcome",
+      protocol: version,
+      player,
+      resumed,
+      levels: this.cfg.levels.map(levelInfo),
+      limits: { maxPayload: this.limits.maxPayload, messagesPerSecond: this.limits.messagesPerSecond, graceMs: this.timing.graceMs },
+    });
+    if (msg.resume === undefined) {
+      const player: Player = { id: publicId(), name: msg.name };
+      this.storage.savePlayer({ id: player.id, name: player.name, createdAt: this.now() });
+      conn.player = player;
+      return this.send(conn, welcome(player, false));
+    }
+    this.joinLimit(conn);
+    const h = hashToken(msg.resume);
+    const m = this.tokens.get(h);
+    if (!m || !m.room.members.has(m.player.id)) {
+      this.error(conn, undefined, "resume-failed", "that resume token is unknown, already used, or expired: join the room again by its code");
+      return conn.peer.close(CloseCode.FAILED_TO_RECONNECT, "resume failed");
+    }
+    // The same player on a new connection (a network switch leaves the old one open): retire the old one.
+    for (const c of this.conns) {
+      if (c !== conn && c.member === m) {
+        c.member = null;
+        c.peer.close(CloseCode.SESSION_REPLACED, "resumed on another connection");
+      }
+    }
+    conn.player = m.player;
+    conn.member = m;
+    this.send(conn, welcome(m.player, true));
+    const token = this.issueToken(m);
+    m.room.reconnect(m, conn.peer);
+    this.send(conn, { type: "joined", you: { member: m.player.id, token }, state: m.room.snapshot() });
+  }
+
+  private create(conn: Conn, player: Player, msg: ClientMessageOf<"create">): void {
+    this.notInRoom(conn);
+    this.joinLimit(conn);
+    const level = this.level(msg.level);
+    if (!level) throw new GameError("no-such-level", `no level ${msg.level} (see the welcome message's levels)`);
+    let w: Workshop | null = null;
+    if (msg.workshop !== undefined) {
+      w = this.workshop(msg.workshop);
+      if (!w) throw new GameError("no-such-workshop", `no workshop ${msg.workshop}`);
+    }
+    if (this.rooms.size >= this.limits.maxRooms) throw new GameError("server-full", "this server has as many rooms as it will hold");
+    let code = roomCode();
+    for (let i = 0; i < 20 && (this.rooms.has(code) || this.storage.getRoom(code)); i++) code = roomCode();
+    const room = Room.create(this, {
+      code,
+      level: level.id,
+      policy: msg.policy ?? (level.mode === "defend" ? "adversary" : "manual"),
+      versus: msg.versus ?? false,
+      workshop: w?.id ?? null,
+      team: msg.team ?? (w ? player.name : null),
+      createdAt: this.now(),
+    }, level);
+    this.rooms.set(code, room);
+    if (w) {
+      room.setPaused(w.paused);
+      w.rooms.set(code, room);
+      w.changed();
+    }
+    this.enter(conn, player, room, msg.rid);
+  }
+
+  private enter(conn: Conn, player: Player, room: Room, rid: number | undefined): void {
+    if (room.members.size >= this.limits.maxMembersPerRoom) throw new GameError("room-full", `room ${room.code} is full`);
+    const m = room.join(player, conn.peer);
+    conn.member = m;
+    const token = this.issueToken(m);
+    this.send(conn, { type: "joined", ...(rid !== undefined ? { rid } : {}), you: { member: player.id, token }, state: room.snapshot() });
+  }
+
+  private game(conn: Conn, msg: GameMessage): void {
+    const m = this.memberOf(conn);
+    const cmd = commandOf(msg);
+    m.room.authorize(m, cmd);
+    m.room.perform(m.player, cmd, msg.seq, (seq) => this.ack(conn, msg.rid, seq));
+  }
+
+  private replay(conn: Conn, msg: ClientMessageOf<"replay">): void {
+    const m = this.memberOf(conn);
+    const room = m.room;
+    const attempts = this.storage.attempts(room.code);
+    const a = msg.attempt !== undefined ? attempts.find((x) => x.id === msg.attempt) : [...attempts].reverse().find((x) => x.result !== null);
+    if (!a) throw new GameError("no-such-attempt", msg.attempt ? `room ${room.code} has no attempt ${msg.attempt}` : "no attempt in this room has finished yet");
+    const level = this.level(a.level);
+    if (!level) throw new GameError("no-such-level", `level ${a.level} is no longer in the campaign`);
+    // The log is the record: run it through the simulator again.
+    const r = replayLog(level, this.storage.actions(a.id), { versus: room.versus });
+    this.send(conn, { type: "replay", ...(msg.rid !== undefined ? { rid: msg.rid } : {}), attempt: a.id, level: level.id, knobs: r.s.knobs, trace: r.s.trace, result: r.s.result });
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private memberOf(conn: Conn): Member {
+    if (!conn.member) throw new GameError("not-in-room", "join or create a room first");
+    return conn.member;
+  }
+
+  private notInRoom(conn: Conn): void {
+    if (conn.member) throw new GameError("already-in-room", `you are in room ${conn.member.room.code}: leave it first`);
+  }
+
+  private joinLimit(conn: Conn): void {
+    if (!this.joins.take(conn.ip, this.now())) throw new GameError("rate-limited", "too many join attempts from your address: wait a little");
+  }
+
+  private issueToken(m: Member): string {
+    const old = this.tokenOf.get(m);
+    if (old) this.tokens.delete(old);
+    const token = secretToken();
+    const h = hashToken(token);
+    this.tokens.set(h, m);
+    this.tokenOf.set(m, h);
+    return token;
+  }
+
+  /** A room by code: in memory, or rebuilt from storage. */
+  room(code: string): Room | null {
+    const live = this.rooms.get(code);
+    if (live) return live;
+    const rec = this.storage.getRoom(code);
+    if (!rec) return null;
+    const room = Room.restore(this, rec);
+    if (!room) return null;
+    this.rooms.set(code, room);
+    if (rec.workshop) {
+      const w = this.workshop(rec.workshop);
+      if (w) {
+        room.paused = w.paused;
+        w.rooms.set(code, room);
+      }
+    }
+    return room;
+  }
+
+  workshop(id: string): Workshop | null {
+    const live = this.workshops.get(id);
+    if (live) return live;
+    const rec = this.storage.getWorkshop(id);
+    if (!rec) return null;
+    const w = new Workshop(rec, this.timing);
+    this.workshops.set(id, w);
+    return w;
+  }
+
+  private loadWorkshopRooms(w: Workshop): void {
+    for (const code of this.storage.workshopRooms(w.id)) if (!w.rooms.has(code)) this.room(code);
+  }
+
+  private instructor(id: string, token: string): Workshop {
+    const w = this.workshop(id);
+    if (!w) throw new GameError("no-such-workshop", `no workshop ${id}`);
+    if (!tokenMatches(token, w.rec.tokenHash)) throw new GameError("forbidden", "that is not this workshop's instructor token");
+    return w;
+  }
+}
+
+type GameMessage = ClientMessageOf<"step" | "knob" | "start" | "hint" | "rewind" | "reset" | "retry" | "next">;
+
+function commandOf(msg: GameMessage): RoomCommand {
+  switch (msg.type) {
+    case "step":
+      return msg.choice === undefined ? { kind: "step", actor: msg.cpu } : { kind: "step", actor: msg.cpu, choice: msg.choice };
+    case "knob":
+      return { kind: "knob", knob: msg.knob, value: msg.value };
+    case "rewind":
+      return { kind: "rewind", steps: msg.steps ?? 1 };
+    case "start":
+    case "hint":
+    case "reset":
+    case "retry":
+    case "next":
+      return { kind: msg.type } as Command | { kind: "retry" } | { kind: "next" };
+  }
+}
+
+type Parsed = { ok: true; msg: ClientMessage } | { ok: false; code: ErrorCode; message: string; rid: number | undefined };
+
+/** Frame -> validated message, or the typed error to answer with. Pure. */
+export function parseFrame(data: string | null): Parsed {
+  const fail = (code: ErrorCode, message: string, rid?: number): Parsed => ({ ok: false, code, message, rid });
+  if (data === null) return fail("bad-frame", "binary frames are not part of the protocol: send JSON text");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data);
+  } catch {
+    return fail("bad-frame", "not JSON");
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return fail("bad-frame", "a message is a JSON object with a type");
+  const o = raw as Record<string, unknown>;
+  // Echo a well-formed rid even on a bad message, so the client can match the error.
+  const rid = Number.isInteger(o.rid) && (o.rid as number) >= 0 && (o.rid as number) < 2 ** 31 ? (o.rid as number) : undefined;
+  if (typeof o.type !== "string") return fail("bad-frame", "a message needs a string type", rid);
+  if (!(CLIENT_TYPES as string[]).includes(o.type)) return fail("unknown-type", `unknown message type "${o.type.slice(0, 40)}"`, rid);
+  const r = clientMessage.safeParse(raw);
+  if (!r.success) return fail("bad-frame", describeIssues(r.error), rid);
+  return { ok: true, msg: r.data };
+}
+
+function describeIssues(e: z.ZodError): string {
+  const i = e.issues[0];
+  const at = i.path.length ? i.path.map(String).join(".") : "(message)";
+  const text = i.code === "unrecognized_keys" ? `unknown key${i.keys.length > 1 ? "s" : ""} ${i.keys.slice(0, 3).join(", ")}` : i.message;
+  return `${o(at)}: ${text}`.slice(0, 200);
+}
+
+const o = (s: string) => s.slice(0, 60);

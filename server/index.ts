@@ -1,0 +1,169 @@
+// startServer: the Faultline game server as a library. `faultline serve` runs
+// it from the command line; the client's solo mode runs it in-process on a
+// free loopback port:
+//
+//   const server = await startServer({ port: 0 });   // 127.0.0.1, in-memory storage
+//   ... connect to server.url ...
+//   await server.close();
+//
+// Transport hardening follows ws's own advice: noServer + handleUpgrade (the
+// HTTP server decides who may upgrade), a small maxPayload, no
+// permessage-deflate, a per-socket error handler, and a ping heartbeat that
+// cuts sockets that stop answering.
+
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import { loadCampaign } from "../src/level/load.js";
+import { SUPPORTED_PROTOCOLS, subprotocol } from "../src/protocol/version.js";
+import { Hub } from "./hub.js";
+import { DEFAULT_LIMITS, DEFAULT_TIMING, type Limits, type ServerOptions, type Timing } from "./options.js";
+import { MemoryStorage } from "./storage/memory.js";
+import { SqliteStorage } from "./storage/sqlite.js";
+import type { Storage } from "./storage/port.js";
+
+export type { ServerOptions, Timing, Limits } from "./options.js";
+export type { Storage } from "./storage/port.js";
+export { MemoryStorage } from "./storage/memory.js";
+export { SqliteStorage } from "./storage/sqlite.js";
+
+export interface RunningServer {
+  /** ws://host:port/ */
+  url: string;
+  host: string;
+  port: number;
+  storage: Storage;
+  /** The rooms, workshops and connections (for embedding and tests; treat as read-only). */
+  hub: Hub;
+  /** Close every connection (4001 SERVER_SHUTDOWN), stop listening, close the database we opened. */
+  close(): Promise<void>;
+}
+
+const SUBPROTOCOLS = new Set(SUPPORTED_PROTOCOLS.map(subprotocol));
+
+export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
+  const timing: Timing = { ...DEFAULT_TIMING, ...opts.timing };
+  const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const host = opts.host ?? "127.0.0.1";
+  const ownStorage = opts.storage === undefined;
+  const storage = opts.storage ?? (opts.db !== undefined ? new SqliteStorage(opts.db) : new MemoryStorage());
+  const log = opts.log ?? (() => {});
+  let hub: Hub;
+  try {
+    hub = new Hub({ storage, levels: opts.levels ?? loadCampaign(), timing, limits, now: opts.now ?? Date.now, log });
+  } catch (e) {
+    if (ownStorage) storage.close();
+    throw e;
+  }
+
+  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    if (req.method === "GET" && path === "/health") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ ok: true, protocol: SUPPORTED_PROTOCOLS, rooms: hub.rooms.size, connections: hub.conns.size }));
+      return;
+    }
+    res.writeHead(426, { "content-type": "text/plain", upgrade: "websocket" });
+    res.end("Faultline speaks WebSocket here: see docs/protocol.md\n");
+  });
+  http.on("clientError", (_e, socket) => socket.destroy());
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    maxPayload: limits.maxPayload,
+    perMessageDeflate: false,
+    // A client that fragments a 4 KiB message into thousands of frames is not a client (ws 8.21 DoS fix).
+    maxFragments: 64,
+    maxBufferedChunks: 1024,
+    // Pick our subprotocol when offered; a client that offers none still gets in (the hello negotiates).
+    handleProtocols: (offered: Set<string>) => [...offered].find((p) => SUBPROTOCOLS.has(p)) ?? false,
+  } as ConstructorParameters<typeof WebSocketServer>[0]);
+
+  const sockets = new Map<WebSocket, { alive: boolean }>();
+  const allowed = new Set(opts.allowOrigins ?? []);
+
+  http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.destroy();
+    };
+    if (new URL(req.url ?? "/", "http://x").pathname !== "/") return refuse(404, "Not Found");
+    // Browsers always send Origin; terminal clients do not. A web page must not drive a local server.
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowed.has(origin)) return refuse(403, "Forbidden");
+    if (hub.conns.size >= limits.maxConnections) return refuse(503, "Service Unavailable");
+    // A client that names Faultline versions, none of them ours, learns which we speak before upgrading.
+    const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
+    const ours = offered.filter((p) => p.startsWith("faultline."));
+    if (ours.length > 0 && !ours.some((p) => SUBPROTOCOLS.has(p))) {
+      socket.end(`HTTP/1.1 426 Upgrade Required\r\nX-Faultline-Protocols: ${SUPPORTED_PROTOCOLS.join(", ")}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const conn = hub.connect(ws, req.socket.remoteAddress ?? "unknown");
+      const state = { alive: true };
+      sockets.set(ws, state);
+      ws.on("pong", () => (state.alive = true));
+      ws.on("message", (data, isBinary) => hub.message(conn, isBinary ? null : (data as Buffer).toString("utf8")));
+      // Without this, one client's socket error would be an uncaught exception.
+      ws.on("error", (e) => log(`socket error from ${req.socket.remoteAddress}: ${e.message}`));
+      ws.on("close", (code) => {
+        sockets.delete(ws);
+        hub.closed(conn, code);
+      });
+    });
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const [ws, state] of sockets) {
+      if (!state.alive) {
+        ws.terminate();
+        continue;
+      }
+      state.alive = false;
+      ws.ping();
+    }
+  }, timing.heartbeatMs);
+  heartbeat.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(opts.port ?? 0, host, () => {
+      http.off("error", reject);
+      resolve();
+    });
+  }).catch((e: unknown) => {
+    clearInterval(heartbeat);
+    if (ownStorage) storage.close();
+    throw e;
+  });
+  const addr = http.address();
+  const port = typeof addr === "object" && addr ? addr.port : 0;
+  const url = `ws://${host.includes(":") ? `[${host}]` : host}:${port}/`;
+  log(`faultline: serving on ${url}`);
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(heartbeat);
+      hub.shutdown();
+      // Give clients the close handshake, then cut whoever is still there.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...sockets.keys()].map((ws) => new Promise((r) => ws.once("close", r)))),
+        new Promise((r) => (timer = setTimeout(r, timing.closeMs))),
+      ]);
+      clearTimeout(timer);
+      for (const ws of sockets.keys()) ws.terminate();
+      await new Promise<void>((r) => {
+        http.close(() => r());
+        http.closeAllConnections();
+      });
+      if (ownStorage) storage.close();
+    })());
+
+  return { url, host, port, storage, hub, close };
+}

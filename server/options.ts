@@ -1,0 +1,86 @@
+// Server options and their defaults. Every timing is configurable so tests run
+// in milliseconds; the defaults suit a classroom on one LAN.
+
+import type { Level } from "../src/level/load.js";
+import type { Storage } from "./storage/port.js";
+
+export interface Timing {
+  /** How long a dropped player's seat waits for them to resume. */
+  graceMs: number;
+  /** Ping interval; a socket that has not answered the previous ping is cut. */
+  heartbeatMs: number;
+  /** A connection must say hello within this. */
+  helloTimeoutMs: number;
+  /** A bot's thinking time before each of its moves. */
+  botDelayMs: number;
+  /** Dashboard updates are coalesced over this window. */
+  dashboardMs: number;
+  /** An empty room (outside workshops) leaves memory after this; it can be rejoined from storage. */
+  roomIdleMs: number;
+  /** During shutdown, how long clients get to complete the close handshake. */
+  closeMs: number;
+}
+
+export interface Limits {
+  /** Largest incoming frame (bytes); bigger ones close the socket with 1009. */
+  maxPayload: number;
+  /** Per-connection message rate (token bucket). */
+  messagesPerSecond: number;
+  messageBurst: number;
+  /** Messages refused in a row for rate before the connection is closed (4008). */
+  rateStrikes: number;
+  /** Join, create and resume attempts per remote address (token bucket). */
+  joinsPerMinute: number;
+  joinBurst: number;
+  /** Send-buffer caps: over soft, room updates are skipped; over hard, the client is dropped. */
+  softBufferBytes: number;
+  hardBufferBytes: number;
+  maxConnections: number;
+  maxRooms: number;
+  maxMembersPerRoom: number;
+}
+
+export const DEFAULT_TIMING: Timing = {
+  graceMs: 30_000,
+  heartbeatMs: 5_000,
+  helloTimeoutMs: 10_000,
+  botDelayMs: 600,
+  dashboardMs: 250,
+  roomIdleMs: 10 * 60_000,
+  closeMs: 1_000,
+};
+
+export const DEFAULT_LIMITS: Limits = {
+  maxPayload: 4096,
+  messagesPerSecond: 20,
+  messageBurst: 40,
+  rateStrikes: 50,
+  joinsPerMinute: 30,
+  joinBurst: 10,
+  softBufferBytes: 256 * 1024,
+  hardBufferBytes: 4 * 1024 * 1024,
+  maxConnections: 2000,
+  maxRooms: 2000,
+  maxMembersPerRoom: 32,
+};
+
+export interface ServerOptions {
+  /** TCP port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Listen address (default 127.0.0.1: only this machine). */
+  host?: string;
+  /** SQLite file; omitted (and no `storage`): an in-memory store that ends with the server. */
+  db?: string;
+  /** An injected Storage (tests); wins over `db`. */
+  storage?: Storage;
+  /** The campaign (default: levels/campaign.yaml). */
+  levels?: Level[];
+  timing?: Partial<Timing>;
+  limits?: Partial<Limits>;
+  /** Browser origins allowed to connect; requests carrying any other Origin header are refused (403). */
+  allowOrigins?: string[];
+  /** Clock (ms since the epoch). */
+  now?: () => number;
+  /** One line per notable event (default: silent). */
+  log?: (line: string) => void;
+}

@@ -1,0 +1,434 @@
+// A room: one level instance, its members and seats, and the authoritative
+// sequence of commands. Commands are applied in arrival order through the pure
+// session (src/game), logged to storage before anyone hears of them, then
+// broadcast with the event that caused them. One process owns a room.
+
+import { botPlan, type Policy } from "../src/game/bots.js";
+import type { LogEntry } from "../src/game/replay.js";
+import { replayLog } from "../src/game/replay.js";
+import { applyCommand, GameError, newSession, type Command, type Session } from "../src/game/session.js";
+import { gameView, levelInfo } from "../src/game/view.js";
+import type { Level } from "../src/level/load.js";
+import type { GameEvent, RoomInfo, ServerMessage, Snapshot } from "../src/protocol/server.js";
+import type { Timing } from "./options.js";
+import type { Peer } from "./peer.js";
+import type { RoomRecord, Storage } from "./storage/port.js";
+
+export type Side = "red" | "blue";
+/** Session commands, plus the two that start a new attempt. */
+export type RoomCommand = Command | { kind: "retry" } | { kind: "next" };
+
+export interface Player {
+  id: string;
+  name: string;
+}
+
+export interface Member {
+  player: Player;
+  /** null while disconnected (during the grace period). */
+  peer: Peer | null;
+  room: Room;
+  grace: NodeJS.Timeout | null;
+}
+
+/** What a room needs from the server around it. */
+export interface RoomHost {
+  storage: Storage;
+  timing: Timing;
+  now(): number;
+  log(line: string): void;
+  level(id: string): Level | null;
+  nextLevel(id: string): string | null;
+  /** Something a dashboard shows changed. */
+  changed(room: Room): void;
+  /** A member is gone for good (left, or its grace period ran out). */
+  gone(member: Member): void;
+  /** The room is empty and may leave memory. */
+  idle(room: Room): void;
+}
+
+interface Attempt {
+  id: string;
+  n: number;
+  session: Session;
+  /** Everyone who held a CPU or acted in this attempt. */
+  players: Map<string, string>;
+}
+
+/** The side a level assigns a CPU (levels may mark CPUs red or blue), or null. */
+export function cpuSide(level: Level, cpu: number): Side | null {
+  const s = (level.cpus[cpu] as { side?: unknown } | undefined)?.side;
+  return s === "red" || s === "blue" ? s : null;
+}
+
+export class Room {
+  readonly code: string;
+  readonly policy: Policy;
+  readonly versus: boolean;
+  readonly workshop: string | null;
+  readonly team: string | null;
+  level: Level;
+  paused = false;
+  seq: number;
+  attempt: Attempt;
+  /** Finished attempts: how many, and their total score (dashboard). */
+  finished = { count: 0, score: 0 };
+  readonly members = new Map<string, Member>();
+  /** Per CPU: the member id holding it, or null (the bot drives it). */
+  seats: (string | null)[];
+  sides: (Side | null)[];
+  private botTimer: NodeJS.Timeout | null = null;
+  /** The bot's remaining plan, valid while the room is still at `seq` (nobody else moved). */
+  private plan: { cmds: Command[]; seq: number } = { cmds: [], seq: -1 };
+  private idleTimer: NodeJS.Timeout | null = null;
+  private disposed = false;
+
+  private constructor(
+    private readonly host: RoomHost,
+    rec: RoomRecord,
+    level: Level,
+    seq: number,
+    attempt: Attempt,
+  ) {
+    this.code = rec.code;
+    this.policy = rec.policy;
+    this.versus = rec.versus;
+    this.workshop = rec.workshop;
+    this.team = rec.team;
+    this.level = level;
+    this.seq = seq;
+    this.attempt = attempt;
+    this.seats = level.cpus.map(() => null);
+    this.sides = level.cpus.map(() => null);
+  }
+
+  /** A new room, persisted with its first attempt. */
+  static create(host: RoomHost, rec: RoomRecord, level: Level): Room {
+    const attempt: Attempt = { id: `${rec.code}-1`, n: 1, session: newSession(level, { versus: rec.versus }), players: new Map() };
+    host.storage.transaction(() => {
+      host.storage.createRoom(rec);
+      host.storage.startAttempt({ id: attempt.id, room: rec.code, n: 1, level: level.id, startSeq: 0, startedAt: rec.createdAt });
+    });
+    return new Room(host, rec, level, 0, attempt);
+  }
+
+  /** A room rebuilt from storage: its latest attempt's log folded through the simulator again. */
+  static restore(host: RoomHost, rec: RoomRecord): Room | null {
+    const attempts = host.storage.attempts(rec.code);
+    const last = attempts[attempts.length - 1];
+    if (!last) return null;
+    const level = host.level(last.level);
+    if (!level) {
+      host.log(`room ${rec.code}: level ${last.level} is no longer in the campaign; not restored`);
+      return null;
+    }
+    const log = host.storage.actions(last.id);
+    const r = replayLog(level, log, { versus: rec.versus });
+    if (r.failed) host.log(`room ${rec.code}: attempt ${last.id} replays only to seq ${r.failed.entry.seq - 1} (${r.failed.error}); the level changed since`);
+    const players = new Map<string, string>();
+    const room = new Room(host, rec, level, host.storage.lastSeq(rec.code), { id: last.id, n: last.n, session: r.s, players });
+    for (const a of attempts) {
+      if (a.result) {
+        room.finished.count++;
+        room.finished.score += a.result.score;
+      }
+    }
+    return room;
+  }
+
+  // ------------------------------------------------------------------ members and seats
+
+  join(player: Player, peer: Peer): Member {
+    this.cancelIdle();
+    const m: Member = { player, peer, room: this, grace: null };
+    this.members.set(player.id, m);
+    this.publishRoom(player.id);
+    this.host.changed(this);
+    this.scheduleBots();
+    return m;
+  }
+
+  /** The member's connection dropped: keep the seats for the grace period. */
+  disconnect(m: Member): void {
+    if (this.members.get(m.player.id) !== m) return;
+    m.peer = null;
+    if (m.grace) clearTimeout(m.grace);
+    m.grace = setTimeout(() => this.leave(m), this.host.timing.graceMs);
+    m.grace.unref();
+    this.publishRoom();
+    this.host.changed(this);
+  }
+
+  /** The member came back with its resume token on a new connection. */
+  reconnect(m: Member, peer: Peer): void {
+    if (m.grace) clearTimeout(m.grace);
+    m.grace = null;
+    m.peer = peer;
+    this.publishRoom(m.player.id);
+    this.host.changed(this);
+    this.scheduleBots();
+  }
+
+  leave(m: Member): void {
+    if (this.members.get(m.player.id) !== m) return;
+    if (m.grace) clearTimeout(m.grace);
+    m.grace = null;
+    this.members.delete(m.player.id);
+    this.seats = this.seats.map((h, i) => {
+      if (h !== m.player.id) return h;
+      this.sides[i] = null;
+      return null;
+    });
+    m.peer = null;
+    this.host.gone(m);
+    this.publishRoom();
+    this.host.changed(this);
+    this.scheduleBots();
+    if (this.members.size === 0) this.armIdle();
+  }
+
+  /** Take a free CPU; `accepted` (the ack) runs before the others hear of it. */
+  claim(m: Member, cpu: number, side: Side | undefined, accepted?: () => void): void {
+    if (cpu >= this.seats.length) throw new GameError("no-such-cpu", `there is no CPU${cpu}: this level has CPUs 0-${this.seats.length - 1}`);
+    const holder = this.seats[cpu];
+    if (holder !== null && holder !== m.player.id) {
+      const h = this.members.get(holder);
+      throw new GameError("seat-taken", `CPU${cpu} is held by ${h?.player.name ?? "another player"}${h && !h.peer ? " (reconnecting)" : ""}`);
+    }
+    if (this.versus && !side) throw new GameError("side-required", "this is a versus room: claim with side red or blue");
+    const fixed = cpuSide(this.level, cpu);
+    if (fixed && side && side !== fixed) throw new GameError("wrong-side", `CPU${cpu} plays for ${fixed}`);
+    this.seats[cpu] = m.player.id;
+    this.sides[cpu] = this.versus ? (side ?? fixed) : null;
+    this.attempt.players.set(m.player.id, m.player.name);
+    accepted?.();
+    this.publishRoom();
+    this.host.changed(this);
+    this.scheduleBots();
+  }
+
+  release(m: Member, cpu: number, accepted?: () => void): void {
+    if (this.seats[cpu] !== m.player.id) throw new GameError("not-your-cpu", `you do not hold CPU${cpu}`);
+    this.seats[cpu] = null;
+    this.sides[cpu] = null;
+    accepted?.();
+    this.publishRoom();
+    this.host.changed(this);
+    this.scheduleBots();
+  }
+
+  // ------------------------------------------------------------------ game commands
+
+  /** May this member send this command? Throws GameError if not. */
+  authorize(m: Member, cmd: RoomCommand): void {
+    if (!this.seats.includes(m.player.id)) throw new GameError("not-a-player", "spectators watch: claim a free CPU to play");
+    if (cmd.kind !== "step") return;
+    if (cmd.actor === "dma") {
+      if (this.level.device !== undefined && this.policy !== "manual") throw new GameError("not-your-cpu", `the DMA device is driven by the ${this.policy} bot`);
+      return;
+    }
+    if (cmd.actor >= this.seats.length) throw new GameError("no-such-cpu", `there is no CPU${cmd.actor}: this level has CPUs 0-${this.seats.length - 1}`);
+    const holder = this.seats[cmd.actor];
+    if (holder === m.player.id) return;
+    if (holder !== null) throw new GameError("not-your-cpu", `CPU${cmd.actor} is held by ${this.members.get(holder)?.player.name ?? "another player"}`);
+    if (this.policy !== "manual") throw new GameError("not-your-cpu", `CPU${cmd.actor} is driven by the ${this.policy} bot; claim it to step it`);
+  }
+
+  /**
+   * Apply a command in arrival order. `expect` is the sequence number the sender
+   * saw (null for bots and instructors, who act on the live state). `accepted`
+   * runs after the command is durable and before anyone is told of it: the ack.
+   */
+  perform(by: Player | "bot" | "instructor", cmd: RoomCommand, expect: number | null, accepted?: (seq: number) => void): number {
+    if (this.disposed) throw new GameError("no-such-room", "this room is closed");
+    if (this.paused && by !== "instructor") throw new GameError("paused", "the instructor has paused the workshop");
+    if (expect !== null && expect !== this.seq) throw new GameError("stale-seq", `stale action: the room is at seq ${this.seq}, you sent ${expect}`);
+    const byId = typeof by === "string" ? by : by.id;
+    const at = this.host.now();
+    const seq = this.seq + 1;
+    if (cmd.kind === "retry" || cmd.kind === "next") return this.newAttempt(byId, cmd.kind, at, seq, accepted);
+
+    const r = applyCommand(this.level, this.attempt.session, cmd, at, byId);
+    const entry: LogEntry = { seq, at, by: byId, cmd };
+    const players = new Map(this.attempt.players);
+    if (typeof by !== "string") players.set(by.id, by.name);
+    this.host.storage.transaction(() => {
+      this.host.storage.appendAction(this.attempt.id, this.code, entry);
+      if (r.s.result) {
+        this.host.storage.finishAttempt({
+          attempt: this.attempt.id,
+          knobs: r.s.knobs,
+          result: r.s.result,
+          endedAt: at,
+          players: [...players].map(([id, name]) => ({ id, name })),
+        });
+      }
+    });
+    // Durable: now it happened.
+    this.seq = seq;
+    this.attempt.session = r.s;
+    this.attempt.players = players;
+    if (r.s.result) {
+      this.finished.count++;
+      this.finished.score += r.s.result.score;
+    }
+    accepted?.(seq);
+    this.publishUpdate({ ...r.event, by: byId });
+    this.host.changed(this);
+    this.scheduleBots();
+    return seq;
+  }
+
+  private newAttempt(by: string, kind: "retry" | "next", at: number, seq: number, accepted?: (seq: number) => void): number {
+    if (this.attempt.session.phase !== "over") throw new GameError("game-not-over", `${kind} comes after a result; reset restarts a level in play`);
+    const levelId = kind === "retry" ? this.level.id : this.host.nextLevel(this.level.id);
+    if (!levelId) throw new GameError("no-next-level", "this was the last level of the campaign");
+    const level = this.host.level(levelId);
+    if (!level) throw new GameError("no-such-level", `level ${levelId} is not in the campaign`);
+    const n = this.attempt.n + 1;
+    const id = `${this.code}-${n}`;
+    this.host.storage.startAttempt({ id, room: this.code, n, level: level.id, startSeq: seq, startedAt: at });
+    this.seq = seq;
+    const newLevel = level !== this.level;
+    if (newLevel) {
+      // Seats carry over by CPU number where the new level has the CPU.
+      this.seats = level.cpus.map((_, i) => this.seats[i] ?? null);
+      this.sides = level.cpus.map((_, i) => this.sides[i] ?? null);
+      this.level = level;
+    }
+    const players = new Map<string, string>();
+    for (const h of this.seats) if (h !== null) players.set(h, this.members.get(h)?.player.name ?? h);
+    this.attempt = { id, n, session: newSession(level, { versus: this.versus }), players };
+    accepted?.(seq);
+    this.publishUpdate({ kind: "attempt", by, attempt: id, level: level.id });
+    if (newLevel) this.publishRoom();
+    this.host.changed(this);
+    return seq;
+  }
+
+  setPaused(paused: boolean): void {
+    if (this.paused === paused) return;
+    this.paused = paused;
+    this.publishRoom();
+    this.host.changed(this);
+    if (!paused) this.scheduleBots();
+  }
+
+  // ------------------------------------------------------------------ bots
+
+  private scheduleBots(): void {
+    if (this.botTimer || this.disposed || this.paused || this.policy === "manual" || this.attempt.session.phase !== "play") return;
+    // Bots play with people, not for an empty room: a result needs someone there.
+    if (![...this.members.values()].some((m) => m.peer !== null)) return;
+    this.botTimer = setTimeout(() => {
+      this.botTimer = null;
+      this.botTurn();
+    }, this.host.timing.botDelayMs);
+  }
+
+  private botTurn(): void {
+    if (this.disposed || this.paused) return;
+    const owns = (a: number | "dma") => a === "dma" || this.seats[a] === null;
+    // A plan holds while nobody else has moved and every move in it is still the bot's to make.
+    const stale = this.plan.seq !== this.seq || this.plan.cmds.some((c) => c.kind === "step" && !owns(c.actor));
+    if (stale || this.plan.cmds.length === 0) {
+      this.plan = { cmds: botPlan(this.level, this.attempt.session, this.policy, owns, this.seq), seq: this.seq };
+    }
+    const cmd = this.plan.cmds.shift();
+    if (!cmd) return;
+    try {
+      this.plan.seq = this.perform("bot", cmd, null);
+    } catch (e) {
+      // A bot move the rules refuse is a bug in the bot, not a reason to stop the room.
+      this.plan = { cmds: [], seq: -1 };
+      this.host.log(`room ${this.code}: bot move refused: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  // ------------------------------------------------------------------ views and broadcast
+
+  info(): RoomInfo {
+    const bot = this.policy;
+    return {
+      code: this.code,
+      level: levelInfo(this.level),
+      policy: this.policy,
+      versus: this.versus,
+      paused: this.paused,
+      workshop: this.workshop,
+      team: this.team,
+      members: [...this.members.values()].map((m) => ({
+        id: m.player.id,
+        name: m.player.name,
+        connected: m.peer !== null,
+        seats: this.seats.flatMap((h, i) => (h === m.player.id ? [i] : [])),
+      })),
+      seats: this.seats.map((holder, cpu) => ({
+        cpu,
+        name: this.level.cpus[cpu].name,
+        holder,
+        side: this.sides[cpu],
+        bot: holder === null ? bot : null,
+      })),
+      dma: this.level.device === undefined ? null : this.policy === "manual" ? "players" : "bot",
+    };
+  }
+
+  snapshot(): Snapshot {
+    return {
+      seq: this.seq,
+      room: this.info(),
+      game: gameView(this.level, this.attempt.session, this.attempt.id, this.host.nextLevel(this.level.id)),
+      trace: this.attempt.session.trace,
+      intro: this.level.intro,
+    };
+  }
+
+  stateMessage(): string {
+    return JSON.stringify({ type: "state", state: this.snapshot() } satisfies ServerMessage);
+  }
+
+  /** Send to every connected member (a message that must arrive: notices). */
+  sendAll(msg: ServerMessage): void {
+    const data = JSON.stringify(msg);
+    for (const m of this.members.values()) m.peer?.send(data);
+  }
+
+  private publishUpdate(event: GameEvent): void {
+    const game = gameView(this.level, this.attempt.session, this.attempt.id, this.host.nextLevel(this.level.id));
+    this.publish(JSON.stringify({ type: "update", seq: this.seq, event, game } satisfies ServerMessage));
+  }
+
+  /** Tell members about members, seats or pause; `except` already gets a full snapshot. */
+  private publishRoom(except?: string): void {
+    this.publish(JSON.stringify({ type: "room", room: this.info() } satisfies ServerMessage), except);
+  }
+
+  private publish(data: string, except?: string): void {
+    for (const m of this.members.values()) if (m.player.id !== except) m.peer?.publish("room", data);
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  private armIdle(): void {
+    if (this.workshop !== null) return; // workshop rooms stay for the dashboard
+    this.cancelIdle();
+    this.idleTimer = setTimeout(() => {
+      if (this.members.size === 0) this.host.idle(this);
+    }, this.host.timing.roomIdleMs);
+    this.idleTimer.unref();
+  }
+
+  private cancelIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.botTimer) clearTimeout(this.botTimer);
+    this.botTimer = null;
+    this.cancelIdle();
+    for (const m of this.members.values()) if (m.grace) clearTimeout(m.grace);
+  }
+}

@@ -1,0 +1,189 @@
+// Storage on better-sqlite3 in WAL mode: the product's database.
+//
+// WAL with synchronous=NORMAL commits without an fsync per transaction: a
+// committed write survives the server being killed (kill -9), which is the
+// contract the server acknowledges on; only an OS crash or power cut can lose
+// the last moments. `durability: "full"` fsyncs every commit for that case too.
+
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { commandSchema } from "../../src/game/session.js";
+import type { LogEntry } from "../../src/game/replay.js";
+import { resultSchema, type Result } from "../../src/protocol/server.js";
+import type { AttemptRecord, FinishedAttempt, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
+import { resultRow } from "./rows.js";
+
+const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: Record<number, string> = {
+  1: `
+    CREATE TABLE players (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
+    CREATE TABLE workshops (
+      id TEXT PRIMARY KEY, title TEXT NOT NULL, token_hash TEXT NOT NULL,
+      created_at INTEGER NOT NULL, paused INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE rooms (
+      code TEXT PRIMARY KEY, level TEXT NOT NULL, policy TEXT NOT NULL, versus INTEGER NOT NULL,
+      workshop TEXT REFERENCES workshops(id), team TEXT, created_at INTEGER NOT NULL);
+    CREATE INDEX rooms_workshop ON rooms(workshop);
+    CREATE TABLE attempts (
+      id TEXT PRIMARY KEY, room TEXT NOT NULL REFERENCES rooms(code), n INTEGER NOT NULL,
+      level TEXT NOT NULL, start_seq INTEGER NOT NULL, started_at INTEGER NOT NULL,
+      ended_at INTEGER, knobs TEXT, outcome TEXT, reason TEXT, steps INTEGER, par INTEGER,
+      hints INTEGER, rewinds INTEGER, resets INTEGER, duration_ms INTEGER, score INTEGER,
+      result TEXT, players TEXT, UNIQUE (room, n));
+    CREATE TABLE actions (
+      attempt TEXT NOT NULL REFERENCES attempts(id), seq INTEGER NOT NULL, room TEXT NOT NULL,
+      at INTEGER NOT NULL, by TEXT NOT NULL, cmd TEXT NOT NULL, PRIMARY KEY (attempt, seq));
+    CREATE INDEX actions_room ON actions(room, seq);
+    CREATE TABLE scores (
+      attempt TEXT NOT NULL REFERENCES attempts(id), player TEXT NOT NULL, name TEXT NOT NULL,
+      score INTEGER NOT NULL, PRIMARY KEY (attempt, player));
+  `,
+};
+
+export interface SqliteOptions {
+  /** "normal" (default): survives a killed process; "full": also an OS crash or power cut. */
+  durability?: "normal" | "full";
+  /** Refuse to create a new database file (for readers such as `faultline results`). */
+  mustExist?: boolean;
+}
+
+type Row = Record<string, unknown>;
+
+export class SqliteStorage implements Storage {
+  readonly db: Database.Database;
+  private st: Record<string, Database.Statement>;
+
+  constructor(readonly path: string, opts: SqliteOptions = {}) {
+    if (path !== ":memory:" && !opts.mustExist) mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path, { fileMustExist: opts.mustExist ?? false });
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma(`synchronous = ${opts.durability === "full" ? "FULL" : "NORMAL"}`);
+    this.db.pragma("foreign_keys = ON");
+    this.db.pragma("busy_timeout = 5000");
+    this.migrate();
+    const p = (sql: string) => this.db.prepare(sql);
+    this.st = {
+      savePlayer: p("INSERT INTO players (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name"),
+      createWorkshop: p("INSERT INTO workshops (id, title, token_hash, created_at, paused) VALUES (?, ?, ?, ?, ?)"),
+      getWorkshop: p("SELECT * FROM workshops WHERE id = ?"),
+      setPaused: p("UPDATE workshops SET paused = ? WHERE id = ?"),
+      createRoom: p("INSERT INTO rooms (code, level, policy, versus, workshop, team, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+      getRoom: p("SELECT * FROM rooms WHERE code = ?"),
+      workshopRooms: p("SELECT code FROM rooms WHERE workshop = ? ORDER BY created_at, code"),
+      startAttempt: p("INSERT INTO attempts (id, room, n, level, start_seq, started_at) VALUES (?, ?, ?, ?, ?, ?)"),
+      appendAction: p("INSERT INTO actions (attempt, seq, room, at, by, cmd) VALUES (?, ?, ?, ?, ?, ?)"),
+      finishAttempt: p(`UPDATE attempts SET ended_at = ?, knobs = ?, outcome = ?, reason = ?, steps = ?, par = ?, hints = ?,
+        rewinds = ?, resets = ?, duration_ms = ?, score = ?, result = ?, players = ? WHERE id = ?`),
+      score: p("INSERT OR REPLACE INTO scores (attempt, player, name, score) VALUES (?, ?, ?, ?)"),
+      attempts: p("SELECT * FROM attempts WHERE room = ? ORDER BY n"),
+      actions: p("SELECT seq, at, by, cmd FROM actions WHERE attempt = ? ORDER BY seq"),
+      lastSeq: p("SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM actions WHERE room = ? UNION ALL SELECT MAX(start_seq) FROM attempts WHERE room = ?)"),
+      results: p(`SELECT a.*, r.code AS r_code, r.level AS r_level, r.policy AS r_policy, r.versus AS r_versus,
+        r.workshop AS r_workshop, r.team AS r_team, r.created_at AS r_created_at
+        FROM attempts a JOIN rooms r ON a.room = r.code
+        WHERE r.workshop = ? AND a.ended_at IS NOT NULL ORDER BY a.ended_at, a.id`),
+    };
+  }
+
+  private migrate(): void {
+    const have = this.db.pragma("user_version", { simple: true }) as number;
+    if (have > SCHEMA_VERSION) throw new Error(`${this.path}: database schema ${have} is newer than this faultline (${SCHEMA_VERSION})`);
+    for (let v = have + 1; v <= SCHEMA_VERSION; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v}`);
+      })();
+    }
+  }
+
+  savePlayer(p: PlayerRecord): void {
+    this.st.savePlayer.run(p.id, p.name, p.createdAt);
+  }
+  createWorkshop(w: WorkshopRecord): void {
+    this.st.createWorkshop.run(w.id, w.title, w.tokenHash, w.createdAt, w.paused ? 1 : 0);
+  }
+  getWorkshop(id: string): WorkshopRecord | null {
+    const r = this.st.getWorkshop.get(id) as Row | undefined;
+    return r ? { id: String(r.id), title: String(r.title), tokenHash: String(r.token_hash), createdAt: Number(r.created_at), paused: r.paused === 1 } : null;
+  }
+  setWorkshopPaused(id: string, paused: boolean): void {
+    this.st.setPaused.run(paused ? 1 : 0, id);
+  }
+  createRoom(r: RoomRecord): void {
+    this.st.createRoom.run(r.code, r.level, r.policy, r.versus ? 1 : 0, r.workshop, r.team, r.createdAt);
+  }
+  getRoom(code: string): RoomRecord | null {
+    const r = this.st.getRoom.get(code) as Row | undefined;
+    return r ? roomOf(r) : null;
+  }
+  workshopRooms(workshop: string): string[] {
+    return (this.st.workshopRooms.all(workshop) as Row[]).map((r) => String(r.code));
+  }
+  startAttempt(a: AttemptRecord): void {
+    this.st.startAttempt.run(a.id, a.room, a.n, a.level, a.startSeq, a.startedAt);
+  }
+  appendAction(attempt: string, room: string, e: LogEntry): void {
+    this.st.appendAction.run(attempt, e.seq, room, e.at, e.by, JSON.stringify(e.cmd));
+  }
+  finishAttempt(f: FinishedAttempt): void {
+    this.transaction(() => {
+      const r = f.result;
+      const changed = this.st.finishAttempt.run(
+        f.endedAt, JSON.stringify(f.knobs), r.outcome, r.reason, r.steps, r.par, r.hintsUsed, r.rewinds, r.resets, r.durationMs, r.score,
+        JSON.stringify(r), JSON.stringify(f.players), f.attempt,
+      ).changes;
+      if (changed !== 1) throw new Error(`no attempt ${f.attempt}`);
+      for (const p of f.players) this.st.score.run(f.attempt, p.id, p.name, r.score);
+    });
+  }
+  attempts(room: string): (AttemptRecord & { result: Result | null; knobs: Record<string, string> | null })[] {
+    return (this.st.attempts.all(room) as Row[]).map((r) => ({
+      ...attemptOf(r),
+      result: r.result === null ? null : resultSchema.parse(JSON.parse(String(r.result))),
+      knobs: r.knobs === null ? null : (JSON.parse(String(r.knobs)) as Record<string, string>),
+    }));
+  }
+  actions(attempt: string): LogEntry[] {
+    return (this.st.actions.all(attempt) as Row[]).map((r) => ({
+      seq: Number(r.seq),
+      at: Number(r.at),
+      by: String(r.by),
+      cmd: commandSchema.parse(JSON.parse(String(r.cmd))),
+    }));
+  }
+  lastSeq(room: string): number {
+    const r = this.st.lastSeq.get(room, room) as Row | undefined;
+    return r && r.s !== null ? Number(r.s) : 0;
+  }
+  results(workshop: string): ResultRow[] {
+    return (this.st.results.all(workshop) as Row[]).map((r) => {
+      const room: RoomRecord = roomOf({ code: r.r_code, level: r.r_level, policy: r.r_policy, versus: r.r_versus, workshop: r.r_workshop, team: r.r_team, created_at: r.r_created_at });
+      const players = (JSON.parse(String(r.players ?? "[]")) as { name: string }[]).map((p) => p.name);
+      return resultRow(room, attemptOf(r), JSON.parse(String(r.knobs)) as Record<string, string>, resultSchema.parse(JSON.parse(String(r.result))), Number(r.ended_at), players);
+    });
+  }
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function roomOf(r: Row): RoomRecord {
+  return {
+    code: String(r.code),
+    level: String(r.level),
+    policy: String(r.policy) as RoomRecord["policy"],
+    versus: r.versus === 1,
+    workshop: r.workshop === null ? null : String(r.workshop),
+    team: r.team === null ? null : String(r.team),
+    createdAt: Number(r.created_at),
+  };
+}
+
+function attemptOf(r: Row): AttemptRecord {
+  return { id: String(r.id), room: String(r.room), n: Number(r.n), level: String(r.level), startSeq: Number(r.start_seq), startedAt: Number(r.started_at) };
+}

@@ -1,0 +1,103 @@
+// Both Storage implementations keep the same contract; SQLite runs in WAL mode and survives reopening.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { Result } from "../../src/protocol/server.js";
+import { MemoryStorage } from "../../server/storage/memory.js";
+import type { Storage } from "../../server/storage/port.js";
+import { SqliteStorage } from "../../server/storage/sqlite.js";
+
+const dir = mkdtempSync(join(tmpdir(), "faultline-storage-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const result: Result = {
+  outcome: "won", reason: "oracle", oracle: { id: "lost-update", message: "lost", step: 4 }, steps: 4, par: 4,
+  hintsUsed: 1, rewinds: 0, resets: 0, durationMs: 1234, score: 900, counterexample: null, winner: null,
+};
+
+function fill(st: Storage): void {
+  st.createWorkshop({ id: "WWWWWWWW", title: "W", tokenHash: "ab".repeat(32), createdAt: 1, paused: false });
+  st.savePlayer({ id: "p1", name: "ann", createdAt: 1 });
+  st.createRoom({ code: "RRRRRR", level: "basics-lost-update", policy: "manual", versus: false, workshop: "WWWWWWWW", team: "reds", createdAt: 10 });
+  st.createRoom({ code: "SSSSSS", level: "basics-lost-update", policy: "eager", versus: true, workshop: null, team: null, createdAt: 11 });
+  st.startAttempt({ id: "RRRRRR-1", room: "RRRRRR", n: 1, level: "basics-lost-update", startSeq: 0, startedAt: 10 });
+  st.transaction(() => {
+    st.appendAction("RRRRRR-1", "RRRRRR", { seq: 1, at: 20, by: "p1", cmd: { kind: "step", actor: 0 } });
+    st.appendAction("RRRRRR-1", "RRRRRR", { seq: 2, at: 30, by: "bot", cmd: { kind: "step", actor: "dma" } });
+    st.finishAttempt({ attempt: "RRRRRR-1", knobs: { lock: "none" }, result, endedAt: 40, players: [{ id: "p1", name: "ann" }] });
+  });
+  st.startAttempt({ id: "RRRRRR-2", room: "RRRRRR", n: 2, level: "basics-spinlock", startSeq: 3, startedAt: 50 });
+}
+
+function check(st: Storage): void {
+  expect(st.getWorkshop("WWWWWWWW")).toMatchObject({ title: "W", paused: false });
+  expect(st.getWorkshop("NOPE")).toBeNull();
+  expect(st.getRoom("SSSSSS")).toEqual({ code: "SSSSSS", level: "basics-lost-update", policy: "eager", versus: true, workshop: null, team: null, createdAt: 11 });
+  expect(st.workshopRooms("WWWWWWWW")).toEqual(["RRRRRR"]);
+  expect(st.actions("RRRRRR-1")).toEqual([
+    { seq: 1, at: 20, by: "p1", cmd: { kind: "step", actor: 0 } },
+    { seq: 2, at: 30, by: "bot", cmd: { kind: "step", actor: "dma" } },
+  ]);
+  expect(st.attempts("RRRRRR").map((a) => [a.id, a.result?.score ?? null, a.knobs])).toEqual([
+    ["RRRRRR-1", 900, { lock: "none" }],
+    ["RRRRRR-2", null, null],
+  ]);
+  expect(st.lastSeq("RRRRRR")).toBe(3);
+  expect(st.lastSeq("SSSSSS")).toBe(0);
+  expect(st.results("WWWWWWWW")).toEqual([
+    {
+      workshop: "WWWWWWWW", room: "RRRRRR", team: "reds", attempt: "RRRRRR-1", level: "basics-lost-update", knobs: "lock=none",
+      outcome: "won", reason: "oracle", steps: 4, par: 4, hints: 1, rewinds: 0, resets: 0, durationMs: 1234, score: 900,
+      players: "ann", startedAt: new Date(10).toISOString(), endedAt: new Date(40).toISOString(),
+    },
+  ]);
+}
+
+describe.each([
+  ["memory", () => new MemoryStorage()],
+  ["sqlite", () => new SqliteStorage(join(dir, `contract-${Math.random()}.db`))],
+] as const)("%s storage", (_name, make) => {
+  it("stores and returns players, workshops, rooms, attempts, logs and results", () => {
+    const st = make();
+    fill(st);
+    check(st);
+    st.setWorkshopPaused("WWWWWWWW", true);
+    expect(st.getWorkshop("WWWWWWWW")!.paused).toBe(true);
+    st.close();
+  });
+
+  it("refuses a duplicate room and a duplicate log sequence number", () => {
+    const st = make();
+    fill(st);
+    expect(() => st.createRoom({ code: "RRRRRR", level: "x", policy: "manual", versus: false, workshop: null, team: null, createdAt: 0 })).toThrow();
+    expect(() => st.appendAction("RRRRRR-1", "RRRRRR", { seq: 2, at: 0, by: "p1", cmd: { kind: "start" } })).toThrow();
+    st.close();
+  });
+});
+
+describe("sqlite", () => {
+  it("uses WAL and keeps everything across a reopen", () => {
+    const file = join(dir, "reopen.db");
+    const a = new SqliteStorage(file);
+    expect(a.db.pragma("journal_mode", { simple: true })).toBe("wal");
+    fill(a);
+    a.close();
+    const b = new SqliteStorage(file, { mustExist: true });
+    check(b);
+    b.close();
+  });
+
+  it("rolls back a transaction that fails halfway", () => {
+    const st = new SqliteStorage(join(dir, "rollback.db"));
+    fill(st);
+    expect(() =>
+      st.transaction(() => {
+        st.appendAction("RRRRRR-2", "RRRRRR", { seq: 4, at: 60, by: "p1", cmd: { kind: "start" } });
+        st.finishAttempt({ attempt: "NO-SUCH", knobs: {}, result, endedAt: 70, players: [] });
+      }),
+    ).toThrow();
+    expect(st.actions("RRRRRR-2")).toEqual([]);
+    st.close();
+  });
+});
