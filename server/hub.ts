@@ -332,7 +332,7 @@ export class Hub implements RoomHost {
     const room = Room.create(this, {
       code,
       level: level.id,
-      policy: msg.policy ?? (level.mode === "defend" ? "adversary" : "manual"),
+      policy: msg.policy ?? level.bots ?? (level.mode === "defend" ? "adversary" : "manual"),
       versus: msg.versus ?? false,
       workshop: w?.id ?? null,
       team: msg.team ?? (w ? player.name : null),

@@ -9,6 +9,7 @@ export const SCORING = {
   perHint: 100,
   perRewind: 25,
   perReset: 50,
+  /** Defend: the chosen fix's own cost (a knob option's `cost`) is taken off as well. */
   /** A win never scores below this. */
   winFloor: 100,
 } as const;
@@ -21,11 +22,14 @@ export interface ScoreInput {
   hintsUsed: number;
   rewinds: number;
   resets: number;
+  /** Defend: the summed `cost` of the chosen knob options. */
+  fixCost?: number;
 }
 
 export function score(s: ScoreInput): number {
   if (!s.won) return 0;
   const over = s.mode === "hunt" && s.par !== null ? Math.max(0, s.steps - s.par) : 0;
-  const raw = SCORING.base - SCORING.perStepOverPar * over - SCORING.perHint * s.hintsUsed - SCORING.perRewind * s.rewinds - SCORING.perReset * s.resets;
+  const raw =
+    SCORING.base - SCORING.perStepOverPar * over - SCORING.perHint * s.hintsUsed - SCORING.perRewind * s.rewinds - SCORING.perReset * s.resets - (s.fixCost ?? 0);
   return Math.max(SCORING.winFloor, raw);
 }

@@ -77,6 +77,11 @@ const PROOF_BUDGET = 1_000_000;
 
 // compileLevel is pure, so its result may be shared by every room on the same level and knobs.
 const compiled = new WeakMap<Level, Map<string, Compiled>>();
+/** The summed cost of the knob options a defend session chose. */
+function fixCost(level: Level, knobs: KnobSetting): number {
+  return level.knobs.reduce((sum, k) => sum + (k.options.find((o) => o.value === knobs[k.id])?.cost ?? 0), 0);
+}
+
 export function compiledFor(level: Level, knobs: KnobSetting): Compiled {
   let byKnobs = compiled.get(level);
   if (!byKnobs) compiled.set(level, (byKnobs = new Map()));
@@ -221,7 +226,7 @@ function judge(level: Level, c: Compiled, s: Session, at: number): Result | null
     reason,
     oracle: v ? { id: v.oracle, message: v.message, step: s.trace.length } : null,
     ...base,
-    score: score({ mode: level.mode, won, ...base }),
+    score: score({ mode: level.mode, won, ...base, fixCost: fixCost(level, s.knobs) }),
     counterexample,
     // Red plays for the race, blue for every CPU finishing safely.
     winner: s.versus ? (v && goal.includes(v.oracle) ? "red" : "blue") : null,

@@ -67,12 +67,16 @@ const cpuSchema = z.strictObject({
   tlb: z.array(page).default([]),
   /** Run the program again forever: a background stream of work (it never finishes). */
   loop: z.boolean().default(false),
+  /** Versus levels: red CPUs try to trigger the race, blue ones must finish safely. */
+  side: z.enum(["red", "blue"]).optional(),
 });
 
 const knobOptionSchema = z.strictObject({
   value: name,
   label: z.string().min(1),
   expect: z.enum(["safe", "reachable"]),
+  /** What the fix costs (lock hold time, copies, retries), in points taken off a win. */
+  cost: z.int().min(0).max(500).default(0),
   explain: z.string().optional(),
   set: z
     .strictObject({
@@ -115,6 +119,8 @@ export const levelSchema = z.strictObject({
   cpus: z.array(cpuSchema).min(1).max(8),
   device: z.strictObject({ dma: z.strictObject({ writes: z.string().min(1).max(32) }) }).optional(),
   knobs: z.array(knobSchema).default([]),
+  /** Who drives the CPUs no player claims, unless the room says otherwise (default: manual for hunt, adversary for defend). */
+  bots: z.enum(["manual", "eager", "adversary"]).optional(),
   goal: z.strictObject({
     oracle: z.union([z.enum(ORACLE_IDS), z.array(z.enum(ORACLE_IDS)).min(1)]),
     expect: z.enum(["safe", "reachable"]).optional(),
