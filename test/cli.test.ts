@@ -101,8 +101,23 @@ describe("faultline run", () => {
 });
 
 describe("faultline with no arguments", () => {
-  it("plays the first tutorial to its lost update and exits 0", () => {
+  it("without a terminal on stdin, exits 2 with a message pointing to faultline run", () => {
     const r = cli();
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+    expect(r.err).toMatch(/^faultline: the game needs a terminal, and standard input is not one\./);
+    expect(r.err).toContain("faultline run LEVEL --schedule S");
+    expect(r.err).not.toMatch(/\n\s+at /);
+    const j = cli("join", "ws://127.0.0.1:9");
+    expect(j.code).toBe(2);
+    expect(j.err).toContain("faultline run LEVEL --schedule S");
+    const help = cli("--help");
+    expect(help.out).toMatch(/^ {2}faultline +play solo: an embedded server, bots, and the game in this terminal$/m);
+    expect(help.out).toContain("faultline join URL [--room CODE] [--name NAME]");
+  });
+
+  it("demo still plays the first tutorial to its lost update and exits 0", () => {
+    const r = cli("demo");
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Two CPUs, one counter/);
     expect(r.out).toMatch(/ORACLE lost-update fired at step 4/);

@@ -8,26 +8,62 @@ import { RunError } from "../sim/game.js";
 import { ScheduleError } from "../sim/schedule.js";
 import { cmdDemo } from "./demo.js";
 import { cmdLevels } from "./levels.js";
+import { cmdJoin, cmdPlay } from "./play.js";
+import { cmdResults } from "./results.js";
 import { cmdRun } from "./run.js";
+import { cmdServe } from "./serve.js";
 import { UsageError } from "./usage.js";
 import { cmdVerify } from "./verify.js";
 
 const HELP = `faultline - a multiplayer terminal game about the races in Linux memory management
 
 Usage:
-  faultline                     play the first tutorial level, step by step, and explain it
+  faultline                     play solo: an embedded server, bots, and the game in this terminal
+  faultline join URL [--room CODE] [--name NAME]
+                                play on a server (faultline serve) with others
+  faultline demo                the first tutorial level played by the explorer, explained step by step
   faultline levels [--json]     list the campaign in order
   faultline verify [LEVEL...] [--json]
                                 explore every interleaving of each level and knob setting;
                                 exit 1 if a verdict or par differs from the level file
   faultline run LEVEL --schedule S [--knob K=V...] [--json]
                                 replay a schedule and print every step and the oracle that fired
+  faultline serve [--port N] [--db FILE] [--host H]
+                                run the multiplayer server (loopback unless --host says otherwise)
+  faultline results --workshop ID [--csv|--json] [--db FILE]
+                                export a workshop's results from the server's database
   faultline help [COMMAND]      this text, or a command's
 
 Schedules are CPU numbers in order, e.g. "0 1 1:fork d 2*3" (see README.md).
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
+  play: `Usage: faultline [play] [--name NAME]
+
+Play solo in this terminal: Faultline starts its server inside this process on
+a free loopback port (127.0.0.1, saving to the same database as faultline
+serve), connects the game to it, and lets bots drive the CPUs you do not take.
+Keys: Space steps your CPU, Tab moves between CPUs, ? lists every key, q quits.
+It needs a terminal; without one, use faultline run.
+`,
+  join: `Usage: faultline join URL [--room CODE] [--name NAME]
+       faultline join URL --workshop ID [--team NAME]
+       faultline join URL --workshop ID --token TOKEN
+
+Play on a Faultline server (faultline serve) with other people. URL is
+ws://HOST:PORT (the address faultline serve prints).
+
+  --room CODE      join this room at once (otherwise pick or create one in the lobby)
+  --name NAME      your name in the room (default: the last one you used, or your login)
+  --workshop ID    create your rooms inside this workshop (its id is the instructor's code)
+  --team NAME      your team's name on the instructor's dashboard
+  --token TOKEN    with --workshop: open the instructor dashboard of that workshop
+`,
+  demo: `Usage: faultline demo
+
+Play the first tutorial level with the explorer's shortest schedule, print each
+step and what it changed, and explain the race. Needs no terminal.
+`,
   levels: `Usage: faultline levels [--json]
 
 List the campaign in the order players meet it. With --json, print an array of
@@ -58,11 +94,34 @@ ran, and what changed. Stops at the first oracle that fires.
   --knob K=V     a defend level's knob (default: each knob's first value)
   --json         print {level, knobs, steps, oracle, finished}
 `,
+  serve: `Usage: faultline serve [--port N] [--db FILE] [--host H]
+
+Run the multiplayer game server: rooms, seats, bots, workshops, all saved to a
+SQLite database. Clients speak the WebSocket protocol in docs/protocol.md.
+Stop it with Ctrl-C; rooms and results stay in the database.
+
+  --port N     TCP port (default 7373; 0 picks a free one, printed on start)
+  --db FILE    database file (default $FAULTLINE_DB, else
+               $XDG_DATA_HOME/faultline/faultline.db, else ~/.local/share/faultline/faultline.db)
+  --host H     address to listen on (default 127.0.0.1, this machine only;
+               0.0.0.0 serves the network, unencrypted)
+`,
+  results: `Usage: faultline results --workshop ID [--csv|--json] [--db FILE]
+
+Print every finished attempt of a workshop's teams: level, outcome, steps and
+par, hints, rewinds, duration and score. Reads the database faultline serve
+writes (the same default as serve's --db).
+
+  --workshop ID  the workshop id the instructor got when creating it
+  --csv          comma-separated values with a header row
+  --json         an array of objects, one per attempt
+  --db FILE      the server's database file
+`,
 };
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined) return cmdDemo();
+  if (cmd === undefined) return cmdPlay([]);
   if (cmd === "--help" || cmd === "-h" || cmd === "help") {
     const topic = rest[0];
     if (topic && COMMAND_HELP[topic]) process.stdout.write(COMMAND_HELP[topic]);
@@ -84,8 +143,18 @@ async function main(argv: string[]): Promise<number> {
       return cmdVerify(rest);
     case "run":
       return cmdRun(rest);
+    case "play":
+      return cmdPlay(rest);
+    case "join":
+      return cmdJoin(rest);
+    case "demo":
+      return cmdDemo();
+    case "serve":
+      return cmdServe(rest);
+    case "results":
+      return cmdResults(rest);
     default:
-      throw new UsageError(`unknown command "${cmd}" (commands: levels, verify, run, help)`);
+      throw new UsageError(`unknown command "${cmd}" (commands: play, join, demo, levels, verify, run, serve, results, help)`);
   }
 }
 

@@ -1,0 +1,129 @@
+// The root of the Ink app: reads the client state, turns keys into intents
+// (model/input.ts), sends what they ask, and picks the screen. It holds no
+// game rules; the server's answers are what it shows.
+
+import { useApp, useInput, useStdin } from "ink";
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import type { ClientMessageInput } from "../protocol/client.js";
+import { Confirm } from "./components/Confirm.js";
+import { Help } from "./components/Help.js";
+import { TooSmall } from "./components/TooSmall.js";
+import { useTerminalSize, type Size } from "./hooks/useTerminalSize.js";
+import { handleKey, initialUi, replayTick, screenOf, type Effect, type KeyPress, type UiState } from "./model/input.js";
+import { tooSmall } from "./model/layout.js";
+import type { Local } from "./model/local.js";
+import { recordAttempts, type Progress } from "./model/progress.js";
+import type { ClientState } from "./model/store.js";
+import { Connecting } from "./screens/Connecting.js";
+import { Dashboard } from "./screens/Dashboard.js";
+import { Debrief } from "./screens/Debrief.js";
+import { Game } from "./screens/Game.js";
+import { Intro } from "./screens/Intro.js";
+import { Lobby } from "./screens/Lobby.js";
+import type { ScreenProps } from "./screens/props.js";
+
+export interface AppActions {
+  /** Send a request; false when not connected. */
+  send(msg: ClientMessageInput): boolean;
+  rename(name: string): void;
+  /** Forget the room locally (the leave request has been sent). */
+  left(): void;
+  /** Say something on the status line (a local refusal, a pointer to the right key). */
+  flash(text: string, kind?: "error" | "info"): void;
+  /** The player quits (the app unmounts itself; the shell then closes the socket). */
+  quit(): void;
+}
+
+export interface AppProps {
+  store: { get(): ClientState; subscribe(fn: () => void): () => void };
+  actions: AppActions;
+  local: Local;
+  /** Progress saved on this computer before this session. */
+  progress: Progress;
+  workshop?: string;
+  team?: string;
+  /** Instructor credentials from the command line (--workshop ID --token T). */
+  watch?: { id: string; token: string } | null;
+  /** A fixed size (tests, the benchmark); otherwise the terminal's, following resizes. */
+  size?: Size;
+  /** Start on the dashboard (an instructor watching a workshop). */
+  dashboard?: boolean;
+  /** Debrief replay speed. */
+  replayMs?: number;
+}
+
+const NO_PROGRESS = new Set<string>();
+
+export function App(props: AppProps) {
+  const { store, actions, local } = props;
+  const s = useSyncExternalStore(store.subscribe, store.get, store.get);
+  const [ui, setUi] = useState<UiState>(() => ({ ...initialUi, dashboard: props.dashboard === true }));
+  const { cols, rows } = useTerminalSize(props.size);
+  const { exit } = useApp();
+  const { isRawModeSupported } = useStdin();
+  const progress = useMemo(() => recordAttempts(props.progress, s.finished, NO_PROGRESS), [props.progress, s.finished]);
+  const instructor = s.workshop ? { id: s.workshop.id, token: s.workshop.token } : (props.watch ?? null);
+
+  const run = (effects: Effect[]) => {
+    for (const e of effects) {
+      if (e.kind === "exit") {
+        actions.quit();
+        exit();
+      } else if (e.kind === "rename") actions.rename(e.name);
+      else if (e.kind === "leave") actions.left();
+      else actions.flash(e.text, "info");
+    }
+  };
+
+  // Keys can arrive faster than React re-renders: each one must see the UI state the previous one left,
+  // not the state of the render that registered this handler.
+  const uiRef = useRef(ui);
+  uiRef.current = ui;
+  const sizeRef = useRef({ cols, rows });
+  sizeRef.current = { cols, rows };
+  useInput(
+    (input, key) => {
+      const k: KeyPress = { ...key, input };
+      // While the terminal is too small to show the game, only quitting works: no blind moves.
+      if (tooSmall(sizeRef.current.cols, sizeRef.current.rows) && !(k.ctrl && input === "c") && !["q", "y", "n"].includes(input) && !k.escape) return;
+      const out = handleKey({ s: store.get(), workshop: props.workshop, team: props.team, instructor }, uiRef.current, k);
+      uiRef.current = out.ui;
+      setUi(out.ui);
+      for (const msg of out.send) if (!actions.send(msg)) actions.flash("Not connected: that key was not sent.", "error");
+      run(out.effects);
+    },
+    { isActive: isRawModeSupported === true },
+  );
+
+  const playing = ui.replay?.playing === true;
+  useEffect(() => {
+    if (!playing) return;
+    const t = setInterval(() => setUi((u) => replayTick(u, store.get().trace.length)), props.replayMs ?? 700);
+    return () => clearInterval(t);
+  }, [playing, store, props.replayMs]);
+
+  const small = tooSmall(cols, rows);
+  if (small) return <TooSmall message={ui.overlay === "quit" ? "Quit Faultline? y yes · n no" : small} />;
+  const sp: ScreenProps = { s, ui, cols, rows, local, progress };
+  const screen = screenOf(s, ui);
+  // The game, debrief and dashboard place overlays inside their own layout; the simpler screens give way whole.
+  if (screen !== "game" && screen !== "debrief" && screen !== "dashboard") {
+    if (ui.overlay === "help") return <Help height={rows - 1} />;
+    if (ui.overlay === "quit") return <Confirm question="Quit Faultline?" />;
+  }
+  switch (screen) {
+    case "connecting":
+    case "offline":
+      return <Connecting {...sp} />;
+    case "lobby":
+      return <Lobby {...sp} />;
+    case "intro":
+      return <Intro {...sp} />;
+    case "game":
+      return <Game {...sp} />;
+    case "debrief":
+      return <Debrief {...sp} />;
+    case "dashboard":
+      return <Dashboard {...sp} />;
+  }
+}

@@ -1,0 +1,122 @@
+// Facts about the room and the attempt that several screens show: the goal in
+// one sentence, steps against par, who holds which CPU, and which actors this
+// player may step. Pure functions of what the server sent (plus the local
+// level file for the goal's words).
+
+import type { Level } from "../../level/load.js";
+import type { GameView, LevelInfo, Result, RoomInfo } from "../../protocol/server.js";
+import { ORACLES, type OracleId } from "../../sim/oracles.js";
+
+export type Actor = number | "dma";
+
+function oracleTitles(level: Level | null): string[] {
+  if (!level) return [];
+  const ids = (Array.isArray(level.goal.oracle) ? level.goal.oracle : [level.goal.oracle]) as OracleId[];
+  return ids.map((id) => ORACLES[id]?.title ?? id);
+}
+
+/** The level's goal in one sentence. */
+export function goalSentence(mode: "hunt" | "defend", level: Level | null): string {
+  const t = oracleTitles(level);
+  const what = t.length ? t.join("; or ") : "";
+  if (mode === "hunt") return what ? `Make it happen: ${what}.` : "Make the race happen.";
+  return what ? `Choose a fix and let every CPU finish, without this: ${what}.` : "Choose a fix and let every CPU finish without the race.";
+}
+
+export function stepsText(game: GameView, par: number | null): string {
+  return par === null ? `steps ${game.steps}` : `steps ${game.steps} / par ${par}`;
+}
+
+export interface SeatLabel {
+  cpu: number;
+  /** "CPU0 T0" */
+  label: string;
+  /** "you", a player's name, "manual" (no bot moves it: any player in the room steps it) or "eager bot" / "adversary bot". */
+  who: string;
+  mine: boolean;
+}
+
+export function seatLabels(room: RoomInfo, me: string | null): SeatLabel[] {
+  return room.seats.map((s) => {
+    const holder = s.holder === null ? null : room.members.find((m) => m.id === s.holder);
+    const mine = me !== null && s.holder === me;
+    const side = s.side ? ` ${s.side}` : "";
+    const who = mine ? "you" : holder ? holder.name + (holder.connected ? "" : " (away)") : s.bot === "manual" ? "manual" : `${s.bot} bot`;
+    return { cpu: s.cpu, label: `CPU${s.cpu} ${s.name}`, who: who + side, mine };
+  });
+}
+
+/** The actors this player may step, in order: the CPUs they hold, free CPUs of a manual room, and the DMA device when players drive it. */
+export function drivable(room: RoomInfo | null, me: string | null): Actor[] {
+  if (!room || me === null) return [];
+  const holds = room.seats.some((s) => s.holder === me);
+  if (!holds) return [];
+  const out: Actor[] = room.seats.filter((s) => s.holder === me || (s.holder === null && room.policy === "manual")).map((s) => s.cpu);
+  if (room.dma === "players") out.push("dma");
+  return out;
+}
+
+export function actorName(a: Actor, room: RoomInfo | null): string {
+  if (a === "dma") return "the DMA device";
+  const s = room?.seats[a];
+  return s ? `CPU${a} (${s.name})` : `CPU${a}`;
+}
+
+/** The first free seat, for taking a CPU on joining (null when all are held). */
+export function firstFreeSeat(room: RoomInfo): number | null {
+  return room.seats.find((s) => s.holder === null)?.cpu ?? null;
+}
+
+/** The headline of a result: what broke, or why the defence held. */
+export function resultHeadline(r: Result, mode: "hunt" | "defend"): string {
+  const won = r.outcome === "won";
+  switch (r.reason) {
+    case "oracle":
+      return won ? `✓ You broke it: ${r.oracle?.message ?? "the race happened"}` : `✗ The race happened: ${r.oracle?.message ?? "an invariant broke"}`;
+    case "finished":
+      if (mode === "hunt") return "✗ Every CPU finished and nothing broke: this interleaving was safe. Retry and try another order.";
+      return "✓ The defence held: every CPU finished, and the explorer checked that no schedule breaks this fix.";
+    case "deadlock":
+      return `✗ Deadlock: ${r.oracle?.message ?? "every CPU is stuck"}`;
+    case "livelock":
+      return `✗ Livelock: ${r.oracle?.message ?? "the machine went round in a circle"}`;
+    case "unsafe-fix":
+      return `✗ Every CPU finished, but the fix is unsafe: the explorer found a schedule that breaks it${r.counterexample ? `: ${r.counterexample}` : ""}.`;
+  }
+}
+
+export function scoreLine(r: Result): string {
+  const par = r.par === null ? "" : ` (par ${r.par}${r.steps > r.par ? `, ${r.steps - r.par} over` : r.steps === r.par ? ", on par" : ""})`;
+  return `Score ${r.score} · ${r.steps} step${r.steps === 1 ? "" : "s"}${par} · hints ${r.hintsUsed} · rewinds ${r.rewinds} · resets ${r.resets} · ${Math.round(r.durationMs / 1000)} s`;
+}
+
+/** The three lines of the game screen's top bar. */
+export function topBar(room: RoomInfo, game: GameView, levels: LevelInfo[], level: Level | null, me: string | null, selected: Actor): [string, string, string] {
+  const info = room.level;
+  const idx = levels.findIndex((l) => l.id === info.id);
+  const where = idx >= 0 ? `${idx + 1}/${levels.length} ` : "";
+  const phase = game.phase === "over" ? " · OVER" : room.paused ? " · PAUSED by the instructor" : "";
+  const line1 = `FAULTLINE · ${where}${info.title} · ${info.mode} · ${info.race} · room ${room.code}${room.team ? ` · team ${room.team}` : ""}${phase}`;
+  const line2 = `Goal: ${goalSentence(info.mode, level)}`;
+  const knobs = Object.entries(game.knobs).map(([k, v]) => `${k}=${v}`);
+  const seats = seatLabels(room, me).map((x) => `${x.cpu === selected ? "▸" : ""}${x.label}: ${x.who}`);
+  if (room.dma) seats.push(`${selected === "dma" ? "▸" : ""}DMA: ${room.dma === "bot" ? `${room.policy} bot` : "players"}`);
+  const line3 = [
+    stepsText(game, info.par),
+    `hints ${game.hintsUsed} used`,
+    `rewinds ${game.rewinds}`,
+    ...(game.resets ? [`resets ${game.resets}`] : []),
+    ...(knobs.length ? [`fix: ${knobs.join(" ")}`] : []),
+    ...seats,
+  ].join(" · ");
+  return [line1, line2, line3];
+}
+
+/** Who drives each actor, as the CPU panel labels it. */
+export function driverLabels(room: RoomInfo, me: string | null): string[] {
+  return seatLabels(room, me).map((x) => x.who);
+}
+
+export function dmaDriver(room: RoomInfo): string {
+  return room.dma === "bot" ? `${room.policy} bot` : room.dma === "players" ? "players: d steps it" : "";
+}

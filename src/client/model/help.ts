@@ -1,0 +1,61 @@
+// The key bar of each screen and the `?` help screen: the words in one place,
+// so the bar, the help and docs/README-client.md say the same thing.
+
+import type { Screen } from "./input.js";
+
+export function keyBar(screen: Screen, extra: { policy?: string | null; over?: boolean; menu?: boolean; replay?: boolean } = {}): string {
+  switch (screen) {
+    case "connecting":
+    case "offline":
+      return "q quit";
+    case "lobby":
+      return `↑↓ level · Enter play · j join by code · n name · p bots: ${extra.policy ?? "level default"} · w run a workshop · ? help · q quit`;
+    case "intro":
+      return "Enter start · ↑↓ knob · ←→ or 1-9 choose the fix · b lobby · ? help · q quit";
+    case "game":
+      if (extra.menu) return "↑↓ choose · Enter or 1-9 run it · Esc close";
+      if (extra.over) return "g debrief · Tab/0-9 look at a CPU · b lobby · ? help · q quit";
+      return "Space step · Tab next CPU · m menu · h hint · u rewind · c take over · x release · d DMA · R reset · ? help · q quit";
+    case "debrief":
+      if (extra.replay) return "Space pause/play · ←→ step · Esc stop · r retry · n next level · ? help · q quit";
+      return "p replay · r retry · n next level · g final machine · b lobby · ? help · q quit";
+    case "dashboard":
+      return "↑↓ team · p pause/resume · a announce · h hint to team · H hint to all · b back · q quit";
+  }
+}
+
+export const HELP_TEXT: { title: string; lines: string[] }[] = [
+  {
+    title: "Playing",
+    lines: [
+      "Space     step the CPU shown in full (the ▸ one): it runs the line at the arrow",
+      "m, Enter  open the syscall menu when that CPU is at one (Space does too)",
+      "Tab       next CPU you may drive (Shift+Tab: previous); 0-9 look at any CPU",
+      "d         step the DMA device, when players drive it",
+      "h         next rung of the hint ladder (hints cost points)",
+      "u         rewind one step (counted in the score)       R  reset the level (asks first)",
+      "c         take over the CPU shown from the bot           x  hand it back",
+      "b         back to the lobby      ?  this help      q  quit (asks; y to confirm)",
+      "Esc       close any overlay",
+    ],
+  },
+  {
+    title: "After a level (debrief)",
+    lines: ["p replay the schedule step by step (Space pause, ←→ move)   r retry   n next level   g look at the final machine"],
+  },
+  {
+    title: "Symbols",
+    lines: [
+      "CPUs:   ▶ ready   ■ cannot run (the reason follows, in kernel terms)   ◆ at a syscall menu   ✓ finished   ○ not forked yet",
+      "Code:   → the line this CPU runs next;  next→ the first line of the operation it has not started",
+      "PTEs:   one character per entry, 16 to a block under the ruler 0123456789abcdef:",
+      "        · none   r present, read-only   w present, writable   s swap/non-present;  = under an entry: CONT (contpte) bit",
+      "Folios: refcount (a FOLL_PIN adds 1024), mapcount, AnonExclusive ✓/✗, pins, the data word",
+      "Timeline: ● ran a line   ~ could not run (spun or waited)   · not stepped   ✖ the step that broke it   ▲ marks it",
+    ],
+  },
+  {
+    title: "Colour",
+    lines: ["Every meaning is carried by a symbol or a word; colour only repeats it. NO_COLOR=1 turns colour off."],
+  },
+];

@@ -1,0 +1,378 @@
+// Keys to intentions: a pure function from (what the server said, what the
+// UI shows, the key pressed) to (the next UI state, the protocol messages to
+// send, and effects for the shell). The rules stay on the server: a key sends
+// the request, and the server's answer (a new state or a refusal) is what the
+// player sees.
+
+import type { ClientMessageInput } from "../../protocol/client.js";
+import type { ClientState } from "./store.js";
+import { actorName, drivable, type Actor } from "./game.js";
+
+export type Policy = "manual" | "eager" | "adversary";
+export type Screen = "connecting" | "offline" | "lobby" | "intro" | "game" | "debrief" | "dashboard";
+export type Overlay = "help" | "quit" | "menu" | "reset";
+export type InputField = "name" | "code" | "announce" | "title";
+
+export interface UiState {
+  overlay: Overlay | null;
+  /** The CPU whose listing is shown in full (and which Space steps). */
+  selected: Actor | null;
+  menuCursor: number;
+  /** A line being typed (a name, a room code, an announcement). */
+  input: { field: InputField; text: string } | null;
+  lobbyCursor: number;
+  /** The bot policy for rooms this player creates; null: the server's default for the level. */
+  policy: Policy | null;
+  /** The attempt whose intro the player has read. */
+  introDone: string | null;
+  knobCursor: number;
+  /** The finished attempt whose final machine the player is looking at instead of the debrief. */
+  lookAt: string | null;
+  /** The debrief's replay cursor (1-based step) and whether it advances by itself. */
+  replay: { at: number; playing: boolean } | null;
+  teamCursor: number;
+  /** The instructor dashboard is open. */
+  dashboard: boolean;
+}
+
+export const initialUi: UiState = {
+  overlay: null,
+  selected: null,
+  menuCursor: 0,
+  input: null,
+  lobbyCursor: 0,
+  policy: null,
+  introDone: null,
+  knobCursor: 0,
+  lookAt: null,
+  replay: null,
+  teamCursor: 0,
+  dashboard: false,
+};
+
+/** The subset of Ink's Key this client reads. */
+export interface KeyPress {
+  input: string;
+  upArrow?: boolean;
+  downArrow?: boolean;
+  leftArrow?: boolean;
+  rightArrow?: boolean;
+  return?: boolean;
+  escape?: boolean;
+  tab?: boolean;
+  shift?: boolean;
+  ctrl?: boolean;
+  backspace?: boolean;
+  delete?: boolean;
+}
+
+export type Effect = { kind: "exit" } | { kind: "rename"; name: string } | { kind: "leave" } | { kind: "flash"; text: string };
+
+export interface Outcome {
+  ui: UiState;
+  send: ClientMessageInput[];
+  effects: Effect[];
+}
+
+export interface InputContext {
+  s: ClientState;
+  /** Workshop and team for rooms created from the lobby (`faultline join --workshop ID --team NAME`). */
+  workshop?: string;
+  team?: string;
+  /** Instructor credentials: a workshop created here, or `--workshop ID --token T`. */
+  instructor?: { id: string; token: string } | null;
+}
+
+export function screenOf(s: ClientState, ui: UiState): Screen {
+  if (s.conn === "closed") return "offline";
+  if (ui.dashboard) return "dashboard";
+  if (!s.player) return "connecting";
+  if (!s.room || !s.game) return "lobby";
+  if (s.game.phase === "over" && ui.lookAt !== s.game.attempt) return "debrief";
+  if (s.game.phase === "setup" && ui.introDone !== s.game.attempt) return "intro";
+  return "game";
+}
+
+/** The CPU shown in full: the player's choice while it exists, else the first they may drive, else CPU0. */
+export function selectedActor(s: ClientState, ui: UiState): Actor {
+  const n = s.game?.cpus.length ?? 0;
+  if (ui.selected === "dma" && s.game?.dma) return "dma";
+  if (typeof ui.selected === "number" && ui.selected < n) return ui.selected;
+  const mine = s.room?.seats.find((x) => x.holder !== null && x.holder === s.you?.member);
+  return mine ? mine.cpu : 0;
+}
+
+const none = (ui: UiState): Outcome => ({ ui, send: [], effects: [] });
+const send = (ui: UiState, ...msgs: ClientMessageInput[]): Outcome => ({ ui, send: msgs, effects: [] });
+const flash = (ui: UiState, text: string): Outcome => ({ ui, send: [], effects: [{ kind: "flash", text }] });
+
+const POLICIES: (Policy | null)[] = [null, "manual", "eager", "adversary"];
+
+function printable(k: KeyPress): boolean {
+  return !k.ctrl && !k.escape && !k.return && !k.tab && k.input.length > 0 && !/[\p{Cc}]/u.test(k.input);
+}
+
+function typing(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
+  const input = ui.input!;
+  if (k.escape) return none({ ...ui, input: null });
+  if (k.backspace || k.delete) return none({ ...ui, input: { ...input, text: input.text.slice(0, -1) } });
+  if (k.return) {
+    const text = input.text.trim();
+    const done = { ...ui, input: null };
+    if (!text) return none(done);
+    switch (input.field) {
+      case "name":
+        return { ui: done, send: [], effects: [{ kind: "rename", name: text }] };
+      case "code":
+        return send(done, { type: "join", room: text.toUpperCase() });
+      case "title":
+        return send({ ...done, dashboard: true }, { type: "createWorkshop", title: text });
+      case "announce":
+        return ctx.instructor ? send(done, { type: "announce", workshop: ctx.instructor.id, token: ctx.instructor.token, text }) : none(done);
+    }
+  }
+  if (printable(k)) {
+    const max = input.field === "announce" ? 500 : input.field === "code" ? 6 : input.field === "title" ? 80 : 32;
+    return none({ ...ui, input: { ...input, text: (input.text + k.input).slice(0, max) } });
+  }
+  return none(ui);
+}
+
+function lobbyKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
+  const levels = ctx.s.levels;
+  if (k.upArrow) return none({ ...ui, lobbyCursor: Math.max(0, ui.lobbyCursor - 1) });
+  if (k.downArrow) return none({ ...ui, lobbyCursor: Math.min(levels.length - 1, ui.lobbyCursor + 1) });
+  if (k.return) {
+    const level = levels[ui.lobbyCursor];
+    if (!level) return none(ui);
+    return send(ui, {
+      type: "create",
+      level: level.id,
+      ...(ui.policy ? { policy: ui.policy } : {}),
+      ...(ctx.workshop ? { workshop: ctx.workshop } : {}),
+      ...(ctx.team ? { team: ctx.team } : {}),
+    });
+  }
+  switch (k.input) {
+    case "j":
+      return none({ ...ui, input: { field: "code", text: "" } });
+    case "n":
+      return none({ ...ui, input: { field: "name", text: ctx.s.player?.name ?? "" } });
+    case "p":
+      return none({ ...ui, policy: POLICIES[(POLICIES.indexOf(ui.policy) + 1) % POLICIES.length] });
+    case "w":
+      return none({ ...ui, input: { field: "title", text: "" } });
+  }
+  return none(ui);
+}
+
+function introKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
+  const s = ctx.s;
+  const game = s.game!;
+  const knobs = s.room?.level.knobs ?? [];
+  const seq = s.seq;
+  if (k.return || k.input === " ") {
+    const next = { ...ui, introDone: game.attempt };
+    return game.phase === "setup" ? send(next, { type: "start", seq }) : none(next);
+  }
+  if (k.input === "b") return { ui: { ...ui, introDone: null }, send: [{ type: "leave" }], effects: [{ kind: "leave" }] };
+  if (knobs.length === 0) return none(ui);
+  const kc = Math.min(ui.knobCursor, knobs.length - 1);
+  if (k.upArrow) return none({ ...ui, knobCursor: Math.max(0, kc - 1) });
+  if (k.downArrow) return none({ ...ui, knobCursor: Math.min(knobs.length - 1, kc + 1) });
+  const knob = knobs[kc];
+  const cur = Math.max(0, knob.options.findIndex((o) => o.value === game.knobs[knob.id]));
+  let pick: number | null = null;
+  if (k.leftArrow) pick = (cur - 1 + knob.options.length) % knob.options.length;
+  else if (k.rightArrow) pick = (cur + 1) % knob.options.length;
+  else if (/^[1-9]$/.test(k.input) && Number(k.input) <= knob.options.length) pick = Number(k.input) - 1;
+  if (pick === null || pick === cur) return none(ui);
+  return send(ui, { type: "knob", seq, knob: knob.id, value: knob.options[pick].value });
+}
+
+function stepMsg(seq: number, a: Actor, choice?: string): ClientMessageInput {
+  return { type: "step", seq, cpu: a, ...(choice !== undefined ? { choice } : {}) };
+}
+
+function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
+  const s = ctx.s;
+  const game = s.game!;
+  const seq = s.seq;
+  const sel = selectedActor(s, ui);
+  const view = sel === "dma" ? null : game.cpus[sel];
+
+  if (ui.overlay === "menu") {
+    const choices = view?.choices ?? [];
+    if (k.escape) return none({ ...ui, overlay: null });
+    if (k.upArrow) return none({ ...ui, menuCursor: Math.max(0, ui.menuCursor - 1) });
+    if (k.downArrow) return none({ ...ui, menuCursor: Math.min(choices.length - 1, ui.menuCursor + 1) });
+    let pick: number | null = null;
+    if (k.return || k.input === " ") pick = ui.menuCursor;
+    else if (/^[1-9]$/.test(k.input)) pick = Number(k.input) - 1;
+    if (pick === null || !choices[pick]) return none(ui);
+    return send({ ...ui, overlay: null, menuCursor: 0 }, stepMsg(seq, sel, choices[pick]));
+  }
+  if (ui.overlay === "reset") {
+    if (k.input === "y") return send({ ...ui, overlay: null }, { type: "reset", seq });
+    if (k.input === "n" || k.escape) return none({ ...ui, overlay: null });
+    return none(ui);
+  }
+
+  if (k.tab) {
+    const order = drivable(s.room, s.you?.member ?? null);
+    if (order.length === 0) return flash(ui, "You hold no CPU: press c to take over the one shown.");
+    const i = order.indexOf(sel);
+    const next = order[(i < 0 ? 0 : i + (k.shift ? -1 : 1) + order.length) % order.length];
+    return none({ ...ui, selected: next, menuCursor: 0 });
+  }
+  if (/^[0-9]$/.test(k.input)) {
+    const n = Number(k.input);
+    return n < game.cpus.length ? none({ ...ui, selected: n, menuCursor: 0 }) : flash(ui, `There is no CPU${n} in this level.`);
+  }
+  if (k.input === " ") {
+    if (game.phase === "over") return flash(ui, "This attempt is over: press g for the debrief.");
+    if (view?.state === "menu") return none({ ...ui, overlay: "menu", menuCursor: 0 });
+    return send(ui, stepMsg(seq, sel));
+  }
+  if (k.return || k.input === "m") {
+    if (view?.state === "menu") return none({ ...ui, overlay: "menu", menuCursor: 0 });
+    return flash(ui, `${actorName(sel, s.room)} has no syscall menu right now.`);
+  }
+  switch (k.input) {
+    case "d":
+      return game.dma ? send(ui, stepMsg(seq, "dma")) : flash(ui, "This level has no DMA device.");
+    case "h":
+      return send(ui, { type: "hint", seq });
+    case "u":
+      return send(ui, { type: "rewind", seq, steps: 1 });
+    case "R":
+      return none({ ...ui, overlay: "reset" });
+    case "c":
+      if (sel === "dma") return flash(ui, "The DMA device is not a seat: it follows the room's bot policy.");
+      return send(ui, { type: "claim", cpu: sel, ...(s.room?.versus ? { side: s.room.seats[sel]?.side ?? "red" } : {}) });
+    case "x":
+      if (sel === "dma") return none(ui);
+      return send(ui, { type: "release", cpu: sel });
+    case "g":
+      return game.phase === "over" ? none({ ...ui, lookAt: null }) : none(ui);
+    case "b":
+      return { ui: { ...ui, lookAt: null, replay: null, selected: null }, send: [{ type: "leave" }], effects: [{ kind: "leave" }] };
+  }
+  return none(ui);
+}
+
+function debriefKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
+  const s = ctx.s;
+  const game = s.game!;
+  const n = s.trace.length;
+  const seq = s.seq;
+  if (ui.replay) {
+    if (k.escape) return none({ ...ui, replay: null });
+    if (k.leftArrow) return none({ ...ui, replay: { at: Math.max(1, ui.replay.at - 1), playing: false } });
+    if (k.rightArrow) return none({ ...ui, replay: { at: Math.min(n, ui.replay.at + 1), playing: false } });
+    if (k.input === " ") return none({ ...ui, replay: { ...ui.replay, playing: !ui.replay.playing && ui.replay.at < n } });
+  }
+  switch (k.input) {
+    case "p":
+      return n ? none({ ...ui, replay: { at: 1, playing: true } }) : flash(ui, "No step was taken: nothing to replay.");
+    case "r":
+      return send({ ...ui, replay: null, lookAt: null }, { type: "retry", seq });
+    case "n":
+      if (!game.offers?.next) return flash(ui, "That was the last level of the campaign.");
+      return send({ ...ui, replay: null, lookAt: null }, { type: "next", seq });
+    case "g":
+      return none({ ...ui, lookAt: game.attempt, replay: null });
+    case "b":
+      return { ui: { ...ui, lookAt: null, replay: null, selected: null }, send: [{ type: "leave" }], effects: [{ kind: "leave" }] };
+  }
+  return none(ui);
+}
+
+function dashboardKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
+  const teams = ctx.s.dashboard?.teams ?? [];
+  const ins = ctx.instructor;
+  if (k.upArrow) return none({ ...ui, teamCursor: Math.max(0, ui.teamCursor - 1) });
+  if (k.downArrow) return none({ ...ui, teamCursor: Math.min(Math.max(0, teams.length - 1), ui.teamCursor + 1) });
+  if (k.input === "b") return none({ ...ui, dashboard: false });
+  if (!ins) return none(ui);
+  const creds = { workshop: ins.id, token: ins.token };
+  switch (k.input) {
+    case "p":
+      return send(ui, ctx.s.dashboard?.workshop.paused ? { type: "resumeWorkshop", ...creds } : { type: "pauseWorkshop", ...creds });
+    case "a":
+      return none({ ...ui, input: { field: "announce", text: "" } });
+    case "h": {
+      const team = teams[ui.teamCursor];
+      return team ? send(ui, { type: "releaseHint", ...creds, room: team.room }) : flash(ui, "No team to send a hint to yet.");
+    }
+    case "H":
+      return send(ui, { type: "releaseHint", ...creds });
+  }
+  return none(ui);
+}
+
+export function handleKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
+  if (k.ctrl && k.input === "c") return { ui, send: [], effects: [{ kind: "exit" }] };
+  if (ui.input) return typing(ctx, ui, k);
+  if (ui.overlay === "quit") {
+    if (k.input === "y") return { ui, send: [], effects: [{ kind: "exit" }] };
+    if (k.input === "n" || k.escape) return none({ ...ui, overlay: null });
+    return none(ui);
+  }
+  if (ui.overlay === "help") {
+    if (k.escape || k.input === "?" || k.input === "q") return none({ ...ui, overlay: null });
+    return none(ui);
+  }
+  if (k.input === "?") return none({ ...ui, overlay: "help" });
+  if (k.input === "q") return none({ ...ui, overlay: "quit" });
+  const screen = screenOf(ctx.s, ui);
+  if (k.escape && ui.overlay) return none({ ...ui, overlay: null });
+  switch (screen) {
+    case "lobby":
+      return lobbyKey(ctx, ui, k);
+    case "intro":
+      return introKey(ctx, ui, k);
+    case "game":
+      return gameKey(ctx, ui, k);
+    case "debrief":
+      return debriefKey(ctx, ui, k);
+    case "dashboard":
+      return dashboardKey(ctx, ui, k);
+    case "connecting":
+    case "offline":
+      return none(ui);
+  }
+}
+
+/** One tick of the debrief replay: advance the cursor, stopping at the last step. */
+export function replayTick(ui: UiState, steps: number): UiState {
+  if (!ui.replay?.playing) return ui;
+  const at = Math.min(steps, ui.replay.at + 1);
+  return { ...ui, replay: { at, playing: at < steps } };
+}
+
+/**
+ * Messages the client sends by itself when the state changes: join the room
+ * named on the command line once welcomed, rejoin a room by code when the seat
+ * could not be resumed, watch a workshop, take a free CPU on entering a room
+ * (a player needs a seat to act; other CPUs stay with the bots).
+ */
+export function autoMessages(prev: ClientState, next: ClientState, opts: { room?: string; watch?: { id: string; token: string } | null }): ClientMessageInput[] {
+  const out: ClientMessageInput[] = [];
+  if (!prev.player && next.player) {
+    if (opts.room && !next.room) out.push({ type: "join", room: opts.room.toUpperCase() });
+    if (opts.watch) out.push({ type: "watchWorkshop", workshop: opts.watch.id, token: opts.watch.token });
+  }
+  // A seat that could not be resumed (4003): the fresh session joins the same room again by its code.
+  if (prev.room && !next.room && prev.player && next.player && prev.player.id !== next.player.id) out.push({ type: "join", room: prev.room.code });
+  if (!prev.workshop && next.workshop) out.push({ type: "watchWorkshop", workshop: next.workshop.id, token: next.workshop.token });
+  const joinedNow = next.room && next.you && (prev.you?.member !== next.you.member || prev.room?.code !== next.room.code);
+  if (joinedNow && next.room && next.you) {
+    const me = next.you.member;
+    if (!next.room.seats.some((x) => x.holder === me)) {
+      const free = next.room.seats.find((x) => x.holder === null);
+      if (free) out.push({ type: "claim", cpu: free.cpu, ...(next.room.versus ? { side: free.side ?? "red" } : {}) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,250 @@
+// The client's picture of the world: a pure fold of what the connection
+// reports (open, close, each server message) into one value the screens
+// render. The server is the authority on every rule; this only keeps what it
+// said, plus a bounded event log in words.
+
+import type { DashboardTeam, GameEvent, GameView, LevelInfo, Result, RoomInfo, ServerMessage, TraceEntry } from "../../protocol/server.js";
+
+export type ConnStatus = "connecting" | "open" | "reconnecting" | "closed";
+
+export type LogKind = "step" | "game" | "hint" | "error" | "notice" | "info";
+export interface LogLine {
+  id: number;
+  kind: LogKind;
+  text: string;
+}
+
+export interface Flash {
+  kind: "error" | "notice" | "info";
+  text: string;
+}
+
+export interface FinishedAttempt {
+  attempt: string;
+  level: string;
+  result: Result;
+}
+
+export interface ClientState {
+  url: string;
+  conn: ConnStatus;
+  /** Why the connection ended, in words (null while it lives or retries). */
+  closed: string | null;
+  player: { id: string; name: string } | null;
+  levels: LevelInfo[];
+  you: { member: string; token: string } | null;
+  seq: number;
+  room: RoomInfo | null;
+  game: GameView | null;
+  trace: TraceEntry[];
+  /** The intro the server sent, and the level it belongs to. */
+  intro: { level: string; text: string } | null;
+  log: LogLine[];
+  nextLogId: number;
+  /** The latest error or notice, shown on the status line until the next one. */
+  flash: Flash | null;
+  workshop: { id: string; title: string; token: string } | null;
+  dashboard: { workshop: { id: string; title: string; paused: boolean }; teams: DashboardTeam[] } | null;
+  /** Attempts seen to finish during this session, oldest first (for completion marks and best scores). */
+  finished: FinishedAttempt[];
+}
+
+export const LOG_LIMIT = 200;
+
+export function initialState(url: string): ClientState {
+  return {
+    url,
+    conn: "connecting",
+    closed: null,
+    player: null,
+    levels: [],
+    you: null,
+    seq: 0,
+    room: null,
+    game: null,
+    trace: [],
+    intro: null,
+    log: [],
+    nextLogId: 1,
+    flash: null,
+    workshop: null,
+    dashboard: null,
+    finished: [],
+  };
+}
+
+export type ConnEvent =
+  | { kind: "open" }
+  | { kind: "close"; code: number; reason: string; retrying: boolean }
+  | { kind: "message"; msg: ServerMessage }
+  /** Something the client itself wants on the log (a local refusal, a hint about keys). */
+  | { kind: "local"; flash: Flash };
+
+function log(s: ClientState, kind: LogKind, text: string): ClientState {
+  const line: LogLine = { id: s.nextLogId, kind, text };
+  const next = s.log.length >= LOG_LIMIT ? [...s.log.slice(s.log.length - LOG_LIMIT + 1), line] : [...s.log, line];
+  return { ...s, log: next, nextLogId: s.nextLogId + 1 };
+}
+
+/** Who did something, as the room knows them. */
+export function whoName(room: RoomInfo | null, by: string, me: string | null): string {
+  if (by === "bot") return "the bot";
+  if (by === "instructor") return "the instructor";
+  if (me !== null && by === me) return "you";
+  return room?.members.find((m) => m.id === by)?.name ?? by;
+}
+
+/** One trace entry as one line of the event log: step, CPU, function, the line, what changed. */
+export function traceLine(e: TraceEntry, room: RoomInfo | null, me: string | null): string {
+  const who = e.by === me ? "" : ` [${whoName(room, e.by, me)}]`;
+  const what = e.blocked ? `could not run: ${e.wait ?? "blocked"}` : e.changes.length ? e.changes.join("; ") : "no visible change";
+  const extra = [e.choice ? `chose ${e.choice}` : "", e.loaded !== undefined ? `loaded "${e.loaded}"` : "", ...(e.notes ?? [])].filter(Boolean);
+  return `#${e.step} ${e.actor} ${e.fn}: ${e.line}  -> ${what}${extra.length ? ` (${extra.join("; ")})` : ""}${who}`;
+}
+
+/** A game event other than a step, in words. */
+export function eventLine(ev: GameEvent, room: RoomInfo | null, me: string | null): string {
+  const who = whoName(room, ev.by, me);
+  const Who = who.charAt(0).toUpperCase() + who.slice(1);
+  switch (ev.kind) {
+    case "step":
+      return traceLine(ev.entry, room, me);
+    case "knob":
+      return `${Who} set ${ev.knob} = ${ev.value}`;
+    case "start":
+      return `${Who} started the level`;
+    case "hint":
+      return `Hint ${ev.index + 1}${ev.free ? " (released by the instructor, free)" : ""}: ${ev.text}`;
+    case "rewind":
+      return `${Who} rewound ${ev.steps} step${ev.steps === 1 ? "" : "s"} (back to step ${ev.to}); rewinds count against the score`;
+    case "reset":
+      return `${Who} reset the level (counts against the score)`;
+    case "attempt":
+      return `${Who} started attempt ${ev.attempt}: ${ev.level}`;
+  }
+}
+
+/** Friendlier words for the refusals players meet most; the server's own message otherwise. */
+export function errorText(code: string, message: string): string {
+  switch (code) {
+    case "stale-seq":
+      return "The machine moved before your key arrived (someone else stepped). Look again and press again.";
+    case "paused":
+      return "The instructor has paused the workshop: wait for them to resume.";
+    case "not-a-player":
+      return "You are watching: press c to take over a free CPU.";
+    default:
+      return message;
+  }
+}
+
+const CLOSE_WORDS: Record<number, string> = {
+  1000: "the connection closed",
+  1001: "the server went away",
+  1006: "the connection was lost",
+  4000: "you left",
+  4001: "the server is shutting down",
+  4002: "the server refused a message it could not read",
+  4003: "the seat could not be resumed; join again by room code",
+  4005: "this client and the server share no protocol version (update Faultline)",
+  4008: "too many messages too fast",
+  4010: "the connection was too slow and was dropped",
+  4011: "you joined from somewhere else; this window was closed",
+};
+
+export function closeText(code: number, reason: string): string {
+  const words = CLOSE_WORDS[code] ?? `the connection closed (code ${code})`;
+  return reason ? `${words}: ${reason}` : words;
+}
+
+function recordFinish(s: ClientState, before: GameView | null, game: GameView): ClientState {
+  if (!game.result || (before?.attempt === game.attempt && before.result)) return s;
+  if (s.finished.some((f) => f.attempt === game.attempt)) return s;
+  return { ...s, finished: [...s.finished, { attempt: game.attempt, level: game.level, result: game.result }] };
+}
+
+function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
+  const me = s.you?.member ?? null;
+  switch (msg.type) {
+    case "welcome": {
+      // A fresh session (not a resumed seat) starts outside any room, whatever this client showed before.
+      const base = msg.resumed ? s : leftRoom(s);
+      return log({ ...base, player: msg.player, levels: msg.levels, conn: "open", closed: null }, "info", `Connected as ${msg.player.name}${msg.resumed ? " (seat resumed)" : ""}`);
+    }
+    case "joined": {
+      const st = msg.state;
+      const same = s.room?.code === st.room.code;
+      let next: ClientState = {
+        ...s,
+        you: msg.you,
+        seq: st.seq,
+        room: st.room,
+        game: st.game,
+        trace: st.trace,
+        intro: { level: st.game.level, text: st.intro },
+        // Back in the same room (a resumed seat): the log goes on; a new room starts a new log.
+        log: same ? s.log : [],
+        flash: null,
+      };
+      if (same) return recordFinish(log(next, "info", `Back in room ${st.room.code}`), s.game, st.game);
+      next = log(next, "info", `Joined room ${st.room.code}: ${st.room.level.title}`);
+      for (const e of st.trace) next = log(next, "step", traceLine(e, st.room, msg.you.member));
+      return recordFinish(next, s.game, st.game);
+    }
+    case "state": {
+      const st = msg.state;
+      const next: ClientState = { ...s, seq: st.seq, room: st.room, game: st.game, trace: st.trace, intro: { level: st.game.level, text: st.intro } };
+      return recordFinish(next, s.game, st.game);
+    }
+    case "update": {
+      if (msg.seq <= s.seq && s.game?.attempt === msg.game.attempt) return s; // already seen (a snapshot overtook it)
+      const ev = msg.event;
+      let trace = s.trace;
+      if (ev.kind === "step") trace = [...s.trace.slice(0, ev.entry.step - 1), ev.entry];
+      else if (ev.kind === "rewind") trace = s.trace.slice(0, ev.to);
+      else if (ev.kind === "reset" || ev.kind === "attempt") trace = [];
+      const kind: LogKind = ev.kind === "step" ? "step" : ev.kind === "hint" ? "hint" : "game";
+      let next = log({ ...s, seq: msg.seq, game: msg.game, trace }, kind, eventLine(ev, s.room, me));
+      if (ev.kind === "hint") next = { ...next, flash: { kind: "info", text: `Hint ${ev.index + 1}: ${ev.text}` } };
+      else if (next.flash?.kind === "error") next = { ...next, flash: null }; // the machine moved on: an old refusal is stale
+      return recordFinish(next, s.game, msg.game);
+    }
+    case "room":
+      return { ...s, room: msg.room };
+    case "error": {
+      const text = errorText(msg.code, msg.message);
+      return log({ ...s, flash: { kind: "error", text } }, "error", text);
+    }
+    case "notice": {
+      const text = `${msg.from === "instructor" ? "Instructor" : "Server"}: ${msg.text}`;
+      return log({ ...s, flash: { kind: "notice", text } }, "notice", text);
+    }
+    case "workshop":
+      return log({ ...s, workshop: { id: msg.workshop.id, title: msg.workshop.title, token: msg.token } }, "info", `Workshop ${msg.workshop.id} created`);
+    case "dashboard":
+      return { ...s, dashboard: { workshop: msg.workshop, teams: msg.teams } };
+    case "ack": // the update that follows carries the new state
+    case "replay":
+    case "pong":
+      return s;
+  }
+}
+
+export function reduce(s: ClientState, ev: ConnEvent): ClientState {
+  switch (ev.kind) {
+    case "open":
+      return { ...s, conn: "open", closed: null };
+    case "close":
+      if (ev.retrying) return log({ ...s, conn: "reconnecting" }, "info", `${closeText(ev.code, ev.reason)}; reconnecting…`);
+      return { ...s, conn: "closed", closed: closeText(ev.code, ev.reason) };
+    case "message":
+      return applyMessage(s, ev.msg);
+    case "local":
+      return log({ ...s, flash: ev.flash }, ev.flash.kind === "error" ? "error" : "info", ev.flash.text);
+  }
+}
+
+/** Leaving a room (back to the lobby): forget it, keep the connection and the finished list. */
+export function leftRoom(s: ClientState): ClientState {
+  return { ...s, room: null, game: null, trace: [], intro: null, you: null, seq: 0, flash: null };
+}

@@ -1,0 +1,78 @@
+// The debrief's timeline: one lane per CPU (and one for the DMA device), one
+// column per step, the breaking step marked. Pure: a trace in, rows of text out.
+
+import type { TraceEntry } from "../../protocol/server.js";
+
+export const CELL = { ran: "●", blocked: "~", idle: "·", broke: "✖" } as const;
+export const TIMELINE_LEGEND = `${CELL.ran} ran a line  ${CELL.blocked} could not run (spun or waited)  ${CELL.idle} not stepped  ${CELL.broke} the step that broke it`;
+
+export interface TimelineRows {
+  /** Step numbers above the columns. */
+  header: string;
+  lanes: { label: string; cells: string }[];
+  /** ▲ under the breaking step, ^ under the replay cursor; null when neither is in view. */
+  marker: string | null;
+  /** Steps hidden to the left (the window follows the cursor or the end). */
+  hiddenBefore: number;
+  hiddenAfter: number;
+}
+
+const COL = 2;
+
+function laneOf(e: TraceEntry): number | "dma" {
+  return "dma" in e.action ? "dma" : e.action.cpu;
+}
+
+/**
+ * Rows for `trace` in `width` columns. `lanes` names each CPU lane in order;
+ * `dma` adds a lane for the device; `breakStep` (1-based) is marked; `cursor`
+ * (1-based, replay) is kept in view and marked.
+ */
+export function timelineRows(trace: readonly TraceEntry[], lanes: string[], dma: boolean, breakStep: number | null, width: number, cursor: number | null = null): TimelineRows {
+  const labels = [...lanes, ...(dma ? ["DMA"] : [])];
+  const labelW = Math.max(4, ...labels.map((l) => l.length)) + 1;
+  const fit = Math.max(1, Math.floor((width - labelW) / COL));
+  const n = trace.length;
+  const focus = cursor ?? n;
+  const start = n <= fit ? 0 : Math.max(0, Math.min(n - fit, focus - fit + Math.min(3, n - focus)));
+  const shown = trace.slice(start, start + fit);
+
+  let header = "";
+  for (const e of shown) {
+    const col = header.length;
+    const want = (e.step - start - 1) * COL;
+    if (col > want) continue;
+    const num = e.step === 1 || e.step % 5 === 0 || e.step === breakStep ? String(e.step) : "";
+    header += " ".repeat(want - col) + num;
+  }
+
+  const rows = labels.map((label, li) => {
+    const lane = li < lanes.length ? li : "dma";
+    const cells = shown
+      .map((e) => {
+        if (laneOf(e) !== lane) return CELL.idle;
+        if (e.step === breakStep) return CELL.broke;
+        return e.blocked ? CELL.blocked : CELL.ran;
+      })
+      .join(" ");
+    return { label: label.padEnd(labelW), cells };
+  });
+
+  let marker: string | null = null;
+  const marks: [number, string][] = [];
+  for (const [step, sym] of [
+    [cursor, "^"],
+    [breakStep, "▲"],
+  ] as const) {
+    if (step !== null && step > start && step <= start + shown.length) marks.push([(step - start - 1) * COL, sym]);
+  }
+  if (marks.length) {
+    const chars: string[] = [];
+    for (const [at, sym] of marks) {
+      while (chars.length <= at) chars.push(" ");
+      chars[at] = sym;
+    }
+    marker = " ".repeat(labelW) + chars.join("").trimEnd();
+  }
+  return { header: " ".repeat(labelW) + header, lanes: rows, marker, hiddenBefore: start, hiddenAfter: n - start - shown.length };
+}

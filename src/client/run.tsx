@@ -1,0 +1,93 @@
+// The client's imperative shell: connect, render the Ink app, and on quit
+// unmount (Ink restores the terminal), close the socket with CONSENTED, and
+// save the player's profile. Solo mode wraps this around an embedded server.
+
+import { render } from "ink";
+import { App } from "./App.js";
+import { autoMessages } from "./model/input.js";
+import { localCatalogue } from "./model/local.js";
+import { recordAttempts, type Progress } from "./model/progress.js";
+import { leftRoom } from "./model/store.js";
+import { Connection } from "./net/connection.js";
+import { defaultName, loadProfile, saveProfile } from "./profile.js";
+import { ClientStore } from "./store.js";
+
+export interface ClientOptions {
+  url: string;
+  name?: string;
+  /** Join this room once connected. */
+  room?: string;
+  /** Create rooms inside this workshop, as this team. */
+  workshop?: string;
+  team?: string;
+  /** With `workshop`: the instructor token; opens the dashboard. */
+  token?: string;
+  /** A note for the event log once connected (e.g. "solo: an embedded server on ..."). */
+  note?: string;
+}
+
+/** The client without a screen: a store fed by a connection, sending what the state changes call for. */
+export function connectClient(opts: ClientOptions & { name: string; progress?: Progress; onProgress?: (p: Progress) => void }): { store: ClientStore; conn: Connection } {
+  const store = new ClientStore(opts.url);
+  const conn = new Connection({ url: opts.url, name: opts.name, onEvent: store.dispatch });
+  const watch = opts.workshop && opts.token ? { id: opts.workshop, token: opts.token } : null;
+  const seen = new Set<string>();
+  let progress = opts.progress ?? {};
+  store.watch((prev, next) => {
+    for (const m of autoMessages(prev, next, { room: opts.room, watch })) conn.send(m);
+    if (next.finished !== prev.finished) {
+      progress = recordAttempts(progress, next.finished, seen);
+      for (const f of next.finished) seen.add(f.attempt);
+      opts.onProgress?.(progress);
+    }
+    if (opts.note && !prev.player && next.player) store.dispatch({ kind: "local", flash: { kind: "info", text: opts.note } });
+  });
+  conn.start();
+  return { store, conn };
+}
+
+export async function runClient(opts: ClientOptions): Promise<number> {
+  const profile = loadProfile();
+  let savedName = defaultName(opts.name, profile.name);
+  let progress = profile.progress;
+  const { store, conn } = connectClient({
+    ...opts,
+    name: savedName,
+    progress,
+    onProgress: (p) => {
+      progress = p;
+      saveProfile({ name: savedName, progress });
+    },
+  });
+  const watch = opts.workshop && opts.token ? { id: opts.workshop, token: opts.token } : null;
+
+  const app = render(
+    <App
+      store={store}
+      local={localCatalogue()}
+      progress={profile.progress}
+      workshop={opts.workshop}
+      team={opts.team}
+      watch={watch}
+      dashboard={watch !== null}
+      actions={{
+        send: (msg) => conn.send(msg) !== null,
+        rename: (n) => {
+          savedName = n;
+          saveProfile({ name: n, progress });
+          conn.rename(n);
+        },
+        left: () => store.update(leftRoom),
+        flash: (text, kind = "info") => store.dispatch({ kind: "local", flash: { kind, text } }),
+        quit: () => {},
+      }}
+    />,
+    // Ctrl+C goes through the app too, so it quits the same way q then y does.
+    { exitOnCtrlC: false },
+  );
+  await app.waitUntilExit();
+  app.cleanup();
+  await conn.close();
+  saveProfile({ name: savedName, progress });
+  return 0;
+}

@@ -1,0 +1,85 @@
+// The game: the top bar, the selected CPU's code beside the machine, the
+// other CPUs, the event log, the status line and the key bar. Overlays
+// (help, the syscall menu, confirmations) take the body's place.
+
+import { Box, Text } from "ink";
+import type { Machine } from "../../sim/types.js";
+import { Confirm } from "../components/Confirm.js";
+import { EventLog } from "../components/EventLog.js";
+import { Help } from "../components/Help.js";
+import { KeyBar } from "../components/KeyBar.js";
+import { Lines } from "../components/Lines.js";
+import { StatusLine } from "../components/StatusLine.js";
+import { dmaDriver, driverLabels, topBar } from "../model/game.js";
+import { keyBar } from "../model/help.js";
+import { selectedActor } from "../model/input.js";
+import { gameLayout, wrapLine } from "../model/layout.js";
+import { cpuListing, cpuPanel } from "../model/listing.js";
+import { dmaLine, machinePanel, machineView } from "../model/machine.js";
+import type { ScreenProps } from "./props.js";
+
+function MenuOverlay({ title, choices, cursor }: { title: string; choices: { label: string; first: string }[]; cursor: number }) {
+  return (
+    <Box flexDirection="column" borderStyle="round" paddingX={1}>
+      <Text bold>{title}</Text>
+      {choices.map((c, i) => (
+        <Text key={c.label} inverse={i === cursor} wrap="truncate-end">
+          {i === cursor ? "▸" : " "} {i + 1}. {c.label}
+          {c.first ? `   → ${c.first}` : ""}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+export function Game({ s, ui, cols, rows, local }: ScreenProps) {
+  const room = s.room!;
+  const game = s.game!;
+  const L = gameLayout(cols, rows);
+  const m = game.machine as unknown as Machine;
+  const cfg = local.compiled(game.level, game.knobs)?.cfg ?? null;
+  const level = local.level(game.level);
+  const me = s.you?.member ?? null;
+  const sel = selectedActor(s, ui);
+  const top = topBar(room, game, s.levels, level, me, sel);
+  const listings = game.cpus.map((c) => cpuListing(c, m, cfg));
+  const dma = game.dma ? `[${dmaDriver(room)}] ${dmaLine(m, cfg, game.dma) ?? ""}` : null;
+  const wrap = (t: string, w: number) => wrapLine(t, w);
+
+  let body;
+  if (ui.overlay === "help") body = <Help height={L.bodyH + L.logH} />;
+  else if (ui.overlay === "quit") body = <Confirm question="Quit Faultline? (your seat is released)" />;
+  else if (ui.overlay === "reset") body = <Confirm question="Reset the level to its start? (counts against the score)" />;
+  else if (ui.overlay === "menu" && sel !== "dma") {
+    const l = listings[sel];
+    body = <MenuOverlay title={`${l.tag} is at a syscall menu: what does it run next?`} choices={l.choices} cursor={ui.menuCursor} />;
+  } else {
+    const mv = machineView(m, cfg, game.dma);
+    const leftH = L.twoCol ? L.bodyH : Math.ceil(L.bodyH / 2);
+    const rightH = L.twoCol ? L.bodyH : L.bodyH - leftH;
+    const left = cpuPanel({ listings, selected: sel, who: driverLabels(room, me), dma }, L.leftW, leftH, wrap);
+    const machine = machinePanel(mv, L.rightW, wrap);
+    const right = machine.length > rightH ? [...machine.slice(0, rightH - 1), { text: `… ${machine.length - rightH + 1} more lines (a taller terminal shows them)` }] : machine;
+    body = (
+      <Box flexDirection={L.twoCol ? "row" : "column"} height={L.bodyH}>
+        <Lines lines={left} width={L.leftW} />
+        {L.twoCol ? <Box width={2} /> : null}
+        <Lines lines={right} width={L.rightW} />
+      </Box>
+    );
+  }
+  const overlayTakesAll = ui.overlay === "help";
+  return (
+    <Box flexDirection="column" width={cols}>
+      {top.map((t, i) => (
+        <Text key={i} bold={i === 0} wrap="truncate-end">
+          {t}
+        </Text>
+      ))}
+      {body}
+      {overlayTakesAll ? null : <EventLog log={s.log} height={L.logH} width={cols} />}
+      <StatusLine flash={s.flash} fallback={game.phase === "over" ? "This attempt is over: g shows the debrief." : undefined} />
+      <KeyBar keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu" })} />
+    </Box>
+  );
+}

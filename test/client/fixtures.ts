@@ -1,0 +1,104 @@
+// Client states as a real server would produce them: the pure session
+// (src/game) plays the level, its views become the protocol messages, and the
+// client's own reducer folds them in. No hand-written machine JSON.
+
+import { applyCommand, newSession, type Command, type Session } from "../../src/game/session.js";
+import { gameView, levelInfo } from "../../src/game/view.js";
+import { loadCampaign, type Level } from "../../src/level/load.js";
+import type { RoomInfo, ServerMessage, Snapshot } from "../../src/protocol/server.js";
+import { localCatalogue, type Local } from "../../src/client/model/local.js";
+import { initialState, reduce, type ClientState } from "../../src/client/model/store.js";
+
+export const ME = "me-123";
+export const URL = "ws://127.0.0.1:7373/";
+
+let campaign: Level[] | null = null;
+export function levels(): Level[] {
+  return (campaign ??= loadCampaign());
+}
+export function level(id: string): Level {
+  const l = levels().find((x) => x.id === id);
+  if (!l) throw new Error(`no level ${id}`);
+  return l;
+}
+
+let local: Local | null = null;
+export function catalogue(): Local {
+  return (local ??= localCatalogue(levels()));
+}
+
+export interface RoomOpts {
+  policy?: "manual" | "eager" | "adversary";
+  /** CPUs this player holds (default [0]). */
+  mine?: number[];
+  /** CPUs another player ("Ada") holds. */
+  others?: number[];
+  paused?: boolean;
+}
+
+export function roomInfo(l: Level, o: RoomOpts = {}): RoomInfo {
+  const mine = o.mine ?? [0];
+  const others = o.others ?? [];
+  const policy = o.policy ?? (l.mode === "defend" ? "adversary" : "manual");
+  return {
+    code: "K7M2QX",
+    level: levelInfo(l),
+    policy,
+    versus: false,
+    paused: o.paused ?? false,
+    workshop: null,
+    team: null,
+    members: [
+      { id: ME, name: "me", connected: true, seats: mine },
+      ...(others.length ? [{ id: "ada-1", name: "Ada", connected: true, seats: others }] : []),
+    ],
+    seats: l.cpus.map((c, cpu) => {
+      const holder = mine.includes(cpu) ? ME : others.includes(cpu) ? "ada-1" : null;
+      return { cpu, name: c.name, holder, side: null, bot: holder === null ? policy : null };
+    }),
+    dma: l.device === undefined ? null : policy === "manual" ? "players" : "bot",
+  };
+}
+
+export const step = (actor: number | "dma", choice?: string): Command => (choice === undefined ? { kind: "step", actor } : { kind: "step", actor, choice });
+
+/** The session after applying commands (by this player), one second apart. */
+export function play(l: Level, cmds: Command[]): Session {
+  let s = newSession(l);
+  cmds.forEach((c, i) => (s = applyCommand(l, s, c, 1000 * (i + 1), ME).s));
+  return s;
+}
+
+export function snapshot(l: Level, s: Session, o: RoomOpts = {}, seq = s.trace.length): Snapshot {
+  return { seq, room: roomInfo(l, o), game: gameView(l, s, "K7M2QX-1", "basics-spinlock"), trace: s.trace, intro: l.intro };
+}
+
+export function welcome(): ServerMessage {
+  return {
+    type: "welcome",
+    protocol: 1,
+    player: { id: ME, name: "me" },
+    resumed: false,
+    levels: levels().map(levelInfo),
+    limits: { maxPayload: 4096, messagesPerSecond: 20, graceMs: 30000 },
+  };
+}
+
+/** A client that was welcomed and joined a room where `cmds` were played. */
+export function clientIn(levelId: string, cmds: Command[] = [], o: RoomOpts = {}): ClientState {
+  const l = level(levelId);
+  const s = play(l, cmds);
+  let st = initialState(URL);
+  st = reduce(st, { kind: "open" });
+  st = reduce(st, { kind: "message", msg: welcome() });
+  // The room's sequence number counts every command, not only steps.
+  st = reduce(st, { kind: "message", msg: { type: "joined", you: { member: ME, token: "t".repeat(32) }, state: snapshot(l, s, o, cmds.length) } });
+  return st;
+}
+
+/** A welcomed client in the lobby. */
+export function clientInLobby(): ClientState {
+  let st = initialState(URL);
+  st = reduce(st, { kind: "open" });
+  return reduce(st, { kind: "message", msg: welcome() });
+}
