@@ -3,6 +3,7 @@
 // Adding a path is writing a table and registering it.
 
 import type { Config } from "./config.js";
+import { downRead, downWrite } from "./machine.js";
 import type { Cpu, Frame, Locals, Machine, Val, Wait } from "./types.js";
 
 export interface Ctx {
@@ -98,6 +99,19 @@ export function allPaths(): RegisteredPath[] {
 
 export function lineOf(s: Step, cfg: Config): string {
   return typeof s.line === "string" ? s.line : s.line(cfg);
+}
+
+// ---------------------------------------------------------------- common steps
+
+/** A step that takes the current mm's mmap_lock (sleeping on the fair rwsem until it can). */
+export function mmapLockStep(line: string, write: boolean): Step {
+  return {
+    line,
+    run: (x) => {
+      const w = write ? downWrite(x.m, x.cpu, x.c.mm) : downRead(x.m, x.cpu, x.c.mm);
+      return w ? { wait: w } : undefined;
+    },
+  };
 }
 
 // ---------------------------------------------------------------- outcome helpers

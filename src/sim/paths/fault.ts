@@ -3,23 +3,8 @@
 // (one PTE table per region, and PMDs never change in these levels).
 
 import type { Config } from "../config.js";
-import {
-  allocPage,
-  downRead,
-  findVma,
-  getPte,
-  folioPut,
-  ptl,
-  pteAlloc,
-  setPte,
-  spinLock,
-  spinUnlock,
-  tableOf,
-  tlbFlushRange,
-  upRead,
-  ZERO_PFN,
-} from "../machine.js";
-import { bool, call, defineVariant, definePath, goto, num, ret, type Ctx, type Step } from "../path.js";
+import { allocPage, findVma, getPte, folioPut, ptl, pteAlloc, setPte, spinLock, spinUnlock, tableOf, tlbFlushRange, upRead, ZERO_PFN } from "../machine.js";
+import { bool, call, defineVariant, definePath, goto, num, ret, type Ctx, type Step, mmapLockStep } from "../path.js";
 import { mk_pte, pte_mkdirty, pte_mkspecial, pte_mkwrite, pte_none, pte_write } from "../pte.js";
 import { VM_WRITE } from "../types.js";
 
@@ -35,13 +20,7 @@ const lockPtl = (x: Ctx) => {
 const unlockPtl = (x: Ctx) => spinUnlock(x.m, x.cpu, ptl(num(x.f, "table")));
 
 const userFaultSteps: Step[] = [
-    {
-      line: "mmap_read_lock(mm);",
-      run: (x) => {
-        const w = downRead(x.m, x.cpu, x.c.mm);
-        return w ? { wait: w } : undefined;
-      },
-    },
+    mmapLockStep("mmap_read_lock(mm);", false),
     {
       line: "vma = find_vma(mm, address); if (unlikely(!vma)) { bad_area(regs, error_code, address); return; }",
       run: (x) => (findVma(x.m.mms[x.c.mm], num(x.f, "va")) ? undefined : goto("bad_area")),

@@ -1,20 +1,8 @@
 // Slow GUP: pin_user_pages (FOLL_PIN) and get_user_pages (FOLL_GET) under
 // mmap_read_lock, following the PTE under the PTL and faulting in when needed.
 
-import {
-  downRead,
-  findVma,
-  folioOf,
-  getPte,
-  GUP_PIN_COUNTING_BIAS,
-  isCowMapping,
-  ptl,
-  spinLock,
-  spinUnlock,
-  tableOf,
-  upRead,
-} from "../machine.js";
-import { bool, call, defineVariant, definePath, goto, num, ret, type Ctx, type Step } from "../path.js";
+import { findVma, folioOf, getPte, GUP_PIN_COUNTING_BIAS, isCowMapping, ptl, spinLock, spinUnlock, tableOf, upRead } from "../machine.js";
+import { bool, call, defineVariant, definePath, goto, num, ret, type Ctx, type Step, mmapLockStep } from "../path.js";
 import { pte_pfn, pte_present, pte_write } from "../pte.js";
 import { paeKernel } from "./fault.js";
 
@@ -28,7 +16,7 @@ export function registerPin(x: Ctx, pfn: number): void {
 const EMLINK = -31;
 
 /** try_grab_page(): FOLL_PIN adds GUP_PIN_COUNTING_BIAS (or _pincount on a large folio), FOLL_GET adds 1. */
-function tryGrab(x: Ctx, pfn: number): void {
+export function tryGrab(x: Ctx, pfn: number): void {
   const f = folioOf(x.m, pfn);
   if (bool(x.f, "foll_pin")) {
     if (f.nr === 1) f.refcount += GUP_PIN_COUNTING_BIAS;
@@ -129,13 +117,7 @@ const gupArgs = (x: Ctx) => ({ va: x.f.l.va, write: x.f.l.write, foll_pin: x.f.l
 
 function gupSteps(cfgGen: "5.8" | "5.9" | "5.19"): Step[] {
   const steps: Step[] = [
-    {
-      line: "mmap_read_lock(mm);",
-      run: (x) => {
-        const w = downRead(x.m, x.cpu, x.c.mm);
-        return w ? { wait: w } : undefined;
-      },
-    },
+    mmapLockStep("mmap_read_lock(mm);", false),
     {
       line:
         cfgGen === "5.19"

@@ -6,19 +6,9 @@ import { folioOf, folioPut, getPte, GUP_PIN_COUNTING_BIAS, irqDisable, irqEnable
 import { bool, call, defineVariant, definePath, goto, num, ret, type Ctx, type Step } from "../path.js";
 import { pte_pfn, pte_present, pte_special, pte_write } from "../pte.js";
 import { paeKernel } from "./fault.js";
-import { registerPin } from "./gup.js";
+import { registerPin, tryGrab } from "./gup.js";
 
 type Gen = "4.19" | "5.8" | "5.9" | "5.11" | "5.19" | "rfc-v2";
-
-function grab(x: Ctx, pfn: number): void {
-  const f = folioOf(x.m, pfn);
-  if (!bool(x.f, "foll_pin")) f.refcount += 1;
-  else if (f.nr === 1) f.refcount += GUP_PIN_COUNTING_BIAS;
-  else {
-    f.refcount += 1;
-    f.pincount += 1;
-  }
-}
 
 function ungrab(x: Ctx, pfn: number): void {
   const f = folioOf(x.m, pfn);
@@ -83,7 +73,7 @@ function gupFastSteps(gen: Gen): Step[] {
             : "head = try_grab_compound_head(pte_page(pte), 1, flags);   /* FOLL_GET +1, FOLL_PIN +GUP_PIN_COUNTING_BIAS */",
       run: (x) => {
         const pfn = pte_pfn(num(x.f, "pte"));
-        grab(x, pfn);
+        tryGrab(x, pfn);
         x.f.l.page = pfn;
       },
     },

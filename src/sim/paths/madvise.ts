@@ -1,7 +1,7 @@
 // madvise(MADV_DONTFORK): the user-space fix for R5 that RDMA libraries use.
 
-import { downWrite, upWrite } from "../machine.js";
-import { definePath, num, ret } from "../path.js";
+import { upWrite } from "../machine.js";
+import { definePath, num, ret, mmapLockStep } from "../path.js";
 import { VM_DONTCOPY } from "../types.js";
 import { splitVmas } from "./unmap.js";
 
@@ -10,13 +10,7 @@ definePath("madvise_dontfork", {
   source: "mm/madvise.c",
   generation: "5.x",
   steps: [
-    {
-      line: "if (write) { if (mmap_write_lock_killable(current->mm)) return -EINTR; }",
-      run: (x) => {
-        const w = downWrite(x.m, x.cpu, x.c.mm);
-        return w ? { wait: w } : undefined;
-      },
-    },
+    mmapLockStep("if (write) { if (mmap_write_lock_killable(current->mm)) return -EINTR; }", true),
     {
       line: "vma = find_vma_prev(current->mm, start, &prev); ... case MADV_DONTFORK: new_flags |= VM_DONTCOPY;   /* madvise_behavior(), split_vma() if partial */",
       run: (x) => {

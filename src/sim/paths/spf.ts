@@ -4,8 +4,8 @@
 // with its sequence count before and after taking the PTL (pte_map_lock).
 
 import type { Config } from "../config.js";
-import { allocPage, downRead, findVma, folioPut, getPte, irqDisable, irqEnable, ptl, setPte, spinLock, spinTrylock, spinUnlock, tableOf, upRead } from "../machine.js";
-import { bool, call, defineVariant, definePath, goto, num, ret, type Ctx, type Step } from "../path.js";
+import { allocPage, findVma, folioPut, getPte, irqDisable, irqEnable, ptl, setPte, spinLock, spinTrylock, spinUnlock, tableOf, upRead } from "../machine.js";
+import { bool, call, defineVariant, definePath, goto, mmapLockStep, num, ret, type Ctx, type Step } from "../path.js";
 import { mk_pte, pte_mkdirty, pte_mkwrite, pte_none } from "../pte.js";
 import { VM_WRITE } from "../types.js";
 import { paeKernel } from "./fault.js";
@@ -219,13 +219,7 @@ definePath("madvise_dontneed", {
   source: "mm/madvise.c",
   generation: "5.x",
   steps: [
-    {
-      line: "mmap_read_lock(mm);   /* MADV_DONTNEED needs only the read side */",
-      run: (x) => {
-        const w = downReadOf(x);
-        return w ? { wait: w } : undefined;
-      },
-    },
+    mmapLockStep("mmap_read_lock(mm);   /* MADV_DONTNEED needs only the read side */", false),
     {
       line: "zap_page_range(vma, start, end - start);   /* -> zap_pte_range() */",
       run: (x) => call("zap_pte_range", { mm: x.c.mm, addr: x.f.l.start, start: x.f.l.start, end: x.f.l.end }),
@@ -242,12 +236,9 @@ definePath("madvise_dontneed", {
       run: (x) => {
         const g = x.f.l.gather;
         for (const pfn of Array.isArray(g) ? g : []) folioPut(x.m, pfn);
-        upReadOf(x);
+        upRead(x.m, x.cpu, x.c.mm);
         return ret(0);
       },
     },
   ],
 });
-
-const downReadOf = (x: Ctx) => downRead(x.m, x.cpu, x.c.mm);
-const upReadOf = (x: Ctx) => upRead(x.m, x.cpu, x.c.mm);

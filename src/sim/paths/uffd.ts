@@ -1,8 +1,8 @@
 // userfaultfd write-(un)protect (races.md R9): the PTE's write bit changes
 // under the PTL, but the TLB flush is deferred until the whole range is done.
 
-import { downRead, getPte, ptl, setPte, spinLock, spinUnlock, tableOf, upRead } from "../machine.js";
-import { call, definePath, num, ret } from "../path.js";
+import { getPte, ptl, setPte, spinLock, spinUnlock, tableOf, upRead } from "../machine.js";
+import { call, definePath, num, ret, mmapLockStep } from "../path.js";
 import { pte_wrprotect } from "../pte.js";
 
 definePath("mwriteprotect_range", {
@@ -10,13 +10,7 @@ definePath("mwriteprotect_range", {
   source: "mm/userfaultfd.c, mm/mprotect.c",
   generation: "5.7-5.12",
   steps: [
-    {
-      line: "mmap_read_lock(dst_mm);",
-      run: (x) => {
-        const w = downRead(x.m, x.cpu, x.c.mm);
-        return w ? { wait: w } : undefined;
-      },
-    },
+    mmapLockStep("mmap_read_lock(dst_mm);", false),
     {
       line: "newprot = vm_get_page_prot(dst_vma->vm_flags); change_protection(...) -> change_protection_range(): inc_tlb_flush_pending(mm);   /* private: base protection is read-only */",
       run: (x) => {

@@ -1,8 +1,8 @@
 // Tearing mappings down: munmap, exit and the zap_pte_range they share, with
 // the mmu_gather rule that pages are freed only after the TLB flush.
 
-import { broadcastFlush, downWrite, folioPut, getPte, ptl, setPte, spinLock, spinUnlock, upWrite, ZERO_PFN } from "../machine.js";
-import { call, defineVariant, definePath, goto, num, ret, type Ctx, type Step } from "../path.js";
+import { broadcastFlush, folioPut, getPte, ptl, setPte, spinLock, spinUnlock, upWrite, ZERO_PFN } from "../machine.js";
+import { call, defineVariant, definePath, goto, num, ret, type Ctx, type Step, mmapLockStep } from "../path.js";
 import { pte_none, pte_pfn, pte_special } from "../pte.js";
 import type { Mm, Vma } from "../types.js";
 import { ALL } from "./fork.js";
@@ -107,13 +107,7 @@ definePath("zap_pte_range", {
 });
 
 const munmapSteps: Step[] = [
-    {
-      line: "if (mmap_write_lock_killable(mm)) return -EINTR;",
-      run: (x) => {
-        const w = downWrite(x.m, x.cpu, x.c.mm);
-        return w ? { wait: w } : undefined;
-      },
-    },
+    mmapLockStep("if (mmap_write_lock_killable(mm)) return -EINTR;", true),
     {
       line: "vma = find_vma(mm, start); ... detach_vmas_to_be_unmapped(mm, vma, prev, end);",
       run: (x) => {
