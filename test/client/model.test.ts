@@ -447,3 +447,15 @@ describe("the event log's lines", () => {
     expect(traceLine(s.trace[0], s.room, ME)).not.toMatch(/\[/);
   });
 });
+
+describe("log and refusals", () => {
+  it("folds a repeated identical line into one with a count", async () => {
+    const { reduce, initialState } = await import("../../src/client/model/store.js");
+    let s = initialState("ws://127.0.0.1:1/");
+    const err = { type: "error", code: "not-runnable", message: "CPU0 (A1) has finished" };
+    for (let i = 0; i < 3; i++) s = reduce(s, { kind: "message", msg: err } as never);
+    const same = s.log.filter((l) => l.text.includes("has finished"));
+    expect(same).toHaveLength(1);
+    expect(same[0].repeat).toBe(3);
+  });
+});

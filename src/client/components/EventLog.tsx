@@ -13,7 +13,7 @@ export function EventLog({ log, height, width }: { log: LogLine[]; height: numbe
   const parts: ReactNode[] = [];
   let plain = "";
   shown.forEach((l, i) => {
-    const text = fitWidth(`${MARK[l.kind]} ${l.text}`, width);
+    const text = fitWidth(`${MARK[l.kind]} ${l.text}${(l.repeat ?? 1) > 1 ? ` (x${l.repeat})` : ""}`, width);
     const nl = i < shown.length - 1 ? "\n" : "";
     if (l.kind === "error") {
       if (plain) parts.push(plain);

@@ -232,6 +232,8 @@ function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   if (k.input === " ") {
     if (game.phase === "over") return flash(ui, "This attempt is over: press g for the debrief.");
     if (view?.state === "menu") return none({ ...ui, overlay: "menu", menuCursor: 0 });
+    // A finished CPU has nothing left to run: say so here instead of asking the server again.
+    if (view?.state === "done") return flash(ui, `${actorName(sel, s.room)} has finished: Tab to a CPU that can still run.`);
     return send(ui, stepMsg(seq, sel));
   }
   if (k.return || k.input === "m") {

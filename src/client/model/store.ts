@@ -12,6 +12,8 @@ export interface LogLine {
   id: number;
   kind: LogKind;
   text: string;
+  /** How many times in a row this same line happened (shown as "(xN)" when above 1). */
+  repeat?: number;
 }
 
 export interface Flash {
@@ -81,6 +83,11 @@ export type ConnEvent =
   | { kind: "local"; flash: Flash };
 
 function log(s: ClientState, kind: LogKind, text: string): ClientState {
+  const last = s.log[s.log.length - 1];
+  if (last && last.kind === kind && last.text === text) {
+    // The same line again (a refused key pressed repeatedly): count it instead of flooding the log.
+    return { ...s, log: [...s.log.slice(0, -1), { ...last, repeat: (last.repeat ?? 1) + 1 }] };
+  }
   const line: LogLine = { id: s.nextLogId, kind, text };
   const next = s.log.length >= LOG_LIMIT ? [...s.log.slice(s.log.length - LOG_LIMIT + 1), line] : [...s.log, line];
   return { ...s, log: next, nextLogId: s.nextLogId + 1 };
