@@ -68,6 +68,9 @@ export function parseKnobArgs(level: Level, args: string[]): KnobSetting {
 
 export function expectedVerdict(level: Level, setting: KnobSetting): "safe" | "reachable" {
   if (level.mode === "hunt") return level.goal.expect ?? "reachable";
+  const full = Object.fromEntries(level.knobs.map((k) => [k.id, setting[k.id] ?? k.options[0].value]));
+  const rule = level.goal.expect_when.find((r) => Object.entries(r.knobs).every(([k, v]) => full[k] === v));
+  if (rule) return rule.expect;
   const opts = level.knobs.map((k) => k.options.find((o) => o.value === (setting[k.id] ?? k.options[0].value))!);
   return opts.every((o) => o.expect === "safe") ? "safe" : "reachable";
 }

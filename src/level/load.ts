@@ -192,6 +192,13 @@ export function parseLevel(file: string, text: string): Level {
       }
     }
   }
+  for (const [i, r] of lv.goal.expect_when.entries()) {
+    for (const [k, v] of Object.entries(r.knobs)) {
+      const knob = lv.knobs.find((x) => x.id === k);
+      if (!knob) throw new LevelError(`${file}: goal.expect_when[${i}].knobs: no knob called ${k}`);
+      if (!knob.options.some((o) => o.value === v)) throw new LevelError(`${file}: goal.expect_when[${i}].knobs.${k}: knob ${k} has no value ${v}`);
+    }
+  }
   if ((lv.seed === null) !== (lv.thread === null)) throw new LevelError(`${file}: seed and thread: give both (a level from a thread) or neither`);
   return { ...lv, file, programs };
 }

@@ -124,6 +124,8 @@ export const levelSchema = z.strictObject({
   goal: z.strictObject({
     oracle: z.union([z.enum(ORACLE_IDS), z.array(z.enum(ORACLE_IDS)).min(1)]),
     expect: z.enum(["safe", "reachable"]).optional(),
+    /** Defend levels with several knobs: the verdict for combinations the per-option rule gets wrong (first match wins). */
+    expect_when: z.array(z.strictObject({ knobs: z.record(z.string(), z.string()), expect: z.enum(["safe", "reachable"]) })).default([]),
   }),
   par: z.int().min(1).optional(),
   hints: z.array(z.string().min(1)).min(2).max(3),
