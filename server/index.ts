@@ -40,6 +40,8 @@ export interface RunningServer {
 }
 
 const SUBPROTOCOLS = new Set(SUPPORTED_PROTOCOLS.map(subprotocol));
+/** The heartbeat visits the sockets in this many groups per interval (fewer when the interval is under 0.5 s). */
+const HEARTBEAT_SLICES = 10;
 
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const timing: Timing = { ...DEFAULT_TIMING, ...opts.timing };
@@ -80,7 +82,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     handleProtocols: (offered: Set<string>) => [...offered].find((p) => SUBPROTOCOLS.has(p)) ?? false,
   } as ConstructorParameters<typeof WebSocketServer>[0]);
 
-  const sockets = new Map<WebSocket, { alive: boolean }>();
+  // Each socket is pinged once per heartbeatMs, in slices (a tenth of the sockets every tenth of the
+  // interval), so a thousand pings and their pongs do not land in one burst that stalls every room.
+  const slices = Math.max(1, Math.min(HEARTBEAT_SLICES, Math.floor(timing.heartbeatMs / 50)));
+  let nextSlice = 0;
+  const sockets = new Map<WebSocket, { alive: boolean; slice: number }>();
   const allowed = new Set(opts.allowOrigins ?? []);
 
   http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -104,7 +110,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = hub.connect(ws, req.socket.remoteAddress ?? "unknown");
-      const state = { alive: true };
+      const state = { alive: true, slice: nextSlice++ % slices };
       sockets.set(ws, state);
       ws.on("pong", () => (state.alive = true));
       ws.on("message", (data, isBinary) => hub.message(conn, isBinary ? null : (data as Buffer).toString("utf8")));
@@ -117,8 +123,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     });
   });
 
+  let slice = 0;
   const heartbeat = setInterval(() => {
+    const now = slice;
+    slice = (slice + 1) % slices;
     for (const [ws, state] of sockets) {
+      if (state.slice !== now) continue;
       if (!state.alive) {
         ws.terminate();
         continue;
@@ -126,7 +136,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       state.alive = false;
       ws.ping();
     }
-  }, timing.heartbeatMs);
+  }, timing.heartbeatMs / slices);
   heartbeat.unref();
 
   await new Promise<void>((resolve, reject) => {

@@ -103,6 +103,24 @@ describe("heartbeat", () => {
     await live.take("room", (m) => m.room.members.some((x) => x.name === "dead" && !x.connected));
     expect(live.open).toBe(true);
   });
+
+  it("pings the sockets in slices, each once per interval: every silent one is cut, every live one stays", async () => {
+    // 500 ms: ten slices of 50 ms, each socket in one of them.
+    const s = await server({ timing: { heartbeatMs: 500, graceMs: 60_000 } });
+    const open = (autoPong: boolean) =>
+      new Promise<WebSocket>((resolve) => {
+        const ws = new WebSocket(s.url, { autoPong });
+        ws.once("open", () => resolve(ws));
+      });
+    const live = await Promise.all(Array.from({ length: 12 }, () => open(true)));
+    const dead = await Promise.all(Array.from({ length: 12 }, () => open(false)));
+    const pinged = Promise.all(live.map((ws) => new Promise<void>((r) => ws.once("ping", () => r()))));
+    const codes = await Promise.all(dead.map((ws) => new Promise<number>((r) => ws.once("close", r))));
+    expect(codes.every((c) => c === 1006)).toBe(true);
+    await pinged; // every live socket was visited by some slice
+    expect(live.every((ws) => ws.readyState === WebSocket.OPEN)).toBe(true);
+    for (const ws of live) ws.close();
+  });
 });
 
 describe("upgrade requests", () => {
