@@ -10,7 +10,7 @@
 // per room) steps the next runnable actor round-robin (CPU0, CPU1, CPU2, DMA),
 // sent by the member who holds it (the DMA by any player), with the room's
 // current seq. A CPU at a menu is given one of its choices in turn. When the
-// attempt ends (about every 93 actions: every CPU finishes), the tick sends
+// attempt ends (about every 80 actions: every CPU finishes), the tick sends
 // `retry`, a new attempt; it counts as an action like a step.
 //
 // Latency is measured from the moment a step is sent to the moment every one

@@ -214,6 +214,28 @@ export async function runLoad(kind: ServerKind, o: LoadOptions): Promise<RunResu
   }
 }
 
+/**
+ * The investigation switches set in the environment (see bench/load.ts). RESET_EVERY and
+ * WAL_CHECKPOINT change the workload or the server, and SERVER_ARGS the server's node flags:
+ * results measured with any of them are not the benchmark's figures.
+ */
+export function investigation(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ["FAULTLINE_LOAD_RESET_EVERY", "FAULTLINE_LOAD_WAL_CHECKPOINT", "FAULTLINE_LOAD_SERVER_ARGS", "FAULTLINE_LOAD_STALLS"]) {
+    const v = process.env[k];
+    if (v) out[k] = v;
+  }
+  return out;
+}
+
+/** Say loudly when the run is not the benchmark as documented. */
+export function warnInvestigation(): void {
+  const inv = investigation();
+  if (Object.keys(inv).length === 0) return;
+  const list = Object.entries(inv).map(([k, v]) => `${k}=${v}`).join(" ");
+  console.log(`NOT THE BENCHMARK'S FIGURES: investigation settings in effect (${list}); the results file records them.`);
+}
+
 export function machine() {
   const c = cpus();
   return { cores: c.length, cpu: c[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` };

@@ -29,7 +29,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { kib, LOAD_LEVEL, mib, ROOM_SIZE, STEPS_PER_MEMBER_PER_SECOND } from "./load-common.js";
-import { machine, runLoad, type Mem, type RunResult } from "./load-run.js";
+import { machine, investigation, runLoad, warnInvestigation, type Mem, type RunResult } from "./load-run.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const TARGET_P99_MS = 10;
@@ -76,6 +76,7 @@ async function main() {
   const profileDir = profile ? join(root, "bench", "profiles") : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const m = machine();
+  warnInvestigation();
   console.log(`Server load: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}`);
   console.log(`${ROOM_SIZE} members a room on ${LOAD_LEVEL} (3 players holding CPUs 0-2, 1 watching), ${STEPS_PER_MEMBER_PER_SECOND} actions a second per member (${ROOM_SIZE * STEPS_PER_MEMBER_PER_SECOND} a room); retry when an attempt ends`);
   console.log(`latency: step sent -> all ${ROOM_SIZE} members have the update (from its tick if held back behind the room's previous action); server and generator are separate processes sharing ${m.cores} cores`);
@@ -132,7 +133,7 @@ async function main() {
       {
         date: new Date().toISOString(),
         machine: m,
-        config: { clients, warmupS, measureS, storage, level: LOAD_LEVEL, roomSize: ROOM_SIZE, actionsPerMemberPerSecond: STEPS_PER_MEMBER_PER_SECOND, server: note },
+        config: { clients, warmupS, measureS, storage, pin, level: LOAD_LEVEL, roomSize: ROOM_SIZE, actionsPerMemberPerSecond: STEPS_PER_MEMBER_PER_SECOND, server: note, investigation: investigation() },
         targets: { p99Ms: TARGET_P99_MS, ratioToFloor: TARGET_RATIO },
         ratios,
         memory,
@@ -142,6 +143,7 @@ async function main() {
       2,
     ) + "\n",
   );
+  warnInvestigation();
   console.log(`\nwrote ${out}${profileDir ? `; server CPU profiles in ${profileDir}` : ""}`);
 }
 

@@ -4,7 +4,7 @@
 // The same server child and load generator as bench/load.ts (N clients in
 // rooms of 4, 2 actions a second each, retry when an attempt ends), for
 // `--minutes` after a warm-up long enough for every room to have finished and
-// retried attempts (an attempt on r5-six-steps lasts about 12 s). The server's
+// retried attempts (an attempt on r5-six-steps lasts about 10 s). The server's
 // RSS is read from /proc every 10 s; growth is the mean RSS over the second
 // half against the mean over the first (target < 10%): single readings saw up
 // and down by tens of MiB as V8 grows its heap and hands pages back. Latency is summarised every
@@ -14,7 +14,7 @@ import { writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mib, procRss, type Window } from "./load-common.js";
-import { machine, runLoad, type RssSample } from "./load-run.js";
+import { machine, investigation, runLoad, warnInvestigation, type RssSample } from "./load-run.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const TARGET_GROWTH = 0.1;
@@ -49,6 +49,7 @@ async function main() {
   const measureS = Math.round(minutes * 60);
   const intervalS = Math.min(60, measureS);
   const m = machine();
+  warnInvestigation();
   console.log(`Soak: ${clients} clients for ${minutes} min (after ${warmupS} s of warm-up); ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}`);
   const windows: (Window & { serverRss: number })[] = [];
   const r = await runLoad("game", {
@@ -94,7 +95,7 @@ async function main() {
       {
         date: new Date().toISOString(),
         machine: m,
-        config: { clients, minutes, warmupS, storage, server: r.note },
+        config: { clients, minutes, warmupS, storage, server: r.note, investigation: investigation() },
         target: { growth: TARGET_GROWTH },
         rss: { firstHalfMeanMiB: mib(head), secondHalfMeanMiB: mib(tail), growth, firstSampleMiB: mib(first), lastSampleMiB: mib(last), peakMiB: mib(peak), trendMiBPerMinute: perMin },
         heapAfterGcMiB: { beforePlay: mib(r.mem.seated.heapUsed), afterSoak: mib(r.mem.played.heapUsed) },
@@ -108,6 +109,7 @@ async function main() {
       2,
     ) + "\n",
   );
+  warnInvestigation();
   console.log(`wrote ${out}`);
 }
 
