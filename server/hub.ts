@@ -333,7 +333,8 @@ export class Hub implements RoomHost {
       code,
       level: level.id,
       policy: msg.policy ?? level.bots ?? (level.mode === "defend" ? "adversary" : "manual"),
-      versus: msg.versus ?? false,
+      // A versus level makes a versus room whatever the request says (its CPUs play for fixed sides).
+      versus: msg.versus === true || level.mode === "versus",
       workshop: w?.id ?? null,
       team: msg.team ?? (w ? player.name : null),
       createdAt: this.now(),
@@ -371,7 +372,7 @@ export class Hub implements RoomHost {
     const level = this.level(a.level);
     if (!level) throw new GameError("no-such-level", `level ${a.level} is no longer in the campaign`);
     // The log is the record: run it through the simulator again.
-    const r = replayLog(level, this.storage.actions(a.id), { versus: room.versus });
+    const r = replayLog(level, this.storage.actions(a.id), { versus: room.versusOn(level) });
     this.send(conn, { type: "replay", ...(msg.rid !== undefined ? { rid: msg.rid } : {}), attempt: a.id, level: level.id, knobs: r.s.knobs, trace: r.s.trace, result: r.s.result });
   }
 

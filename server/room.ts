@@ -61,10 +61,16 @@ export function cpuSide(level: Level, cpu: number): Side | null {
   return s === "red" || s === "blue" ? s : null;
 }
 
+/** Whether an attempt on `level` is played versus: the room was created versus, or the level is a versus level. */
+export function versusOn(created: boolean, level: Level): boolean {
+  return created || level.mode === "versus";
+}
+
 export class Room {
   readonly code: string;
   readonly policy: Policy;
-  readonly versus: boolean;
+  /** The room was created versus (a `versus` request, or on a versus level): every level it plays is. */
+  private readonly createdVersus: boolean;
   readonly workshop: string | null;
   readonly team: string | null;
   level: Level;
@@ -92,7 +98,7 @@ export class Room {
   ) {
     this.code = rec.code;
     this.policy = rec.policy;
-    this.versus = rec.versus;
+    this.createdVersus = rec.versus;
     this.workshop = rec.workshop;
     this.team = rec.team;
     this.level = level;
@@ -104,7 +110,7 @@ export class Room {
 
   /** A new room, persisted with its first attempt. */
   static create(host: RoomHost, rec: RoomRecord, level: Level): Room {
-    const attempt: Attempt = { id: `${rec.code}-1`, n: 1, session: newSession(level, { versus: rec.versus }), players: new Map() };
+    const attempt: Attempt = { id: `${rec.code}-1`, n: 1, session: newSession(level, { versus: versusOn(rec.versus, level) }), players: new Map() };
     host.storage.transaction(() => {
       host.storage.createRoom(rec);
       host.storage.startAttempt({ id: attempt.id, room: rec.code, n: 1, level: level.id, startSeq: 0, startedAt: rec.createdAt });
@@ -123,7 +129,7 @@ export class Room {
       return null;
     }
     const log = host.storage.actions(last.id);
-    const r = replayLog(level, log, { versus: rec.versus });
+    const r = replayLog(level, log, { versus: versusOn(rec.versus, level) });
     if (r.failed) host.log(`room ${rec.code}: attempt ${last.id} replays only to seq ${r.failed.entry.seq - 1} (${r.failed.error}); the level changed since`);
     const players = new Map<string, string>();
     const room = new Room(host, rec, level, host.storage.lastSeq(rec.code), { id: last.id, n: last.n, session: r.s, players });
@@ -134,6 +140,16 @@ export class Room {
       }
     }
     return room;
+  }
+
+  /** Players pick a side when they claim, and a result names the winning side. */
+  get versus(): boolean {
+    return versusOn(this.createdVersus, this.level);
+  }
+
+  /** Whether an attempt of this room on `level` is (or was) played versus. */
+  versusOn(level: Level): boolean {
+    return versusOn(this.createdVersus, level);
   }
 
   // ------------------------------------------------------------------ members and seats
@@ -195,8 +211,8 @@ export class Room {
       const h = this.members.get(holder);
       throw new GameError("seat-taken", `CPU${cpu} is held by ${h?.player.name ?? "another player"}${h && !h.peer ? " (reconnecting)" : ""}`);
     }
-    if (this.versus && !side) throw new GameError("side-required", "this is a versus room: claim with side red or blue");
     const fixed = cpuSide(this.level, cpu);
+    if (this.versus && !side) throw new GameError("side-required", `this is a versus room: claim with side ${fixed ? `${fixed} (CPU${cpu} plays for ${fixed})` : "red or blue"}`);
     if (fixed && side && side !== fixed) throw new GameError("wrong-side", `CPU${cpu} plays for ${fixed}`);
     this.seats[cpu] = m.player.id;
     this.sides[cpu] = this.versus ? (side ?? fixed) : null;
@@ -293,12 +309,14 @@ export class Room {
     if (newLevel) {
       // Seats carry over by CPU number where the new level has the CPU.
       this.seats = level.cpus.map((_, i) => this.seats[i] ?? null);
-      this.sides = level.cpus.map((_, i) => this.sides[i] ?? null);
+      // A held seat keeps its side where the new level leaves it free; a versus level's own sides win.
+      const versus = this.versusOn(level);
+      this.sides = level.cpus.map((_, i) => (this.seats[i] === null || !versus ? null : (cpuSide(level, i) ?? this.sides[i] ?? "red")));
       this.level = level;
     }
     const players = new Map<string, string>();
     for (const h of this.seats) if (h !== null) players.set(h, this.members.get(h)?.player.name ?? h);
-    this.attempt = { id, n, session: newSession(level, { versus: this.versus }), players };
+    this.attempt = { id, n, session: newSession(level, { versus: this.versusOn(level) }), players };
     accepted?.(seq);
     this.publishUpdate({ kind: "attempt", by, attempt: id, level: level.id });
     if (newLevel) this.publishRoom();

@@ -53,6 +53,17 @@ describe("faultline verify", () => {
     ]);
   });
 
+  it("checks a versus level like a hunt: the goal reachable, par the shortest schedule", () => {
+    const r = cli("verify", join(import.meta.dirname, "fixtures", "versus-lost-update.yaml"), "--json");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual([
+      { level: "versus-lost-update", knobs: {}, verdict: "reachable", expected: "reachable", states: expect.any(Number), schedule: "0 1 0 1", par: 4 },
+    ]);
+    const run = cli("run", join(import.meta.dirname, "fixtures", "versus-lost-update.yaml"), "--schedule", "0 1 0 1");
+    expect(run.code).toBe(0);
+    expect(run.out).toContain("(versus-lost-update: versus, basics");
+  });
+
   it("exits 1 and says why when a level file's claim is wrong", () => {
     const dir = mkdtempSync(join(tmpdir(), "faultline-"));
     const src = readFileSync(join(import.meta.dirname, "..", "levels", "basics-lost-update.yaml"), "utf8");

@@ -1,6 +1,9 @@
 // Level files are validated on load; every error names the file, the key and what was expected.
 import { describe, expect, it } from "vitest";
-import { parseLevel } from "../src/level/load.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadLevelFile, parseLevel } from "../src/level/load.js";
+import { verifySetting } from "../src/level/verify.js";
 import { fixtureYaml } from "./helpers.js";
 
 const base = { cpus: `  - { name: A1, process: A, runs: [{ pin_user_pages: { page: 0, write: false } }] }`, device: "device: { dma: { writes: payload } }" };
@@ -18,7 +21,7 @@ describe("level loader", () => {
   });
 
   it("rejects a bad value with what was expected", () => {
-    expect(load(fixtureYaml(base).replace("mode: hunt", "mode: attack"))).toThrow(/bad\.yaml: mode: Invalid option: expected one of "hunt"\|"defend"/);
+    expect(load(fixtureYaml(base).replace("mode: hunt", "mode: attack"))).toThrow(/bad\.yaml: mode: Invalid option: expected one of "hunt"\|"defend"\|"versus"/);
     expect(load(fixtureYaml(base).replace("frames: 8", "frames: 1"))).toThrow(/bad\.yaml: machine\.frames: Too small/);
     expect(load(fixtureYaml({ ...base, generation: "5.10" }))).toThrow(/bad\.yaml: kernel\.generation: Invalid option/);
   });
@@ -42,5 +45,41 @@ describe("level loader", () => {
 
   it("reports YAML syntax errors with their line", () => {
     expect(load("id: x\n  bad: [")).toThrow(/bad\.yaml: YAML error: .*line/);
+  });
+});
+
+describe("versus levels", () => {
+  const sided = (a: string, b: string) => `  - { name: A1, process: A, ${a}runs: [{ pin_user_pages: { page: 0, write: false } }] }\n  - { name: A2, process: A, ${b}runs: [{ store: { page: 0, value: x } }] }`;
+  const versus = (cpus: string) => fixtureYaml({ ...base, cpus }).replace("mode: hunt", "mode: versus");
+
+  it("accepts a versus level whose CPUs all have a side, red and blue", () => {
+    const lv = parseLevel("ok.yaml", versus(sided("side: red, ", "side: blue, ")));
+    expect(lv.mode).toBe("versus");
+    expect(lv.cpus.map((c) => c.side)).toEqual(["red", "blue"]);
+  });
+
+  it("rejects a CPU without a side, naming the file, the CPU and the key", () => {
+    expect(load(versus(sided("side: red, ", "")))).toThrow("bad.yaml: cpus[1].side: a versus level gives every CPU a side (red or blue); A2 has none");
+  });
+
+  it("rejects a versus level with only one side", () => {
+    expect(load(versus(sided("side: red, ", "side: red, ")))).toThrow("bad.yaml: cpus: a versus level needs at least one blue CPU (side: blue)");
+    expect(load(versus(sided("side: blue, ", "side: blue, ")))).toThrow("bad.yaml: cpus: a versus level needs at least one red CPU (side: red)");
+  });
+
+  it("rejects a bad side, and asks for par and no knobs as a hunt does", () => {
+    expect(load(versus(sided("side: green, ", "side: blue, ")))).toThrow(/bad\.yaml: cpus\[0\]\.side: Invalid option: expected one of "red"\|"blue"/);
+    expect(load(versus(sided("side: red, ", "side: blue, ")).replace("par: 1\n", ""))).toThrow("bad.yaml: par: a versus level needs par");
+    expect(load(versus(sided("side: red, ", "side: blue, ")).replace("goal: { oracle: lost-dma-write }", "goal: { oracle: lost-dma-write, expect: safe }"))).toThrow(
+      "bad.yaml: goal.expect: a versus level's race must be reachable",
+    );
+  });
+
+  it("is verified like a hunt: the goal is reachable and par is the shortest schedule", () => {
+    const lv = loadLevelFile(join(import.meta.dirname, "fixtures", "versus-lost-update.yaml"));
+    const row = verifySetting(lv, {});
+    expect(row).toMatchObject({ verdict: "reachable", expected: "reachable", steps: 4, par: 4, problems: [] });
+    const wrong = parseLevel("fixtures/versus-lost-update.yaml", readFileSync(join(import.meta.dirname, "fixtures", "versus-lost-update.yaml"), "utf8").replace("par: 4", "par: 3"));
+    expect(verifySetting(wrong, {}).problems).toEqual(["the shortest schedule takes 4 steps, but par is 3"]);
   });
 });

@@ -67,7 +67,8 @@ step and what it changed, and explain the race. Needs no terminal.
   levels: `Usage: faultline levels [--json]
 
 List the campaign in the order players meet it. With --json, print an array of
-{id, title, mode, race, seed}: race is the races.md id (R1-R9) or "basics";
+{id, title, mode, race, seed}: mode is "hunt", "defend" or "versus"; race is
+the races.md id (R1-R9) or "basics";
 seed is the source thread's file in shared/seeds, or null.
 `,
   verify: `Usage: faultline verify [LEVEL...] [--json]
@@ -76,7 +77,7 @@ Explore every interleaving and menu choice of each level (all levels if none is
 named), once per knob setting, breadth-first. A verdict is "reachable" with the
 shortest schedule that makes the goal oracle fire, or "safe" with the number of
 states explored. Exit 1 when a verdict differs from what the level file expects,
-or a hunt level's shortest schedule differs from its par.
+or a hunt or versus level's shortest schedule differs from its par.
 
   --json   print an array of {level, knobs, verdict, expected, states, schedule, par}
            (schedule in the syntax run --schedule takes, null when safe)

@@ -4,7 +4,7 @@
 
 export const SCORING = {
   base: 1000,
-  /** Hunt: per step beyond par. */
+  /** Hunt and versus: per step beyond par. */
   perStepOverPar: 10,
   perHint: 100,
   perRewind: 25,
@@ -15,7 +15,7 @@ export const SCORING = {
 } as const;
 
 export interface ScoreInput {
-  mode: "hunt" | "defend";
+  mode: "hunt" | "defend" | "versus";
   won: boolean;
   steps: number;
   par: number | null;
@@ -28,7 +28,7 @@ export interface ScoreInput {
 
 export function score(s: ScoreInput): number {
   if (!s.won) return 0;
-  const over = s.mode === "hunt" && s.par !== null ? Math.max(0, s.steps - s.par) : 0;
+  const over = s.mode !== "defend" && s.par !== null ? Math.max(0, s.steps - s.par) : 0;
   const raw =
     SCORING.base - SCORING.perStepOverPar * over - SCORING.perHint * s.hintsUsed - SCORING.perRewind * s.rewinds - SCORING.perReset * s.resets - (s.fixCost ?? 0);
   return Math.max(SCORING.winFloor, raw);

@@ -13,7 +13,7 @@ export function levelInfo(level: Level): LevelInfo {
     title: level.title,
     mode: level.mode,
     race: level.race,
-    cpus: level.cpus.map((c) => ({ name: c.name })),
+    cpus: level.cpus.map((c) => ({ name: c.name, ...(c.side ? { side: c.side } : {}) })),
     dma: level.device !== undefined,
     par: level.par ?? null,
     hints: level.hints.length,

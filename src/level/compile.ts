@@ -2,15 +2,15 @@
 // simulator runs, with the oracles to watch and the verdict the file expects.
 
 import type { Config, KernelConfig, Op, ProgramItem } from "../sim/config.js";
-import { allocPage, pteAlloc, setPte, tlbFill } from "../sim/machine.js";
+import { allocFolio, allocPage, pteAlloc, setPte, tlbFill } from "../sim/machine.js";
 import type { OracleId } from "../sim/oracles.js";
-import { mk_pte, pte_mkdirty, pte_pfn, pte_present, pte_write, pte_wrprotect } from "../sim/pte.js";
+import { CONT_PTES, mk_pte, pte_cont, pte_mkcont, pte_mkdirty, pte_pfn, pte_present, pte_write, pte_wrprotect } from "../sim/pte.js";
 import type { Cpu, Machine, Mm } from "../sim/types.js";
 import { VM_MAYWRITE, VM_READ, VM_UFFD_WP, VM_WRITE } from "../sim/types.js";
 import { LevelError, type Level, type RawOp } from "./load.js";
 import type { GENERATIONS } from "./schema.js";
 
-type Preset = Pick<KernelConfig, "do_wp_page" | "early_cow_pinned" | "write_protect_seq" | "gup_force_cow_break" | "uffd_wp_flush" | "per_vma_lock" | "fork_vma_start_write">;
+type Preset = Pick<KernelConfig, "do_wp_page" | "early_cow_pinned" | "write_protect_seq" | "gup_force_cow_break" | "uffd_wp_flush" | "per_vma_lock" | "fork_vma_start_write"> & { fork_batch?: boolean };
 
 /** What each kernel generation does, as races.md R5-R7 and P14 describe. */
 export const PRESETS: Record<(typeof GENERATIONS)[number], Preset> = {
@@ -21,11 +21,15 @@ export const PRESETS: Record<(typeof GENERATIONS)[number], Preset> = {
   "5.9": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: false, gup_force_cow_break: false, uffd_wp_flush: false, per_vma_lock: false, fork_vma_start_write: false },
   "5.11": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: false, per_vma_lock: false, fork_vma_start_write: false },
   "5.12": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: false, fork_vma_start_write: false },
+  // The Android 5.15 phone tree of races.md R1 (before PageAnonExclusive).
+  "5.15": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: false, fork_vma_start_write: false },
   "5.19": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: false, fork_vma_start_write: false },
   "6.0": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: false, fork_vma_start_write: false },
   // Per-VMA locks landed in 6.4; 6.4.0-6.4.2 forked without vma_start_write().
   "6.4": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: true, fork_vma_start_write: false },
   "6.5": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: true, fork_vma_start_write: true },
+  // f8d937761d65: fork copies a large folio's PTEs in one batch; arm64 transparent contpte merged.
+  "6.9": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: true, fork_vma_start_write: true, fork_batch: true },
   "6.x": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: true, fork_vma_start_write: true },
 };
 
@@ -67,7 +71,8 @@ export function parseKnobArgs(level: Level, args: string[]): KnobSetting {
 }
 
 export function expectedVerdict(level: Level, setting: KnobSetting): "safe" | "reachable" {
-  if (level.mode === "hunt") return level.goal.expect ?? "reachable";
+  // A versus level is checked like a hunt: red must have a way to make the goal fire.
+  if (level.mode === "hunt" || level.mode === "versus") return level.goal.expect ?? "reachable";
   const full = Object.fromEntries(level.knobs.map((k) => [k.id, setting[k.id] ?? k.options[0].value]));
   const rule = level.goal.expect_when.find((r) => Object.entries(r.knobs).every(([k, v]) => full[k] === v));
   if (rule) return rule.expect;
@@ -96,17 +101,26 @@ export function compileLevel(level: Level, setting: KnobSetting = {}): Compiled 
   const generation = (knobGeneration ?? fileGeneration) as (typeof GENERATIONS)[number];
   const kernel: KernelConfig = {
     generation,
-    ...PRESETS[generation],
     progress_threshold: 32,
     zap_force_flush: false,
     cow_pte: "none",
     spf: "none",
     spf_vma_recheck: true,
+    contpte: "none",
+    fork_batch: false,
+    fork_aligned_break: false,
+    ...PRESETS[generation],
     ...(knobGeneration ? {} : stripUndefined(fileFlags)),
     ...stripUndefined(knobFlags),
   };
   if (kernel.do_wp_page === "anon_exclusive" && (!kernel.early_cow_pinned || !kernel.write_protect_seq || !kernel.uffd_wp_flush)) {
     throw new LevelError(`${file}: kernel: PageAnonExclusive (5.19+) kernels always have the early COW, write_protect_seq and the uffd-wp flush`);
+  }
+  if (kernel.contpte !== "none" && level.machine.shootdown !== "broadcast") {
+    throw new LevelError(`${file}: kernel.contpte: contiguous PTEs are arm64's, and arm64 shoots TLBs down by broadcast (machine.shootdown: broadcast; races.md P5)`);
+  }
+  if (kernel.contpte !== "none" && level.machine.table_entries % CONT_PTES !== 0) {
+    throw new LevelError(`${file}: machine.table_entries: a multiple of ${CONT_PTES} is needed for contiguous blocks`);
   }
 
   const procIndex = new Map(level.machine.processes.map((p, i) => [p.name, i]));
@@ -188,6 +202,7 @@ export function initialMachine(level: Level, cfg: Config): Machine {
     vars: level.machine.globals ? [level.machine.globals.counter, level.machine.globals.counter] : [],
     spinlocks: level.machine.locks.map(() => -1),
     lockQueues: {},
+    hw: null,
   };
   // pfn 0 is the shared zero page: not anonymous, never freed.
   m.pages[0] = { folio: 0, mapcount: 0, anonExclusive: false, data: "0", dmabuf: "" };
@@ -228,16 +243,22 @@ export function initialMachine(level: Level, cfg: Config): Machine {
     for (const pg of p.pages) {
       let pfn: number;
       try {
-        pfn = allocPage(m, pg.data);
+        pfn = pg.nr === 1 ? allocPage(m, pg.data) : allocFolio(m, pg.nr, pg.data);
       } catch {
         throw new LevelError(`${level.file}: machine.frames: ${frames} frames are too few for the populated pages`);
       }
-      m.pages[pfn].mapcount = 1;
-      m.folios[pfn]!.refcount += pg.refs;
-      if (pae) m.pages[pfn].anonExclusive = true;
+      // One reference per mapping PTE (allocFolio gave the first).
+      m.folios[pfn]!.refcount += pg.refs + pg.nr - 1;
       const vma = mm.vmas.find((v) => pg.page >= v.start && pg.page < v.end)!;
-      pteAlloc(m, cfg, i, pg.page);
-      setPte(m, cfg, i, pg.page, pte_mkdirty(mk_pte(pfn, (vma.flags & VM_WRITE) !== 0)));
+      for (let j = 0; j < pg.nr; j++) {
+        m.pages[pfn + j].mapcount = 1;
+        if (pae) m.pages[pfn + j].anonExclusive = true;
+        pteAlloc(m, cfg, i, pg.page + j);
+        let pte = pte_mkdirty(mk_pte(pfn + j, (vma.flags & VM_WRITE) !== 0));
+        // As set_ptes() would have left it: a whole aligned block gets CONT on arm64 contpte kernels.
+        if (pg.nr === CONT_PTES && cfg.kernel.contpte !== "none") pte = pte_mkcont(pte);
+        setPte(m, cfg, i, pg.page + j, pte);
+      }
     }
   });
   level.cpus.forEach((c, i) => {
@@ -259,7 +280,7 @@ export function initialMachine(level: Level, cfg: Config): Machine {
       const t = m.mms[cpu.mm].pmd[Math.floor(va / cfg.ptrs)];
       const pte = t === undefined || t < 0 ? 0 : m.tables[t].ptes[va % cfg.ptrs];
       if (!pte_present(pte)) throw new LevelError(`${level.file}: cpus[${i}].tlb: page ${va} is not mapped, so no TLB entry can exist for it`);
-      tlbFill(cpu, cpu.mm, va, pte_pfn(pte), pte_write(pte));
+      tlbFill(cpu, cpu.mm, va, pte_pfn(pte), pte_write(pte), pte_cont(pte));
     }
     m.cpus.push(cpu);
   });

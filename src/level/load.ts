@@ -35,6 +35,9 @@ const OP_ARGS: Record<Op["kind"], Record<string, "int" | "bool" | "string" | "ad
   vmsplice: { page: "int" },
   uffd_unprotect: { page: "int" },
   counter_inc: { lock: "bool" },
+  mthp_fault: { page: "int" },
+  try_to_unmap: { page: "int" },
+  mremap: { page: "int", pages: "int", to: "int" },
 };
 const OP_KINDS = Object.keys(OP_ARGS) as Op["kind"][];
 
@@ -98,7 +101,7 @@ function parseOp(file: string, at: string, raw: unknown, params: Record<string, 
     if (type === "string" && (typeof v !== "string" || v.length === 0 || v.length > 32)) throw new LevelError(`${where}: expected a string of 1-32 characters`);
     if (type === "advice" && v !== "dontfork" && v !== "dontneed") throw new LevelError(`${where}: expected dontfork or dontneed (the advice modelled), got ${JSON.stringify(v)}`);
   }
-  if (kind === "munmap" || kind === "madvise") {
+  if (kind === "munmap" || kind === "madvise" || kind === "mremap") {
     if (typeof args.pages === "number" && args.pages < 1) throw new LevelError(`${file}: ${at}.${kind}.pages: expected at least 1`);
   }
   let cond: string | null = null;
@@ -180,9 +183,19 @@ export function parseLevel(file: string, text: string): Level {
   if (lv.device && !programs.flat().some((it) => ("choose" in it ? it.choose : [it]).some((o) => o.op.kind === "pin_user_pages" || o.op.kind === "pin_user_pages_fast"))) {
     throw new LevelError(`${file}: device.dma: no CPU ever pins a page for the device (pin_user_pages)`);
   }
-  if (lv.mode === "hunt") {
-    if (lv.par === undefined) throw new LevelError(`${file}: par: a hunt level needs par (the shortest triggering schedule; verify checks it)`);
-    if (lv.knobs.length) throw new LevelError(`${file}: knobs: a hunt level has no knobs`);
+  if (lv.mode === "hunt" || lv.mode === "versus") {
+    if (lv.par === undefined) throw new LevelError(`${file}: par: a ${lv.mode} level needs par (the shortest triggering schedule; verify checks it)`);
+    if (lv.knobs.length) throw new LevelError(`${file}: knobs: a ${lv.mode} level has no knobs`);
+  }
+  if (lv.mode === "versus") {
+    // Every CPU plays for a side, and both sides have someone to play them.
+    lv.cpus.forEach((c, i) => {
+      if (c.side === undefined) throw new LevelError(`${file}: cpus[${i}].side: a versus level gives every CPU a side (red or blue); ${c.name} has none`);
+    });
+    for (const side of ["red", "blue"] as const) {
+      if (!lv.cpus.some((c) => c.side === side)) throw new LevelError(`${file}: cpus: a versus level needs at least one ${side} CPU (side: ${side})`);
+    }
+    if (lv.goal.expect === "safe") throw new LevelError(`${file}: goal.expect: a versus level's race must be reachable (red needs a way to win)`);
   }
   if (lv.mode === "defend" && lv.knobs.length === 0) throw new LevelError(`${file}: knobs: a defend level needs at least one knob (the fixes to choose from)`);
   for (const [k, knob] of lv.knobs.entries()) {

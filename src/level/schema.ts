@@ -5,7 +5,7 @@ import { z } from "zod";
 import { ORACLE_IDS } from "../sim/oracles.js";
 
 export const RACE_IDS = ["basics", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "mixed"] as const;
-export const GENERATIONS = ["4.19", "5.8", "5.9-rc", "5.9", "5.11", "5.12", "5.19", "6.0", "6.4", "6.5", "6.x"] as const;
+export const GENERATIONS = ["4.19", "5.8", "5.9-rc", "5.9", "5.11", "5.12", "5.15", "5.19", "6.0", "6.4", "6.5", "6.9", "6.x"] as const;
 
 const name = z.string().regex(/^[A-Za-z][\w-]*$/, "a name of letters, digits, _ or -, starting with a letter");
 const page = z.int().min(0).max(4095);
@@ -24,6 +24,9 @@ const kernelFlags = {
   spf_vma_recheck: z.boolean().optional(),
   per_vma_lock: z.boolean().optional(),
   fork_vma_start_write: z.boolean().optional(),
+  contpte: z.enum(["none", "vendor", "convert", "in_place", "no_tlbi", "in_place_tlbi"]).optional(),
+  fork_batch: z.boolean().optional(),
+  fork_aligned_break: z.boolean().optional(),
 };
 
 export const kernelSchema = z.strictObject({
@@ -45,6 +48,8 @@ const populatedSchema = z.strictObject({
   data: z.string().min(1).max(32),
   /** Extra references held elsewhere (e.g. a per-CPU LRU cache), on top of the mapping's. */
   refs: z.int().min(0).max(8).default(0),
+  /** 4: a large folio mapped at page..page+3 (page aligned to 4); CONT on arm64 contpte kernels. */
+  nr: z.union([z.literal(1), z.literal(4)]).default(1),
 });
 
 const processSchema = z.strictObject({
@@ -96,7 +101,8 @@ export const levelSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case letters, digits and -"),
   title: z.string().min(1),
   race: z.enum(RACE_IDS),
-  mode: z.enum(["hunt", "defend"]),
+  /** hunt: make the goal fire; defend: choose a fix; versus: red CPUs hunt, blue CPUs must finish safely (checked like a hunt). */
+  mode: z.enum(["hunt", "defend", "versus"]),
   seed: z.string().regex(/^\d{3}_[0-9a-f]+\.txt$/, "a file name in shared/seeds, like 004_2ca8e14a342d9231.txt").nullable(),
   thread: z
     .strictObject({

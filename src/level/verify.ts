@@ -15,7 +15,7 @@ export interface VerifyRow {
   schedule: string | null;
   /** Its length in steps, or null. */
   steps: number | null;
-  /** The level's stored par (hunt levels), or null. */
+  /** The level's stored par (hunt and versus levels), or null. */
   par: number | null;
   oracle: { id: string; message: string; step: number } | null;
   /** Empty when the level file's claims hold. */
@@ -29,7 +29,7 @@ export function verifySetting(level: Level, knobs: KnobSetting, onProgress?: (st
   const steps = r.schedule ? r.schedule.length : null;
   if (r.verdict === "incomplete") problems.push(`exploration stopped after ${r.states} states`);
   else if (r.verdict !== c.expect) problems.push(`verdict ${r.verdict}, but the level file expects ${c.expect}`);
-  const par = level.mode === "hunt" ? (level.par ?? null) : null;
+  const par = level.mode === "hunt" || level.mode === "versus" ? (level.par ?? null) : null;
   if (par !== null && steps !== null && steps !== par) problems.push(`the shortest schedule takes ${steps} steps, but par is ${par}`);
   return {
     level: level.id,

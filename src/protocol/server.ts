@@ -10,13 +10,13 @@ export const actionSchema = z.union([z.strictObject({ cpu: z.int().min(0), choic
 export const levelInfoSchema = z.strictObject({
   id: z.string(),
   title: z.string(),
-  mode: z.enum(["hunt", "defend"]),
+  mode: z.enum(["hunt", "defend", "versus"]),
   race: z.string(),
-  /** The CPUs in order (index = CPU number). */
-  cpus: z.array(z.strictObject({ name: z.string() })),
+  /** The CPUs in order (index = CPU number); `side` when the level fixes the side a CPU plays for (versus levels). */
+  cpus: z.array(z.strictObject({ name: z.string(), side: side.optional() })),
   /** The level has a DMA device (an actor like a CPU: step it with cpu "dma"). */
   dma: z.boolean(),
-  /** Shortest triggering schedule (hunt levels), found by the explorer. */
+  /** Shortest triggering schedule (hunt and versus levels), found by the explorer. */
   par: z.int().nullable(),
   /** How many written hints the level has. */
   hints: z.int(),

@@ -32,6 +32,18 @@ export interface KernelConfig {
   uffd_wp_flush: boolean;
   /** COW page tables at fork: none (mainline), the RFC v2 patches, or David Hildenbrand's proposed design. */
   cow_pte: "none" | "rfc-v2" | "hildenbrand";
+  /**
+   * Who sets the arm64 CONT bit and how a block changes shape:
+   * none: no CONT bits (x86, or arm64 without contpte);
+   * vendor: core mm sets and copies CONT itself (the Android phone tree of races.md R1);
+   * convert: transparent contpte (6.9+): contpte_convert() does break-before-make;
+   * in_place / no_tlbi / in_place_tlbi: what contpte_convert() would be missing a part of it.
+   */
+  contpte: "none" | "vendor" | "convert" | "in_place" | "no_tlbi" | "in_place_tlbi";
+  /** f8d937761d65 (6.9): copy_pte_range() batches a large folio's PTEs (copy_present_ptes + folio_pte_batch). */
+  fork_batch: boolean;
+  /** The vendor fix (races.md R1): copy_pte_range() breaks only at a block-aligned address. */
+  fork_aligned_break: boolean;
 }
 
 /** A user or kernel operation a CPU runs (a level `runs` entry). */
@@ -48,7 +60,10 @@ export type Op =
   | { kind: "pin_user_pages_fast"; page: number; write: boolean }
   | { kind: "vmsplice"; page: number }
   | { kind: "uffd_unprotect"; page: number }
-  | { kind: "counter_inc"; lock: boolean };
+  | { kind: "counter_inc"; lock: boolean }
+  | { kind: "mthp_fault"; page: number }
+  | { kind: "try_to_unmap"; page: number }
+  | { kind: "mremap"; page: number; pages: number; to: number };
 
 export type OpKind = Op["kind"];
 

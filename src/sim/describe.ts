@@ -1,7 +1,7 @@
 // What a step changed, in kernel terms, for the step listing and the event log.
 
 import type { Config } from "./config.js";
-import { pteString } from "./pte.js";
+import { pteString, tlbEntryString } from "./pte.js";
 import type { Machine } from "./types.js";
 
 const cpuName = (cfg: Config, i: number) => `CPU${i}`;
@@ -79,7 +79,7 @@ export function describeChanges(cfg: Config, a: Machine, b: Machine): string[] {
   b.cpus.forEach((c, i) => {
     const o = a.cpus[i];
     if (o.irqsOff !== c.irqsOff) out.push(`${cpuName(cfg, i)}: IRQs ${c.irqsOff ? "off" : "on"}`);
-    const tl = (e: (typeof c.tlb)[number]) => `${b.mms[e.mm]?.name ?? e.mm}:${e.va}->pfn ${e.pfn} ${e.write ? "RW" : "RO"}`;
+    const tl = (e: (typeof c.tlb)[number]) => tlbEntryString(b.mms[e.mm]?.name ?? String(e.mm), e);
     const before = new Set(o.tlb.map(tl));
     const after = new Set(c.tlb.map(tl));
     for (const e of after) if (!before.has(e)) out.push(`${cpuName(cfg, i)} TLB + ${e}`);

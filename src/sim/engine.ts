@@ -73,6 +73,12 @@ export function opEntry(op: Op): { name: string; l: Locals } {
       return { name: "mwriteprotect_range", l: { va: op.page } };
     case "counter_inc":
       return { name: op.lock ? "counter_inc_locked" : "counter_inc_unlocked", l: {} };
+    case "mthp_fault":
+      return { name: "do_anonymous_page@mthp", l: { va: op.page } };
+    case "try_to_unmap":
+      return { name: "try_to_unmap_one", l: { va: op.page } };
+    case "mremap":
+      return { name: "mremap", l: { old: op.page, len: op.pages, new: op.to } };
   }
 }
 

@@ -2,8 +2,8 @@
 // model. They mutate a draft machine that the engine has already cloned.
 
 import type { Config } from "./config.js";
-import { pte_pfn, pte_present } from "./pte.js";
-import type { Cpu, Folio, LockRef, Machine, Mm, PteTable, RwSem, Vma, Wait } from "./types.js";
+import { CONT_PTES, contBlockStart, pte_pfn, pte_present } from "./pte.js";
+import type { Cpu, Folio, LockRef, Machine, Mm, PteTable, RwSem, TlbEntry, Vma, Wait } from "./types.js";
 export type { RwSem };
 
 /** FOLL_PIN on a small folio adds this to the refcount (include/linux/mm.h). */
@@ -97,6 +97,23 @@ export function allocPage(m: Machine, data = ""): number {
     }
   }
   throw new Error("out of memory: the level gives too few page frames");
+}
+
+/**
+ * Allocate a large folio of nr pages at the lowest free, naturally aligned
+ * run of frames (an mTHP folio: contpte needs the PFN aligned as well).
+ * refcount 1 (the allocation's); each further mapping PTE adds one (folio_ref_add).
+ */
+export function allocFolio(m: Machine, nr: number, data = ""): number {
+  for (let head = nr; head + nr <= m.pages.length; head += nr) {
+    let free = true;
+    for (let i = 0; i < nr; i++) if (m.pages[head + i].folio >= 0) free = false;
+    if (!free) continue;
+    for (let i = 0; i < nr; i++) m.pages[head + i] = { folio: head, mapcount: 0, anonExclusive: false, data, dmabuf: "" };
+    m.folios[head] = { nr, refcount: 1, pincount: 0, locked: false, anon: true };
+    return head;
+  }
+  throw new Error(`out of memory: no free aligned run of ${nr} page frames (the level gives too few frames)`);
 }
 
 /** pfn 0 is the shared zero page (my_zero_pfn). */
@@ -225,20 +242,41 @@ export function waitHolds(m: Machine, cpu: number, w: Wait): boolean {
 
 // ---------------------------------------------------------------- TLBs and IPIs
 
-export function tlbLookup(c: Cpu, mm: number, va: number) {
-  for (const e of c.tlb) if (e.mm === mm && e.va === va) return e;
+/** Whether a TLB entry translates va (a block entry covers its whole block). */
+export const tlbCovers = (e: TlbEntry, mm: number, va: number): boolean =>
+  e.mm === mm && (e.cont ? va >= e.va && va < e.va + CONT_PTES : e.va === va);
+
+/** Every entry of c's TLB that translates va: more than one is a TLB conflict. */
+export function tlbMatches(c: Cpu, mm: number, va: number): TlbEntry[] {
+  return c.tlb.filter((e) => tlbCovers(e, mm, va));
+}
+
+/** The translation c's TLB gives va, or null on a miss. */
+export function tlbLookup(c: Cpu, mm: number, va: number): { pfn: number; write: boolean; entry: TlbEntry } | null {
+  for (const e of c.tlb) if (tlbCovers(e, mm, va)) return { pfn: e.cont ? e.pfn + (va - e.va) : e.pfn, write: e.write, entry: e };
   return null;
 }
 
-export function tlbFill(c: Cpu, mm: number, va: number, pfn: number, write: boolean): void {
-  c.tlb = c.tlb.filter((e) => !(e.mm === mm && e.va === va));
-  c.tlb.push({ mm, va, pfn, write });
-  c.tlb.sort((a, b) => a.mm - b.mm || a.va - b.va);
+/**
+ * Cache a translation. A page entry replaces one for the same page; a block
+ * entry (cont) is cached for the block's first page and pfn. Entries that
+ * overlap it are kept: hardware does not merge them (that is a conflict).
+ */
+export function tlbFill(c: Cpu, mm: number, va: number, pfn: number, write: boolean, cont = false): void {
+  if (cont) {
+    const bs = contBlockStart(va);
+    c.tlb = c.tlb.filter((e) => !(e.mm === mm && e.cont && e.va === bs));
+    c.tlb.push({ mm, va: bs, pfn: pfn - (va - bs), write, cont: true });
+  } else {
+    c.tlb = c.tlb.filter((e) => !(e.mm === mm && !e.cont && e.va === va));
+    c.tlb.push({ mm, va, pfn, write, cont: false });
+  }
+  c.tlb.sort((a, b) => a.mm - b.mm || a.va - b.va || Number(a.cont) - Number(b.cont));
 }
 
-/** Drop this CPU's entries for [start, end) of mm. */
+/** Drop this CPU's entries for [start, end) of mm: a TLBI by VA also removes a block entry that covers it. */
 export function tlbFlushRange(c: Cpu, mm: number, start: number, end: number): void {
-  c.tlb = c.tlb.filter((e) => !(e.mm === mm && e.va >= start && e.va < end));
+  c.tlb = c.tlb.filter((e) => !(e.mm === mm && e.va < end && (e.cont ? e.va + CONT_PTES : e.va + 1) > start));
 }
 
 /** CPUs that may hold TLB entries of mm: those running a task of it (mm_cpumask). */

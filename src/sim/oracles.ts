@@ -4,7 +4,8 @@
 import type { Config } from "./config.js";
 import { cpuLabel, describeWait } from "./engine.js";
 import { getPte, lockHolder, lockQueue, mappersOf, waitHolds } from "./machine.js";
-import { pte_pfn, pte_present, pte_special } from "./pte.js";
+import { CONT_PTES, pte_pfn, pte_present, pte_special } from "./pte.js";
+import { contGroupProblem } from "./paths/contpte.js";
 import type { Machine } from "./types.js";
 
 export const ORACLE_IDS = [
@@ -17,6 +18,8 @@ export const ORACLE_IDS = [
   "pin-in-shared-table",
   "pte-after-teardown",
   "fork-source-changed",
+  "cont-misprogrammed",
+  "tlb-conflict",
   "cow-copied",
   "ipi-wait",
   "deadlock",
@@ -213,6 +216,42 @@ const forkSourceChanged: Oracle = {
   },
 };
 
+/**
+ * races.md INV-CONT: a contiguous block is all-or-nothing whenever its PTL is
+ * free (inside contpte_convert the PTL is held and the block is all invalid),
+ * and the walker never reads a CONT entry whose valid neighbours disagree.
+ */
+const contMisprogrammed: Oracle = {
+  id: "cont-misprogrammed",
+  kind: "invariant",
+  title: "Misprogrammed contiguous bit: a CONT block whose entries disagree",
+  check: (cfg, m) => {
+    if (m.hw?.oracle === "cont-misprogrammed") return m.hw.message;
+    if (cfg.kernel.contpte === "none") return null;
+    for (let i = 0; i < m.mms.length; i++) {
+      const mm = m.mms[i];
+      for (let slot = 0; slot < mm.pmd.length; slot++) {
+        const t = mm.pmd[slot];
+        if (t < 0 || m.tables[t].ptl >= 0) continue;
+        const ptes = m.tables[t].ptes;
+        for (let bs = 0; bs < ptes.length; bs += CONT_PTES) {
+          const problem = contGroupProblem(m, ptes, bs, false, slot * cfg.ptrs);
+          if (problem) return `${mm.name}'s page table holds a broken contiguous block (pages ${slot * cfg.ptrs + bs}-${slot * cfg.ptrs + bs + CONT_PTES - 1}) with its PTL free: ${problem}. The hardware may cache one entry for the block from any of them ("Unconsistent 16 PTEs will lead to crash")`;
+        }
+      }
+    }
+    return null;
+  },
+};
+
+/** races.md INV-TLB: no TLB holds two entries that translate one address. */
+const tlbConflict: Oracle = {
+  id: "tlb-conflict",
+  kind: "invariant",
+  title: "TLB conflict: two TLB entries translate one address",
+  check: (cfg, m) => (m.hw?.oracle === "tlb-conflict" ? m.hw.message : null),
+};
+
 /** Tutorial milestone: a parent and its child map the same address to different pages (a COW copy happened). */
 const cowCopied: Oracle = {
   id: "cow-copied",
@@ -331,6 +370,8 @@ export const ORACLES: Record<OracleId, Oracle> = {
   "pin-in-shared-table": pinInSharedTable,
   "pte-after-teardown": pteAfterTeardown,
   "fork-source-changed": forkSourceChanged,
+  "cont-misprogrammed": contMisprogrammed,
+  "tlb-conflict": tlbConflict,
   "cow-copied": cowCopied,
   "ipi-wait": ipiWait,
   deadlock,

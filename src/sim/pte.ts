@@ -25,6 +25,18 @@ export const pte_wrprotect = (pte: number): number => pte & ~_PAGE_RW;
 export const pte_mkdirty = (pte: number): number => pte | _PAGE_DIRTY;
 export const pte_mkclean = (pte: number): number => pte & ~_PAGE_DIRTY;
 export const pte_mkspecial = (pte: number): number => pte | _PAGE_SPECIAL;
+export const pte_mkcont = (pte: number): number => pte | _PAGE_CONT;
+export const pte_mknoncont = (pte: number): number => pte & ~_PAGE_CONT;
+/** A swap entry: not present, not none (what try_to_unmap leaves behind). */
+export const mk_swp_pte = (): number => _PAGE_SWP;
+
+/**
+ * Entries in one arm64 contiguous block. The kernel uses 16 (64 KiB of 4 KiB
+ * pages); races.md "Simplifications" 1 allows 4, as contpte_convert()'s own
+ * comment does "for clarity". Blocks are naturally aligned in VA and PFN.
+ */
+export const CONT_PTES = 4;
+export const contBlockStart = (va: number): number => va - (va % CONT_PTES);
 
 /** Short human form, e.g. "pfn 3 RW D" or "none". */
 export function pteString(pte: number): string {
@@ -35,4 +47,11 @@ export function pteString(pte: number): string {
   if (pte_cont(pte)) bits.push("CONT");
   if (pte_special(pte)) bits.push("special");
   return `pfn ${pte_pfn(pte)} ${bits.join(" ")}`;
+}
+
+/** A TLB entry in short form: "P:3->pfn 5 RW", or for a block entry "P:0-3->pfn 4-7 RW CONT". */
+export function tlbEntryString(mm: string, e: { va: number; pfn: number; write: boolean; cont?: boolean }): string {
+  const rw = e.write ? "RW" : "RO";
+  if (e.cont) return `${mm}:${e.va}-${e.va + CONT_PTES - 1}->pfn ${e.pfn}-${e.pfn + CONT_PTES - 1} ${rw} CONT`;
+  return `${mm}:${e.va}->pfn ${e.pfn} ${rw}`;
 }

@@ -22,7 +22,7 @@ function cloneCpu(c: Cpu): Cpu {
     frames: c.frames.map(cloneFrame),
     irqsOff: c.irqsOff,
     needResched: c.needResched,
-    tlb: c.tlb.map((e) => ({ mm: e.mm, va: e.va, pfn: e.pfn, write: e.write })),
+    tlb: c.tlb.map((e) => ({ mm: e.mm, va: e.va, pfn: e.pfn, write: e.write, cont: e.cont })),
     ipis: c.ipis.map((i) => ({ from: i.from, mm: i.mm, start: i.start, end: i.end })),
     waitAcks: c.waitAcks.slice(),
     wait: c.wait ? (c.wait.kind === "spin" ? { kind: "spin", lock: { ...c.wait.lock } } : { ...c.wait }) : null,
@@ -68,6 +68,7 @@ export function cloneMachine(m: Machine): Machine {
     vars: m.vars.slice(),
     spinlocks: m.spinlocks.slice(),
     lockQueues: cloneQueues(m.lockQueues),
+    hw: m.hw ? { ...m.hw } : null,
   };
 }
 

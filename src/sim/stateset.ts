@@ -133,7 +133,7 @@ export class StateSet {
         w(e.mm);
         w(e.va);
         w(e.pfn);
-        w(e.write ? 1 : 0);
+        w((e.write ? 1 : 0) | (e.cont ? 2 : 0));
       }
       w(c.ipis.length);
       for (const i of c.ipis) {
@@ -236,6 +236,11 @@ export class StateSet {
     for (const k of keys) {
       w(this.str(k));
       this.list(m.lockQueues[k]);
+    }
+    if (!m.hw) w(-1);
+    else {
+      w(this.str(m.hw.oracle));
+      w(this.str(m.hw.message));
     }
   }
 }

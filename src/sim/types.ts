@@ -27,12 +27,23 @@ export type Wait =
 /** A lock the machine knows: a page table's PTL, or a named teaching lock. */
 export type LockRef = { kind: "ptl"; table: number } | { kind: "spinlock"; id: number };
 
-/** A cached translation in one CPU's TLB. */
+/**
+ * A cached translation in one CPU's TLB. A `cont` entry is the one block
+ * entry the arm64 walker may cache for a whole contiguous block: it covers
+ * [va, va + CONT_PTES) with pfn..pfn + CONT_PTES - 1 (va and pfn aligned).
+ */
 export interface TlbEntry {
   mm: number;
   va: number;
   pfn: number;
   write: boolean;
+  cont: boolean;
+}
+
+/** A broken hardware rule, recorded when it happens (races.md INV-CONT, INV-TLB). */
+export interface HwFault {
+  oracle: "tlb-conflict" | "cont-misprogrammed";
+  message: string;
 }
 
 /** A TLB-shootdown IPI not yet handled because the target had IRQs off. */
@@ -201,6 +212,8 @@ export interface Machine {
    * are FIFO: the head waiter gets a released lock before anyone new.
    */
   lockQueues: Record<string, number[]>;
+  /** The first broken hardware rule (contpte), or null. */
+  hw: HwFault | null;
 }
 
 /** One scheduling decision: step CPU `cpu` (choosing from its menu if it has one), or the DMA device. */

@@ -4,7 +4,8 @@
 
 import { applyCommand, newSession, type Command, type Session } from "../../src/game/session.js";
 import { gameView, levelInfo } from "../../src/game/view.js";
-import { loadCampaign, type Level } from "../../src/level/load.js";
+import { join } from "node:path";
+import { loadCampaign, loadLevelFile, type Level } from "../../src/level/load.js";
 import type { RoomInfo, ServerMessage, Snapshot } from "../../src/protocol/server.js";
 import { localCatalogue, type Local } from "../../src/client/model/local.js";
 import { initialState, reduce, type ClientState } from "../../src/client/model/store.js";
@@ -13,9 +14,11 @@ export const ME = "me-123";
 export const URL = "ws://127.0.0.1:7373/";
 
 let campaign: Level[] | null = null;
+/** The campaign, then the versus test level (test/fixtures/versus-lost-update.yaml) at the end. */
 export function levels(): Level[] {
-  return (campaign ??= loadCampaign());
+  return (campaign ??= [...loadCampaign(), loadLevelFile(join(import.meta.dirname, "..", "fixtures", `${VERSUS}.yaml`))]);
 }
+export const VERSUS = "versus-lost-update";
 export function level(id: string): Level {
   const l = levels().find((x) => x.id === id);
   if (!l) throw new Error(`no level ${id}`);
@@ -34,17 +37,20 @@ export interface RoomOpts {
   /** CPUs another player ("Ada") holds. */
   others?: number[];
   paused?: boolean;
+  /** A versus room (default: when the level is a versus level); held seats play for the level's side. */
+  versus?: boolean;
 }
 
 export function roomInfo(l: Level, o: RoomOpts = {}): RoomInfo {
   const mine = o.mine ?? [0];
   const others = o.others ?? [];
   const policy = o.policy ?? (l.mode === "defend" ? "adversary" : "manual");
+  const versus = o.versus ?? l.mode === "versus";
   return {
     code: "K7M2QX",
     level: levelInfo(l),
     policy,
-    versus: false,
+    versus,
     paused: o.paused ?? false,
     workshop: null,
     team: null,
@@ -54,7 +60,7 @@ export function roomInfo(l: Level, o: RoomOpts = {}): RoomInfo {
     ],
     seats: l.cpus.map((c, cpu) => {
       const holder = mine.includes(cpu) ? ME : others.includes(cpu) ? "ada-1" : null;
-      return { cpu, name: c.name, holder, side: null, bot: holder === null ? policy : null };
+      return { cpu, name: c.name, holder, side: versus && holder !== null ? (c.side ?? "red") : null, bot: holder === null ? policy : null };
     }),
     dma: l.device === undefined ? null : policy === "manual" ? "players" : "bot",
   };
@@ -63,8 +69,8 @@ export function roomInfo(l: Level, o: RoomOpts = {}): RoomInfo {
 export const step = (actor: number | "dma", choice?: string): Command => (choice === undefined ? { kind: "step", actor } : { kind: "step", actor, choice });
 
 /** The session after applying commands (by this player), one second apart. */
-export function play(l: Level, cmds: Command[]): Session {
-  let s = newSession(l);
+export function play(l: Level, cmds: Command[], versus = l.mode === "versus"): Session {
+  let s = newSession(l, { versus });
   cmds.forEach((c, i) => (s = applyCommand(l, s, c, 1000 * (i + 1), ME).s));
   return s;
 }
@@ -87,7 +93,7 @@ export function welcome(): ServerMessage {
 /** A client that was welcomed and joined a room where `cmds` were played. */
 export function clientIn(levelId: string, cmds: Command[] = [], o: RoomOpts = {}): ClientState {
   const l = level(levelId);
-  const s = play(l, cmds);
+  const s = play(l, cmds, o.versus ?? l.mode === "versus");
   let st = initialState(URL);
   st = reduce(st, { kind: "open" });
   st = reduce(st, { kind: "message", msg: welcome() });

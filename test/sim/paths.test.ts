@@ -13,7 +13,7 @@ describe("user loads and stores", () => {
     const c = fixture({ cpus: `  - { name: A1, process: A, runs: [{ store: { page: 0, value: x } }] }` });
     const m = runOp(c, c.machine, 0);
     expect(m.pages[1].data).toBe("x");
-    expect(m.cpus[0].tlb).toEqual([{ mm: A, va: 0, pfn: 1, write: true }]);
+    expect(m.cpus[0].tlb).toEqual([{ mm: A, va: 0, pfn: 1, write: true, cont: false }]);
     expect(m.mms[A].expect[0]).toBe("x");
   });
 

@@ -8,6 +8,8 @@ import type { GameView, LevelInfo, Result, RoomInfo } from "../../protocol/serve
 import { ORACLES, type OracleId } from "../../sim/oracles.js";
 
 export type Actor = number | "dma";
+export type Mode = LevelInfo["mode"];
+export type Side = "red" | "blue";
 
 function oracleTitles(level: Level | null): string[] {
   if (!level) return [];
@@ -15,10 +17,11 @@ function oracleTitles(level: Level | null): string[] {
   return ids.map((id) => ORACLES[id]?.title ?? id);
 }
 
-/** The level's goal in one sentence. */
-export function goalSentence(mode: "hunt" | "defend", level: Level | null): string {
+/** The level's goal in one sentence (a versus room: each side's). */
+export function goalSentence(mode: Mode, level: Level | null, versus = false): string {
   const t = oracleTitles(level);
   const what = t.length ? t.join("; or ") : "";
+  if (mode === "versus" || versus) return `Red makes it happen${what ? `: ${what}` : ""}; blue lets every CPU finish without it.`;
   if (mode === "hunt") return what ? `Make it happen: ${what}.` : "Make the race happen.";
   return what ? `Choose a fix and let every CPU finish, without this: ${what}.` : "Choose a fix and let every CPU finish without the race.";
 }
@@ -29,21 +32,50 @@ export function stepsText(game: GameView, par: number | null): string {
 
 export interface SeatLabel {
   cpu: number;
-  /** "CPU0 T0" */
+  /** "CPU0 T0", or "CPU0 T0 (red)" when the CPU plays for a side */
   label: string;
   /** "you", a player's name, "manual" (no bot moves it: any player in the room steps it) or "eager bot" / "adversary bot". */
   who: string;
+  /** The side the CPU plays for: its holder's, else the one the level fixes; null outside versus. */
+  side: Side | null;
   mine: boolean;
+}
+
+/** The side a CPU plays for in a versus room: the one its holder claimed, else the level's; null if neither says. */
+export function seatSide(room: RoomInfo, cpu: number): Side | null {
+  if (!room.versus) return null;
+  return room.seats[cpu]?.side ?? room.level.cpus[cpu]?.side ?? null;
+}
+
+/** The sides this player plays for (the seats they hold), red first. */
+export function mySides(room: RoomInfo | null, me: string | null): Side[] {
+  if (!room || !room.versus || me === null) return [];
+  const held = room.seats.filter((s) => s.holder === me).map((s) => seatSide(room, s.cpu));
+  return (["red", "blue"] as const).filter((x) => held.includes(x));
 }
 
 export function seatLabels(room: RoomInfo, me: string | null): SeatLabel[] {
   return room.seats.map((s) => {
     const holder = s.holder === null ? null : room.members.find((m) => m.id === s.holder);
     const mine = me !== null && s.holder === me;
-    const side = s.side ? ` ${s.side}` : "";
+    const side = seatSide(room, s.cpu);
     const who = mine ? "you" : holder ? holder.name + (holder.connected ? "" : " (away)") : s.bot === "manual" ? "manual" : `${s.bot} bot`;
-    return { cpu: s.cpu, label: `CPU${s.cpu} ${s.name}`, who: who + side, mine };
+    return { cpu: s.cpu, label: `CPU${s.cpu} ${s.name}${side ? ` (${side})` : ""}`, who, side, mine };
   });
+}
+
+/**
+ * The claim for `c` on a CPU. A versus room needs a side: the one the level
+ * fixes for that CPU; where it fixes none, the side this player already plays
+ * (else red), and on a CPU they hold already, the other side (c switches it).
+ */
+export function claimFor(room: RoomInfo | null, me: string | null, cpu: number): { type: "claim"; cpu: number; side?: Side } {
+  if (!room?.versus) return { type: "claim", cpu };
+  const fixed = room.level.cpus[cpu]?.side;
+  if (fixed) return { type: "claim", cpu, side: fixed };
+  const seat = room.seats[cpu];
+  if (seat && me !== null && seat.holder === me && seat.side) return { type: "claim", cpu, side: seat.side === "red" ? "blue" : "red" };
+  return { type: "claim", cpu, side: mySides(room, me)[0] ?? "red" };
 }
 
 /** The actors this player may step, in order: the CPUs they hold, free CPUs of a manual room, and the DMA device when players drive it. */
@@ -67,14 +99,32 @@ export function firstFreeSeat(room: RoomInfo): number | null {
   return room.seats.find((s) => s.holder === null)?.cpu ?? null;
 }
 
+/** A versus result: the winning side and why, then what it means for this player's sides. */
+export function winnerLines(r: Result, mine: Side[]): string[] {
+  if (r.winner === null) return [];
+  const name = r.winner === "red" ? "Red" : "Blue";
+  const why =
+    r.winner === "red"
+      ? `the race happened: ${r.oracle?.message ?? "the goal fired"}`
+      : r.reason === "deadlock" || r.reason === "livelock"
+        ? `the race never happened (${r.reason}: ${r.oracle?.message ?? "no CPU could go on"})`
+        : r.oracle
+          ? `the race never happened (${r.oracle.message})`
+          : "every CPU finished and nothing broke";
+  const head = `${name} wins: ${why}`;
+  if (mine.length === 0) return [head, "You watched."];
+  if (mine.length === 2) return [head, "You played both sides."];
+  return [head, mine[0] === r.winner ? `✓ You played ${mine[0]}: you win.` : `✗ You played ${mine[0]}: ${r.winner} wins this one.`];
+}
+
 /** The headline of a result: what broke, or why the defence held. */
-export function resultHeadline(r: Result, mode: "hunt" | "defend"): string {
+export function resultHeadline(r: Result, mode: Mode): string {
   const won = r.outcome === "won";
   switch (r.reason) {
     case "oracle":
       return won ? `✓ You broke it: ${r.oracle?.message ?? "the race happened"}` : `✗ The race happened: ${r.oracle?.message ?? "an invariant broke"}`;
     case "finished":
-      if (mode === "hunt") return "✗ Every CPU finished and nothing broke: this interleaving was safe. Retry and try another order.";
+      if (mode !== "defend") return "✗ Every CPU finished and nothing broke: this interleaving was safe. Retry and try another order.";
       return "✓ The defence held: every CPU finished, and the explorer checked that no schedule breaks this fix.";
     case "deadlock":
       return `✗ Deadlock: ${r.oracle?.message ?? "every CPU is stuck"}`;
@@ -97,7 +147,8 @@ export function topBar(room: RoomInfo, game: GameView, levels: LevelInfo[], leve
   const where = idx >= 0 ? `${idx + 1}/${levels.length} ` : "";
   const phase = game.phase === "over" ? " · OVER" : room.paused ? " · PAUSED by the instructor" : "";
   const line1 = `FAULTLINE · ${where}${info.title} · ${info.mode} · ${info.race} · room ${room.code}${room.team ? ` · team ${room.team}` : ""}${phase}`;
-  const line2 = `Goal: ${goalSentence(info.mode, level)}`;
+  const sides = mySides(room, me);
+  const line2 = `Goal: ${goalSentence(info.mode, level, room.versus)}${sides.length === 1 ? ` You play ${sides[0]}.` : sides.length === 2 ? " You play both sides." : ""}`;
   const knobs = Object.entries(game.knobs).map(([k, v]) => `${k}=${v}`);
   const seats = seatLabels(room, me).map((x) => `${x.cpu === selected ? "▸" : ""}${x.label}: ${x.who}`);
   if (room.dma) seats.push(`${selected === "dma" ? "▸" : ""}DMA: ${room.dma === "bot" ? `${room.policy} bot` : "players"}`);
@@ -112,9 +163,9 @@ export function topBar(room: RoomInfo, game: GameView, levels: LevelInfo[], leve
   return [line1, line2, line3];
 }
 
-/** Who drives each actor, as the CPU panel labels it. */
+/** Who drives each actor, as the CPU panel labels it (with the side it plays for in a versus room). */
 export function driverLabels(room: RoomInfo, me: string | null): string[] {
-  return seatLabels(room, me).map((x) => x.who);
+  return seatLabels(room, me).map((x) => (x.side ? `${x.side} · ${x.who}` : x.who));
 }
 
 export function dmaDriver(room: RoomInfo): string {

@@ -3,7 +3,10 @@
 
 import type { Screen } from "./input.js";
 
-export function keyBar(screen: Screen, extra: { policy?: string | null; over?: boolean; menu?: boolean; replay?: boolean } = {}): string {
+export function keyBar(
+  screen: Screen,
+  extra: { policy?: string | null; over?: boolean; menu?: boolean; replay?: boolean; versus?: boolean; knobs?: boolean } = {},
+): string {
   switch (screen) {
     case "connecting":
     case "offline":
@@ -11,6 +14,10 @@ export function keyBar(screen: Screen, extra: { policy?: string | null; over?: b
     case "lobby":
       return `↑↓ level · Enter play · j join by code · n name · p bots: ${extra.policy ?? "level default"} · w run a workshop · ? help · q quit`;
     case "intro":
+      if (extra.versus) {
+        const fix = extra.knobs ? " · ↑↓ knob · ←→ or 1-9 fix" : "";
+        return `${extra.knobs ? "Tab" : "Tab/0-9"} CPU · c take it (its side) · x hand it back · Enter start${fix} · b lobby · ? help · q quit`;
+      }
       return "Enter start · ↑↓ knob · ←→ or 1-9 choose the fix · b lobby · ? help · q quit";
     case "game":
       if (extra.menu) return "↑↓ choose · Enter or 1-9 run it · Esc close";
@@ -35,18 +42,24 @@ export const HELP_TEXT: { title: string; lines: string[] }[] = [
       "h         next rung of the hint ladder (hints cost points)",
       "u         rewind one step (counted in the score)       R  reset the level (asks first)",
       "c         take over the CPU shown from the bot           x  hand it back",
+      "          versus: c takes a CPU for the side the level gives it (red or blue; where it gives",
+      "          none, c again on your CPU switches its side); in the intro Tab picks the CPU",
       "b         back to the lobby      ?  this help      q  quit (asks; y to confirm)",
       "Esc       close any overlay",
     ],
   },
   {
     title: "After a level (debrief)",
-    lines: ["p replay the schedule step by step (Space pause, ←→ move)   r retry   n next level   g look at the final machine"],
+    lines: [
+      "p replay the schedule step by step (Space pause, ←→ move)   r retry   n next level   g look at the final machine",
+      "versus: the debrief names the winning side: red when the race happened, blue when every CPU finished safely",
+    ],
   },
   {
     title: "Symbols",
     lines: [
       "CPUs:   ▶ ready   ■ cannot run (the reason follows, in kernel terms)   ◆ at a syscall menu   ✓ finished   ○ not forked yet",
+      "Sides:  (red) or (blue) after a CPU in a versus room: the side it plays for",
       "Code:   → the line this CPU runs next;  next→ the first line of the operation it has not started",
       "PTEs:   one character per entry, 16 to a block under the ruler 0123456789abcdef:",
       "        · none   r present, read-only   w present, writable   s swap/non-present;  = under an entry: CONT (contpte) bit",

@@ -6,7 +6,7 @@
 
 import type { ClientMessageInput } from "../../protocol/client.js";
 import type { ClientState } from "./store.js";
-import { actorName, drivable, type Actor } from "./game.js";
+import { actorName, claimFor, drivable, type Actor } from "./game.js";
 
 export type Policy = "manual" | "eager" | "adversary";
 export type Screen = "connecting" | "offline" | "lobby" | "intro" | "game" | "debrief" | "dashboard";
@@ -148,6 +148,8 @@ function lobbyKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     return send(ui, {
       type: "create",
       level: level.id,
+      // A versus level is played versus (the server would make it so anyway): say it.
+      ...(level.mode === "versus" ? { versus: true } : {}),
       ...(ui.policy ? { policy: ui.policy } : {}),
       ...(ctx.workshop ? { workshop: ctx.workshop } : {}),
       ...(ctx.team ? { team: ctx.team } : {}),
@@ -171,11 +173,33 @@ function introKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   const game = s.game!;
   const knobs = s.room?.level.knobs ?? [];
   const seq = s.seq;
+  const room = s.room;
+  const me = s.you?.member ?? null;
+  const versus = room?.versus === true;
   if (k.return || k.input === " ") {
+    // A versus room: a player picks a side before play starts (a full room can only be watched).
+    if (versus && room && !room.seats.some((x) => x.holder === me) && room.seats.some((x) => x.holder === null)) {
+      return flash(ui, "Pick your side first: Tab to a CPU, then c to take it.");
+    }
     const next = { ...ui, introDone: game.attempt };
     return game.phase === "setup" ? send(next, { type: "start", seq }) : none(next);
   }
   if (k.input === "b") return { ui: { ...ui, introDone: null }, send: [{ type: "leave" }], effects: [{ kind: "leave" }] };
+  if (versus && room) {
+    // Seats: Tab (or 0-9 when there is no fix to choose) picks a CPU, c takes it for its side, x hands it back.
+    const n = room.seats.length;
+    const sel = selectedActor(s, ui);
+    const cur = typeof sel === "number" ? sel : 0;
+    if (k.tab) return none({ ...ui, selected: (cur + (k.shift ? -1 : 1) + n) % n });
+    if (knobs.length === 0 && /^[0-9]$/.test(k.input)) {
+      const c = Number(k.input);
+      return c < n ? none({ ...ui, selected: c }) : flash(ui, `There is no CPU${c} in this level.`);
+    }
+    if (k.input === "c") return send(ui, claimFor(room, me, cur));
+    if (k.input === "x") {
+      return room.seats[cur]?.holder === me ? send(ui, { type: "release", cpu: cur }) : flash(ui, `You do not hold ${actorName(cur, room)}.`);
+    }
+  }
   if (knobs.length === 0) return none(ui);
   const kc = Math.min(ui.knobCursor, knobs.length - 1);
   if (k.upArrow) return none({ ...ui, knobCursor: Math.max(0, kc - 1) });
@@ -251,7 +275,7 @@ function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
       return none({ ...ui, overlay: "reset" });
     case "c":
       if (sel === "dma") return flash(ui, "The DMA device is not a seat: it follows the room's bot policy.");
-      return send(ui, { type: "claim", cpu: sel, ...(s.room?.versus ? { side: s.room.seats[sel]?.side ?? "red" } : {}) });
+      return send(ui, claimFor(s.room, s.you?.member ?? null, sel));
     case "x":
       if (sel === "dma") return none(ui);
       return send(ui, { type: "release", cpu: sel });
@@ -369,11 +393,12 @@ export function autoMessages(prev: ClientState, next: ClientState, opts: { room?
   if (prev.room && !next.room && prev.player && next.player && prev.player.id !== next.player.id) out.push({ type: "join", room: prev.room.code });
   if (!prev.workshop && next.workshop) out.push({ type: "watchWorkshop", workshop: next.workshop.id, token: next.workshop.token });
   const joinedNow = next.room && next.you && (prev.you?.member !== next.you.member || prev.room?.code !== next.room.code);
-  if (joinedNow && next.room && next.you) {
+  // In a versus room the player picks a side (the intro's seat list) instead of being handed one.
+  if (joinedNow && next.room && next.you && !next.room.versus) {
     const me = next.you.member;
     if (!next.room.seats.some((x) => x.holder === me)) {
       const free = next.room.seats.find((x) => x.holder === null);
-      if (free) out.push({ type: "claim", cpu: free.cpu, ...(next.room.versus ? { side: free.side ?? "red" } : {}) });
+      if (free) out.push({ type: "claim", cpu: free.cpu });
     }
   }
   return out;

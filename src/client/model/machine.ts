@@ -5,7 +5,7 @@
 
 import type { Config } from "../../sim/config.js";
 import { GUP_PIN_COUNTING_BIAS } from "../../sim/machine.js";
-import { pte_cont, pte_none, pte_present, pte_write, pteString } from "../../sim/pte.js";
+import { pte_cont, pte_none, pte_present, pte_write, pteString, tlbEntryString } from "../../sim/pte.js";
 import type { Machine, Mm, RwSem } from "../../sim/types.js";
 
 /** Entries per drawn block (a PTE table with more entries is drawn as several blocks). */
@@ -172,7 +172,7 @@ export function mmLines(m: Machine): string[] {
 
 export function cpuLines(m: Machine): string[] {
   return m.cpus.map((c, i) => {
-    const tlb = c.tlb.length ? c.tlb.map((e) => `${m.mms[e.mm]?.name ?? e.mm}:${e.va}->pfn ${e.pfn} ${e.write ? "RW" : "RO"}`).join("; ") : "empty";
+    const tlb = c.tlb.length ? c.tlb.map((e) => tlbEntryString(m.mms[e.mm]?.name ?? String(e.mm), e)).join("; ") : "empty";
     const parts = [`TLB ${tlb}`, `IRQs ${c.irqsOff ? "off" : "on"}`];
     if (c.ipis.length) parts.push(`flush IPI pending from ${c.ipis.map((p) => `CPU${p.from}`).join(", ")}`);
     if (c.waitAcks.length) parts.push(`waiting for acks from ${c.waitAcks.map((t) => cpuTag(m, t)).join(", ")}`);

@@ -7,7 +7,7 @@ import { Help } from "../components/Help.js";
 import { Confirm } from "../components/Confirm.js";
 import { KeyBar } from "../components/KeyBar.js";
 import { StatusLine } from "../components/StatusLine.js";
-import { resultHeadline, scoreLine } from "../model/game.js";
+import { mySides, resultHeadline, scoreLine, winnerLines } from "../model/game.js";
 import { keyBar } from "../model/help.js";
 import { clip, wrapLine } from "../model/layout.js";
 import { traceLine } from "../model/store.js";
@@ -34,7 +34,8 @@ export function Debrief({ s, ui, cols, rows, local }: ScreenProps) {
 
   const head = [
     `DEBRIEF · ${info.title} · ${game.attempt}`,
-    ...wrapLine(resultHeadline(r, info.mode), cols - 1),
+    // A versus result names the winning side (red: the race happened; blue: it did not).
+    ...(r.winner !== null ? winnerLines(r, mySides(room, me)) : [resultHeadline(r, info.mode)]).flatMap((t) => wrapLine(t, cols - 1)),
     scoreLine(r),
   ];
   const tlRows = [tl.header, ...tl.lanes.map((l) => l.label + l.cells), ...(tl.marker ? [tl.marker] : [])];

@@ -2,7 +2,8 @@
 // levels the fix to choose (the knobs, set before play begins).
 
 import { Box, Text } from "ink";
-import { goalSentence } from "../model/game.js";
+import { goalSentence, mySides, seatLabels } from "../model/game.js";
+import { selectedActor } from "../model/input.js";
 import { keyBar } from "../model/help.js";
 import { clip, wrapLine } from "../model/layout.js";
 import { KeyBar } from "../components/KeyBar.js";
@@ -33,7 +34,25 @@ export function Intro({ s, ui, cols, rows, local }: ScreenProps) {
     .trim()
     .split("\n")
     .flatMap((l) => wrapLine(l, cols - 2, ""));
-  const budget = Math.max(3, rows - 9 - knobLines.length - (thread ? 1 : 0));
+  // A versus room: every CPU with its side and who holds it; the player picks one (Tab, c).
+  const me = s.you?.member ?? null;
+  const sel = selectedActor(s, ui);
+  const seatLines = room.versus
+    ? [
+        "Sides: red makes the race happen, blue keeps every CPU safe to the end.",
+        ...seatLabels(room, me).map((x) => `${x.cpu === sel ? "▸" : " "} ${x.label}: ${x.mine ? "you" : room.seats[x.cpu].holder === null ? `free (${x.who})` : x.who}`),
+      ]
+    : [];
+  const sides = mySides(room, me);
+  const mine = room.seats.filter((x) => x.holder === me).map((x) => `CPU${x.cpu}`);
+  const fallback = room.versus
+    ? sides.length
+      ? `Press Enter to begin. You play ${sides.join(" and ")}: ${mine.join(", ")}.`
+      : room.seats.some((x) => x.holder === null)
+        ? "Pick your side: Tab to a CPU, c to take it; then Enter begins."
+        : "Every CPU is taken: Enter watches."
+    : `Press Enter to begin. Your CPUs: ${mine.join(", ") || "none yet"}`;
+  const budget = Math.max(3, rows - 9 - knobLines.length - seatLines.length - (thread ? 1 : 0));
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate-end">
@@ -48,7 +67,7 @@ export function Intro({ s, ui, cols, rows, local }: ScreenProps) {
         </Text>
       ))}
       <Text> </Text>
-      {wrapLine(`Goal: ${goalSentence(info.mode, level)}`, cols - 1).map((t, i) => (
+      {wrapLine(`Goal: ${goalSentence(info.mode, level, room.versus)}`, cols - 1).map((t, i) => (
         <Text key={`g${i}`} bold wrap="truncate-end">
           {t}
         </Text>
@@ -58,8 +77,13 @@ export function Intro({ s, ui, cols, rows, local }: ScreenProps) {
           {k.text}
         </Text>
       ))}
-      <StatusLine flash={s.flash} fallback={`Press Enter to begin. Your CPUs: ${room.seats.filter((x) => x.holder === s.you?.member).map((x) => `CPU${x.cpu}`).join(", ") || "none yet"}`} />
-      <KeyBar keys={keyBar("intro")} />
+      {seatLines.map((t, i) => (
+        <Text key={`s${i}`} bold={i === 0} wrap="truncate-end">
+          {t}
+        </Text>
+      ))}
+      <StatusLine flash={s.flash} fallback={fallback} />
+      <KeyBar keys={keyBar("intro", { versus: room.versus, knobs: info.knobs.length > 0 })} />
     </Box>
   );
 }

@@ -47,9 +47,10 @@ export function Lobby({ s, ui, rows, progress }: ScreenProps) {
       <Text> </Text>
       {cur ? (
         <Text wrap="truncate-end">
-          {cur.id} · {cur.cpus.length} CPU{cur.cpus.length === 1 ? "" : "s"} ({cur.cpus.map((c) => c.name).join(", ")}){cur.dma ? " + a DMA device" : ""}
+          {cur.id} · {cur.cpus.length} CPU{cur.cpus.length === 1 ? "" : "s"} ({cur.cpus.map((c) => (c.side ? `${c.name} ${c.side}` : c.name)).join(", ")}){cur.dma ? " + a DMA device" : ""}
           {cur.par !== null ? ` · par ${cur.par}` : ""}
           {cur.knobs.length ? ` · you choose: ${cur.knobs.map((k) => k.id).join(", ")}` : ""}
+          {cur.mode === "versus" ? " · versus: pick red or blue in the room" : ""}
         </Text>
       ) : (
         <Text>{s.conn === "open" ? "Waiting for the campaign…" : "Connecting…"}</Text>

@@ -83,8 +83,42 @@ definePath("do_user_addr_fault@6.4", {
   generation: "6.4+ (0bff0aaea03e: per-VMA locks first)",
   steps: [...perVmaFaultHead(), { ...userFaultSteps[0], label: "lock_mmap", line: "lock_mmap: mmap_read_lock(mm);" }, ...userFaultSteps.slice(1)],
 });
+// arm64's handler: the same locking, in arch/arm64/mm/fault.c's words (6.4+ tries the per-VMA lock first).
+const arm64Lines = [
+  "lock_mmap: mmap_read_lock(mm);   /* lock_mm_and_find_vma() */",
+  "vma = find_vma(mm, addr); if (unlikely(!vma)) { fault = VM_FAULT_BADMAP; goto bad_area; }",
+  "if (!(vma->vm_flags & vm_flags)) { fault = VM_FAULT_BADACCESS; goto bad_area; }   /* __do_page_fault() */",
+  "fault = handle_mm_fault(vma, addr, mm_flags, regs);",
+  "mmap_read_unlock(mm);",
+  "bad_area: mmap_read_unlock(mm); arm64_force_sig_fault(SIGSEGV, SEGV_MAPERR, far, inf->name);",
+];
+const arm64Steps = userFaultSteps.map((s, i) => ({ ...s, line: arm64Lines[i] }));
+definePath("do_page_fault@arm64", {
+  name: "do_page_fault",
+  source: "arch/arm64/mm/fault.c",
+  generation: "6.4+ (per-VMA locks first)",
+  steps: [
+    ...perVmaFaultHead().map((s, i) => (i === 1 ? { ...s, line: "fault = handle_mm_fault(vma, addr, mm_flags | FAULT_FLAG_VMA_LOCK, regs);" } : s)),
+    { ...arm64Steps[0], label: "lock_mmap" },
+    ...arm64Steps.slice(1),
+  ],
+});
+definePath("do_page_fault@arm64-mmap", {
+  name: "do_page_fault",
+  source: "arch/arm64/mm/fault.c",
+  generation: "5.x",
+  steps: arm64Steps.map((s, i) => (i === 0 ? { ...s, line: "mmap_read_lock(mm);" } : s)),
+});
 defineVariant("do_user_addr_fault", (cfg) =>
-  cfg.kernel.spf !== "none" ? "do_user_addr_fault@spf" : cfg.kernel.per_vma_lock ? "do_user_addr_fault@6.4" : "do_user_addr_fault",
+  cfg.kernel.spf !== "none"
+    ? "do_user_addr_fault@spf"
+    : cfg.shootdown === "broadcast"
+      ? cfg.kernel.per_vma_lock
+        ? "do_page_fault@arm64"
+        : "do_page_fault@arm64-mmap"
+      : cfg.kernel.per_vma_lock
+        ? "do_user_addr_fault@6.4"
+        : "do_user_addr_fault",
 );
 
 // handle_pte_fault: the locked re-check, then the write-protect fault.

@@ -250,7 +250,7 @@ defineVariant("copy_page_range", (cfg) => (cfg.kernel.write_protect_seq ? "copy_
 
 // copy_pte_range: both PTLs held across a run of PTEs, dropped when the
 // progress counter says others are waiting (races.md R1 steps 1-9).
-const lockDst: Step = {
+export const lockDst: Step = {
   label: "again",
   line: "progress = 0; dst_pte = pte_alloc_map_lock(dst_mm, dst_pmd, addr, &dst_ptl);",
   run: (x) => {
@@ -264,7 +264,7 @@ const lockDst: Step = {
     x.f.l.progress = 0;
   },
 };
-const lockSrc: Step = {
+export const lockSrc: Step = {
   line: "src_pte = pte_offset_map(src_pmd, addr); src_ptl = pte_lockptr(src_mm, src_pmd); spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING);",
   run: (x) => {
     const t = x.m.mms[num(x.f, "src")].pmd[Math.floor(num(x.f, "addr") / x.cfg.ptrs)];
@@ -273,7 +273,7 @@ const lockSrc: Step = {
     x.f.l.stable = t;
   },
 };
-const progressCheck: Step = {
+export const progressCheck: Step = {
   label: "loop",
   line: (cfg) =>
     `if (progress >= ${cfg.kernel.progress_threshold}) { progress = 0; if (need_resched() || spin_needbreak(src_ptl) || spin_needbreak(dst_ptl)) break; }` +
@@ -286,11 +286,11 @@ const progressCheck: Step = {
     if (x.c.needResched || contended(num(x.f, "stable")) || contended(num(x.f, "dtable"))) return goto("out");
   },
 };
-const advance = (x: Ctx) => {
+export const advance = (x: Ctx) => {
   x.f.l.addr = num(x.f, "addr") + 1;
   return num(x.f, "addr") !== num(x.f, "end") ? goto("loop") : goto("out");
 };
-const noneCheck: Step = {
+export const noneCheck: Step = {
   line: "if (pte_none(*src_pte)) { progress++; continue; }",
   run: (x) => {
     if (!pte_none(getPte(x.m, x.cfg, num(x.f, "src"), num(x.f, "addr")))) return;
@@ -298,7 +298,7 @@ const noneCheck: Step = {
     return advance(x);
   },
 };
-const unlockBoth: Step = {
+export const unlockBoth: Step = {
   label: "out",
   line: "spin_unlock(src_ptl); pte_unmap_unlock(orig_dst_pte, dst_ptl); cond_resched();",
   run: (x) => {
@@ -307,7 +307,7 @@ const unlockBoth: Step = {
     x.c.needResched = false;
   },
 };
-const copyArgs = (x: Ctx) => ({ src: x.f.l.src, dst: x.f.l.dst, vma: x.f.l.vma, addr: x.f.l.addr, dtable: x.f.l.dtable });
+export const copyArgs = (x: Ctx) => ({ src: x.f.l.src, dst: x.f.l.dst, vma: x.f.l.vma, addr: x.f.l.addr, dtable: x.f.l.dtable });
 
 definePath("copy_pte_range@5.8", {
   name: "copy_pte_range",
@@ -334,7 +334,7 @@ definePath("copy_pte_range@5.8", {
   ],
 });
 
-definePath("copy_pte_range@5.9", {
+export const copyPteRange59 = definePath("copy_pte_range@5.9", {
   name: "copy_pte_range",
   source: "mm/memory.c",
   generation: "5.9-6.8 (70e806e4e645: prealloc for the early COW)",
@@ -382,7 +382,15 @@ definePath("copy_pte_range@5.9", {
     },
   ],
 });
-defineVariant("copy_pte_range", (cfg) => (cfg.kernel.early_cow_pinned || paeKernel(cfg) ? "copy_pte_range@5.9" : "copy_pte_range@5.8"));
+defineVariant("copy_pte_range", (cfg) =>
+  cfg.kernel.contpte === "vendor"
+    ? "copy_pte_range@vendor"
+    : cfg.kernel.fork_batch
+      ? "copy_pte_range@6.9"
+      : cfg.kernel.early_cow_pinned || paeKernel(cfg)
+        ? "copy_pte_range@5.9"
+        : "copy_pte_range@5.8",
+);
 
 const readPte: Step = {
   line: "pte_t pte = *src_pte; page = vm_normal_page(src_vma, addr, pte);",

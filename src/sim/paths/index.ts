@@ -13,3 +13,8 @@ import "./pervma.js";
 import "./unmap.js";
 import "./madvise.js";
 import "./teaching.js";
+import "./contpte.js";
+import "./forkbatch.js";
+import "./mthp.js";
+import "./rmap.js";
+import "./mremap.js";

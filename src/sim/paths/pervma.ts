@@ -27,13 +27,14 @@ definePath("lock_vma_under_rcu", {
     },
     {
       line: "if (!vma_is_anonymous(vma) || !vma->anon_vma) goto inval;   /* the first fault takes mmap_lock: find_mergeable_anon_vma() looks at neighbours */",
-      run: (x) => (vmaAt(x, x.c.mm, num(x.f, "vstart")).anonVma ? undefined : goto("inval")),
+      // A VMA removed since mas_walk (munmap, mremap) is detached: the fault falls back to mmap_lock.
+      run: (x) => (x.m.mms[x.c.mm].vmas.find((w) => w.start === num(x.f, "vstart"))?.anonVma ? undefined : goto("inval")),
     },
     {
       line: "if (!vma_start_read(vma)) goto inval;   /* fails while vm_lock_seq == mm_lock_seq (write-locked) or if down_read_trylock() fails */",
       run: (x) => {
-        const v = vmaAt(x, x.c.mm, num(x.f, "vstart"));
-        if (v.lockSeq === x.m.mms[x.c.mm].lockSeq || v.lockWriter >= 0) return goto("inval");
+        const v = x.m.mms[x.c.mm].vmas.find((w) => w.start === num(x.f, "vstart"));
+        if (!v || v.detached || v.lockSeq === x.m.mms[x.c.mm].lockSeq || v.lockWriter >= 0) return goto("inval");
         v.lockReaders = [...v.lockReaders, x.cpu].sort((a, b) => a - b);
       },
     },

@@ -3,7 +3,8 @@
 
 import { broadcastFlush, folioPut, getPte, ptl, setPte, spinLock, spinUnlock, upWrite, ZERO_PFN } from "../machine.js";
 import { call, defineVariant, definePath, goto, num, ret, type Ctx, type Step, mmapLockStep } from "../path.js";
-import { pte_none, pte_pfn, pte_special } from "../pte.js";
+import { CONT_PTES, contBlockStart, pte_none, pte_pfn, pte_special } from "../pte.js";
+import { archContpte, unfoldFirst } from "./contpte.js";
 import type { Mm, Vma } from "../types.js";
 import { ALL } from "./fork.js";
 
@@ -64,10 +65,18 @@ definePath("zap_pte_range", {
       run: (x) => (pte_none(getPte(x.m, x.cfg, num(x.f, "mm"), num(x.f, "addr"))) ? goto("next") : undefined),
     },
     {
-      line: "ptent = ptep_get_and_clear_full(mm, addr, pte, tlb->fullmm); tlb_remove_tlb_entry(tlb, pte, addr); page_remove_rmap(page, false); __tlb_remove_page(tlb, page);",
+      line: (cfg) =>
+        archContpte(cfg)
+          ? "ptent = get_and_clear_full_ptes(mm, addr, pte, nr, tlb->fullmm);   /* arm64: a block only partly in [addr, end) is unfolded first (contpte_try_unfold_partial) */"
+          : "ptent = ptep_get_and_clear_full(mm, addr, pte, tlb->fullmm); tlb_remove_tlb_entry(tlb, pte, addr); page_remove_rmap(page, false); __tlb_remove_page(tlb, page);",
       run: (x) => {
         const mm = num(x.f, "mm");
         const va = num(x.f, "addr");
+        const bs = contBlockStart(va);
+        if (!(bs >= num(x.f, "start") && bs + CONT_PTES <= num(x.f, "end"))) {
+          const unfold = unfoldFirst(x, mm, va);
+          if (unfold) return unfold;
+        }
         const pte = getPte(x.m, x.cfg, mm, va);
         setPte(x.m, x.cfg, mm, va, 0);
         x.f.l.flush = true;
