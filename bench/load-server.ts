@@ -50,14 +50,14 @@ async function main() {
     const { startServer } = await import("../server/index.js");
     const server = await startServer({ port: 0, host: "127.0.0.1", db, limits: LOAD_LIMITS });
     close = server.close;
-    // Investigation only: FAULTLINE_LOAD_WAL_CHECKPOINT=PAGES sets SQLite's wal_autocheckpoint (default 1000 pages).
+    // Investigation only: FAULTLINE_LOAD_WAL_CHECKPOINT=PAGES sets SQLite's wal_autocheckpoint (default WAL_AUTOCHECKPOINT_PAGES, 4000).
     const walPages = process.env.FAULTLINE_LOAD_WAL_CHECKPOINT;
     if (walPages && "db" in server.storage) (server.storage as import("../server/index.js").SqliteStorage).db.pragma(`wal_autocheckpoint = ${Number(walPages)}`);
     if (process.env.FAULTLINE_LOAD_STALLS) timeHandlers(server.hub, `${process.env.FAULTLINE_LOAD_STALLS}-handlers.txt`);
     send({
       type: "listening",
       url: server.url,
-      note: `faultline server, ${storageKind === "sqlite" ? "SQLite (WAL, synchronous=NORMAL) in a temp file" : "in-memory storage"}; limits: joinsPerMinute and joinBurst raised to 1,000,000 (every client is 127.0.0.1), message rate left at the default 20/s, bursts of 40`,
+      note: `faultline server, ${storageKind === "sqlite" ? "SQLite (WAL, synchronous=NORMAL, checkpoints on a worker thread) in a temp file" : "in-memory storage"}; limits: joinsPerMinute and joinBurst raised to 1,000,000 (every client is 127.0.0.1), message rate left at the default 20/s, bursts of 40`,
     });
   }
   if (process.env.FAULTLINE_LOAD_STALLS) logStalls(`${process.env.FAULTLINE_LOAD_STALLS}-${kind}.txt`);

@@ -23,7 +23,7 @@
 //                                      and times every frame and storage transaction (PREFIX-handlers.txt)
 //   FAULTLINE_LOAD_SERVER_ARGS="..."   extra node flags for the server child (e.g. --trace-gc)
 //   FAULTLINE_LOAD_RESET_EVERY=K       rooms reset their attempt after K steps (short machine histories)
-//   FAULTLINE_LOAD_WAL_CHECKPOINT=P    SQLite wal_autocheckpoint in pages (default 1000)
+//   FAULTLINE_LOAD_WAL_CHECKPOINT=P    SQLite wal_autocheckpoint in pages (default 4000; a worker thread checkpoints every 50 ms)
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";

@@ -35,8 +35,16 @@ export interface Session {
   versus: boolean;
   knobs: KnobSetting;
   phase: Phase;
-  /** machines[i] is the machine after i steps of the trace; machines[0] the initial one. */
-  machines: Machine[];
+  /**
+   * checkpoints[j] is the machine after j * CHECKPOINT_EVERY steps of the trace;
+   * checkpoints[0] is the initial one. Any earlier machine is rebuilt by replaying
+   * the trace's actions from the nearest checkpoint (machineAt): the simulator is
+   * deterministic, so that gives the machine the attempt had. Keeping one machine
+   * per step instead made every room hold ~80 deep copies (issue 7: GC pauses).
+   */
+  checkpoints: Machine[];
+  /** The machine after every step of the trace (current(s)). */
+  machine: Machine;
   trace: TraceEntry[];
   /** Hints shown so far (written hints first, then the explorer's). */
   hints: string[];
@@ -99,7 +107,33 @@ function fixProof(c: Compiled): ExploreResult {
   return r;
 }
 
-export const current = (s: Session): Machine => s.machines[s.machines.length - 1];
+/** Steps between two kept machines of an attempt: a rewind replays fewer than this many. */
+export const CHECKPOINT_EVERY = 16;
+
+export const current = (s: Session): Machine => s.machine;
+
+/** The initial machine of the attempt (its knob setting's compiled machine). */
+export const initialMachine = (s: Session): Machine => s.checkpoints[0];
+
+/**
+ * The machine after `i` steps of the trace (0 <= i <= trace length): a checkpoint,
+ * the current machine, or a replay of at most CHECKPOINT_EVERY - 1 steps.
+ */
+export function machineAt(level: Level, s: Session, i: number): Machine {
+  if (!Number.isInteger(i) || i < 0 || i > s.trace.length) throw new RangeError(`no machine after ${i} steps: the trace has ${s.trace.length}`);
+  if (i === s.trace.length) return s.machine;
+  const j = Math.floor(i / CHECKPOINT_EVERY);
+  return replayFrom(compiledFor(level, s.knobs), s.checkpoints[j], s.trace, j * CHECKPOINT_EVERY, i);
+}
+
+/** Fold the trace's actions from..to-1 over `m`, the machine after `from` steps. */
+function replayFrom(c: Compiled, m: Machine, trace: readonly TraceEntry[], from: number, to: number): Machine {
+  for (let k = from; k < to; k++) m = step(c.cfg, m, trace[k].action).m;
+  return m;
+}
+
+/** A fresh history: only the initial machine. */
+const startAt = (m: Machine): Pick<Session, "checkpoints" | "machine" | "trace"> => ({ checkpoints: [m], machine: m, trace: [] });
 export const actionOf = (actor: Actor, choice?: string): Action => (actor === "dma" ? { dma: true } : choice === undefined ? { cpu: actor } : { cpu: actor, choice });
 export const actorOf = (a: Action): Actor => ("dma" in a ? "dma" : a.cpu);
 
@@ -110,8 +144,7 @@ export function newSession(level: Level, opts: { versus?: boolean } = {}): Sessi
     versus: opts.versus ?? false,
     knobs,
     phase: "setup",
-    machines: [compiledFor(level, knobs).machine],
-    trace: [],
+    ...startAt(compiledFor(level, knobs).machine),
     hints: [],
     hintsUsed: 0,
     rewinds: 0,
@@ -161,7 +194,9 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
         ...s,
         phase: "play",
         startedAt: s.startedAt ?? at,
-        machines: [...s.machines, r.m],
+        // A checkpoint every CHECKPOINT_EVERY steps; the machines in between are dropped.
+        checkpoints: entry.step % CHECKPOINT_EVERY === 0 ? [...s.checkpoints, r.m] : s.checkpoints,
+        machine: r.m,
         trace: [...s.trace, entry],
         moves: s.moves + 1,
       };
@@ -177,7 +212,7 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
         throw new GameError("no-such-knob", `knob ${knob.id} has no value "${cmd.value}" (values: ${knob.options.map((o) => o.value).join(", ")})`);
       }
       const knobs = { ...s.knobs, [knob.id]: cmd.value };
-      return { s: { ...s, knobs, machines: [compiledFor(level, knobs).machine] }, event: { kind: "knob", knob: knob.id, value: cmd.value } };
+      return { s: { ...s, knobs, ...startAt(compiledFor(level, knobs).machine) }, event: { kind: "knob", knob: knob.id, value: cmd.value } };
     }
     case "start": {
       if (s.phase !== "setup") throw new GameError("already-started", "play has already started");
@@ -185,7 +220,7 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
     }
     case "hint": {
       const index = s.hints.length;
-      const text = index < level.hints.length ? level.hints[index] : level.mode === "hunt" ? explorerHint(c, current(s)) : null;
+      const text = index < level.hints.length ? level.hints[index] : level.mode !== "defend" ? explorerHint(c, current(s)) : null;
       if (text === null) throw new GameError("no-more-hints", "there are no more hints for this level");
       const free = cmd.free === true;
       return { s: { ...s, hints: [...s.hints, text], hintsUsed: s.hintsUsed + (free ? 0 : 1) }, event: { kind: "hint", index, text, free } };
@@ -194,15 +229,22 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
       if (s.trace.length === 0) throw new GameError("nothing-to-rewind", "nothing to rewind: no step has run");
       const n = Math.min(cmd.steps, s.trace.length);
       const to = s.trace.length - n;
+      const j = Math.floor(to / CHECKPOINT_EVERY);
       return {
-        s: { ...s, machines: s.machines.slice(0, to + 1), trace: s.trace.slice(0, to), rewinds: s.rewinds + 1 },
+        s: {
+          ...s,
+          checkpoints: s.checkpoints.slice(0, j + 1),
+          machine: replayFrom(c, s.checkpoints[j], s.trace, j * CHECKPOINT_EVERY, to),
+          trace: s.trace.slice(0, to),
+          rewinds: s.rewinds + 1,
+        },
         event: { kind: "rewind", steps: n, to },
       };
     }
     case "reset": {
       if (s.phase === "setup") throw new GameError("nothing-to-rewind", "nothing to reset: play has not started");
       return {
-        s: { ...s, phase: "setup", machines: [s.machines[0]], trace: [], resets: s.resets + 1 },
+        s: { ...s, phase: "setup", ...startAt(initialMachine(s)), resets: s.resets + 1 },
         event: { kind: "reset" },
       };
     }
@@ -217,7 +259,7 @@ function judge(level: Level, c: Compiled, s: Session, at: number): Result | null
   let v: { oracle: OracleId; message: string } | null = checkOracles(c.cfg, m, watch);
   if (!v && goal.includes("livelock")) {
     // Livelock is a property of the history, not of one state: ask the run path.
-    const run = runSchedule(c.cfg, s.machines[0], s.trace.map((t) => t.action), goal);
+    const run = runSchedule(c.cfg, initialMachine(s), s.trace.map((t) => t.action), goal);
     if (run.violation?.oracle === "livelock") v = run.violation;
   }
   const base = { steps: s.trace.length, par: level.par ?? null, hintsUsed: s.hintsUsed, rewinds: s.rewinds, resets: s.resets, durationMs: Math.max(0, at - (s.startedAt ?? at)) };
@@ -234,10 +276,11 @@ function judge(level: Level, c: Compiled, s: Session, at: number): Result | null
   if (v) {
     const isGoal = goal.includes(v.oracle);
     const reason: Result["reason"] = isGoal ? "oracle" : v.oracle === "deadlock" ? "deadlock" : v.oracle === "livelock" ? "livelock" : "oracle";
-    return finish(level.mode === "hunt" ? isGoal : false, reason);
+    // A versus level is judged like a hunt (the race happening is red's win); `winner` names the side.
+    return finish(level.mode !== "defend" ? isGoal : false, reason);
   }
   if (!allDone(c.cfg, m)) return null;
-  if (level.mode === "hunt") return finish(false, "finished");
+  if (level.mode !== "defend") return finish(false, "finished");
   // Defend: the play went well, but a fix only wins if no schedule at all breaks it.
   const proof = fixProof(c);
   if (proof.verdict === "reachable") return finish(false, "unsafe-fix", formatSchedule(proof.schedule ?? []));

@@ -1,12 +1,12 @@
 // Both Storage implementations keep the same contract; SQLite runs in WAL mode and survives reopening.
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Result } from "../../src/protocol/server.js";
 import { MemoryStorage } from "../../server/storage/memory.js";
 import type { Storage } from "../../server/storage/port.js";
-import { SqliteStorage } from "../../server/storage/sqlite.js";
+import { SqliteStorage, WAL_AUTOCHECKPOINT_PAGES } from "../../server/storage/sqlite.js";
 
 const dir = mkdtempSync(join(tmpdir(), "faultline-storage-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -99,5 +99,38 @@ describe("sqlite", () => {
     ).toThrow();
     expect(st.actions("RRRRRR-2")).toEqual([]);
     st.close();
+  });
+
+  it("checkpoints the WAL from its worker thread: the database file alone then holds every commit", async () => {
+    const file = join(dir, "checkpoint.db");
+    const st = new SqliteStorage(file);
+    fill(st);
+    st.createRoom({ code: "TTTTTT", level: "basics-lost-update", policy: "manual", versus: false, workshop: null, team: null, createdAt: 12 });
+    st.startAttempt({ id: "TTTTTT-1", room: "TTTTTT", n: 1, level: "basics-lost-update", startSeq: 0, startedAt: 12 });
+    // One transaction each, as the server commits actions.
+    for (let seq = 1; seq <= 300; seq++) st.appendAction("TTTTTT-1", "TTTTTT", { seq, at: 60 + seq, by: "p1", cmd: { kind: "step", actor: seq % 2 } });
+    expect(st.db.pragma("wal_autocheckpoint", { simple: true })).toBe(WAL_AUTOCHECKPOINT_PAGES);
+    const c = await st.checkpoint();
+    expect(c).not.toBeNull();
+    expect(c!.busy).toBe(0);
+    expect(c!.checkpointed).toBe(c!.log);
+    // Copy the database file without its WAL: what the worker copied back is all there.
+    const copy = join(dir, "checkpoint-copy.db");
+    copyFileSync(file, copy);
+    const alone = new SqliteStorage(copy, { mustExist: true });
+    expect(await alone.checkpoint()).toBeNull(); // a reader has no worker
+    check(alone);
+    expect(alone.actions("TTTTTT-1")).toHaveLength(300);
+    alone.close();
+    st.close();
+    const again = new SqliteStorage(file, { mustExist: true });
+    check(again);
+    expect(again.actions("TTTTTT-1").map((e) => e.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    again.close();
+    // Without the worker, SQLite's own automatic checkpoint as before.
+    const plain = new SqliteStorage(join(dir, "plain.db"), { checkpointer: false });
+    expect(await plain.checkpoint()).toBeNull();
+    expect(plain.db.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
+    plain.close();
   });
 });
