@@ -7,7 +7,7 @@
 import type { Config } from "../config.js";
 import { broadcastFlush, getPte, setPte } from "../machine.js";
 import { call, defineVariant, definePath, goto, num, ret, bool, type Ctx, type Outcome, type Step } from "../path.js";
-import { CONT_PTES, contBlockStart, mk_pte, pte_cont, pte_dirty, pte_mkcont, pte_mkdirty, pte_mknoncont, pte_pfn, pte_present, pte_special, pte_write } from "../pte.js";
+import { CONT_PTES, contBlockStart, mk_pte, pte_cont, pte_dirty, pte_mkcont, pte_mkdirty, pte_mknoncont, pte_advance_pfn, pte_pfn, pte_present, pte_special, pte_write } from "../pte.js";
 import type { Machine } from "../types.js";
 
 /** Whether the arch (not core mm) manages CONT bits: transparent contpte, in one of its variants. */
@@ -111,10 +111,9 @@ export function tryFold(x: Ctx, mm: number, va: number): Outcome | undefined {
 export function setPtes(x: Ctx, mm: number, va: number, pte: number, nr: number): void {
   for (let i = 0; i < nr; i++) {
     const a = va + i;
-    const pfn = pte_pfn(pte) + i;
+    const e = pte_advance_pfn(pte, i);
     const bs = contBlockStart(a);
-    const whole = archContpte(x.cfg) && bs >= va && bs + CONT_PTES <= va + nr && (pfn - (a - bs)) % CONT_PTES === 0;
-    const e = (pte & 0xff) | mk_pte(pfn, false);
+    const whole = archContpte(x.cfg) && bs >= va && bs + CONT_PTES <= va + nr && (pte_pfn(e) - (a - bs)) % CONT_PTES === 0;
     setPte(x.m, x.cfg, mm, a, whole ? pte_mkcont(e) : pte_mknoncont(e));
   }
 }
@@ -126,20 +125,19 @@ function template(x: Ctx): number {
   const mm = num(x.f, "mm");
   const bs = num(x.f, "va");
   let dirty = false;
-  let first = 0;
+  let first = -1;
   for (let i = 0; i < CONT_PTES; i++) {
     const p = getPte(x.m, x.cfg, mm, bs + i);
-    if (pte_present(p) && first === 0) first = p;
+    if (pte_present(p) && first < 0) first = i;
     if (pte_dirty(p)) dirty = true;
   }
-  if (!first) throw new Error(`contpte_convert on pages ${bs}-${bs + CONT_PTES - 1}: no valid entry`);
-  const firstAt = [0, 1, 2, 3].find((i) => getPte(x.m, x.cfg, mm, bs + i) === first)!;
-  let t = mk_pte(pte_pfn(first) - firstAt, pte_write(first));
+  if (first < 0) throw new Error(`contpte_convert on pages ${bs}-${bs + CONT_PTES - 1}: no valid entry`);
+  const p = getPte(x.m, x.cfg, mm, bs + first);
+  let t = mk_pte(pte_pfn(p) - first, pte_write(p));
   if (dirty) t = pte_mkdirty(t);
   return bool(x.f, "cont") ? pte_mkcont(t) : t;
 }
 
-const entryAt = (tmpl: number, i: number) => (tmpl & 0xff) | mk_pte(pte_pfn(tmpl) + i, false);
 
 const breakStep: Step = {
   line: "for (i = 0; i < CONT_PTES; i++, ptep++) { pte_t ptent = __ptep_get_and_clear(mm, addr, ptep); if (pte_dirty(ptent)) pte = pte_mkdirty(pte); if (pte_young(ptent)) pte = pte_mkyoung(pte); }   /* break: every entry invalid */",
@@ -160,7 +158,7 @@ const makeStep: Step = {
   line: "__set_ptes(mm, start_addr, start_ptep, pte, CONT_PTES);   /* make: all entries valid again, CONT set or cleared on every one */",
   run: (x) => {
     const tmpl = num(x.f, "tmpl");
-    for (let i = 0; i < CONT_PTES; i++) contWrite(x, num(x.f, "mm"), num(x.f, "va") + i, entryAt(tmpl, i));
+    for (let i = 0; i < CONT_PTES; i++) contWrite(x, num(x.f, "mm"), num(x.f, "va") + i, pte_advance_pfn(tmpl, i));
     return ret(0);
   },
 };

@@ -6,7 +6,7 @@
 
 import { folioGet, getPte, isCowMapping, maybeDmaPinned, setPte } from "../machine.js";
 import { call, definePath, lineOf, num, ret, type Ctx, type Step } from "../path.js";
-import { CONT_PTES, contBlockStart, mk_pte, pte_cont, pte_mkcont, pte_mknoncont, pte_pfn, pte_present, pte_special, pte_write, pte_wrprotect } from "../pte.js";
+import { CONT_PTES, contBlockStart, pte_cont, pte_mkcont, pte_mknoncont, pte_pfn, pte_present, pte_special, pte_write, pte_wrprotect } from "../pte.js";
 import { setPtes, unfoldFirst } from "./contpte.js";
 import { advance, copyArgs, copyPteRange59, progressCheck } from "./fork.js";
 
@@ -196,8 +196,7 @@ definePath("copy_present_ptes", {
     {
       line: "set_ptes(dst_vma->vm_mm, addr, dst_pte, pte_mkold(pte), nr); return nr;   /* arm64 contpte_set_ptes(): CONT only on blocks the range covers whole */",
       run: (x) => {
-        const pte = pte_mknoncont(num(x.f, "pte"));
-        setPtes(x, num(x.f, "dst"), num(x.f, "addr"), (pte & 0xff) | mk_pte(pte_pfn(pte), false), num(x.f, "nr"));
+        setPtes(x, num(x.f, "dst"), num(x.f, "addr"), pte_mknoncont(num(x.f, "pte")), num(x.f, "nr"));
         return ret(num(x.f, "nr"));
       },
     },

@@ -5,7 +5,7 @@
 
 import { allocFolio, findVma, folioPut, pteAlloc, ptl, spinLock, spinUnlock, setPte, getPte } from "../machine.js";
 import { definePath, goto, num, ret } from "../path.js";
-import { CONT_PTES, contBlockStart, mk_pte, pte_mkcont, pte_mkdirty, pte_mkwrite, pte_none, pte_pfn } from "../pte.js";
+import { CONT_PTES, contBlockStart, mk_pte, pte_mkcont, pte_mkdirty, pte_mkwrite, pte_none, pte_advance_pfn } from "../pte.js";
 import { VM_WRITE } from "../types.js";
 import { paeKernel } from "./fault.js";
 import { setPtes } from "./contpte.js";
@@ -68,7 +68,7 @@ definePath("do_anonymous_page@mthp", {
           if (paeKernel(x.cfg)) x.m.pages[head + i].anonExclusive = true;
         }
         if (x.cfg.kernel.contpte === "vendor") {
-          for (let i = 0; i < CONT_PTES; i++) setPte(x.m, x.cfg, x.c.mm, addr + i, pte_mkcont((entry & 0xff) | mk_pte(pte_pfn(entry) + i, false)));
+          for (let i = 0; i < CONT_PTES; i++) setPte(x.m, x.cfg, x.c.mm, addr + i, pte_mkcont(pte_advance_pfn(entry, i)));
         } else setPtes(x, x.c.mm, addr, entry, CONT_PTES);
       },
     },
