@@ -4,6 +4,7 @@
 
 import { render } from "ink";
 import { App } from "./App.js";
+import { installFrameCache } from "./frame-cache.js";
 import { autoMessages } from "./model/input.js";
 import { localCatalogue } from "./model/local.js";
 import { recordAttempts, type Progress } from "./model/progress.js";
@@ -47,6 +48,7 @@ export function connectClient(opts: ClientOptions & { name: string; progress?: P
 }
 
 export async function runClient(opts: ClientOptions): Promise<number> {
+  await installFrameCache();
   const profile = loadProfile();
   let savedName = defaultName(opts.name, profile.name);
   let progress = profile.progress;

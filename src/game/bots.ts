@@ -8,7 +8,7 @@
 //              levels honest: an unsafe fix meets a scheduler that hunts for its hole.
 
 import type { Level } from "../level/load.js";
-import { enabledActions, step } from "../sim/engine.js";
+import { advance, enabledActions } from "../sim/engine.js";
 import { explore } from "../sim/explore.js";
 import { checkOracles } from "../sim/oracles.js";
 import type { Action } from "../sim/types.js";
@@ -48,7 +48,7 @@ export function botPlan(level: Level, s: Session, policy: Policy, owns: (a: Acto
   // leaves the race closest, or wait if each of ours would lose it.
   let best: { a: Action; d: number } | null = null;
   for (const a of mine) {
-    const after = step(c.cfg, m, a).m;
+    const after = advance(c.cfg, m, a);
     if (checkOracles(c.cfg, after, c.oracles)) return [toCommand(a)];
     const r = explore(c.cfg, after, { oracles: c.oracles, maxStates: EXPLORE_BUDGET });
     if (r.verdict === "reachable" && r.schedule && (best === null || r.schedule.length < best.d)) best = { a, d: r.schedule.length };

@@ -9,7 +9,7 @@ import type { Level } from "../level/load.js";
 import type { ErrorCode } from "../protocol/codes.js";
 import type { Result, TraceEntry } from "../protocol/server.js";
 import { describeChanges } from "../sim/describe.js";
-import { allDone, cpuLabel, SimError, step } from "../sim/engine.js";
+import { advance, allDone, cpuLabel, SimError, step } from "../sim/engine.js";
 import { explore, type ExploreResult } from "../sim/explore.js";
 import { runSchedule } from "../sim/game.js";
 import { checkOracles, type OracleId } from "../sim/oracles.js";
@@ -128,7 +128,7 @@ export function machineAt(level: Level, s: Session, i: number): Machine {
 
 /** Fold the trace's actions from..to-1 over `m`, the machine after `from` steps. */
 function replayFrom(c: Compiled, m: Machine, trace: readonly TraceEntry[], from: number, to: number): Machine {
-  for (let k = from; k < to; k++) m = step(c.cfg, m, trace[k].action).m;
+  for (let k = from; k < to; k++) m = advance(c.cfg, m, trace[k].action);
   return m;
 }
 

@@ -255,6 +255,18 @@ function describeActor(cfg: Config, a: Action): string {
  * blocked may still be stepped: it spins, and nothing changes.
  */
 export function step(cfg: Config, m0: Machine, a: Action): StepResult {
+  return transition(cfg, m0, a, true) as StepResult;
+}
+
+/**
+ * The machine after one step, without the event: the explorer's step, which
+ * skips formatting the line and the wait for the player. Same state as step().
+ */
+export function advance(cfg: Config, m0: Machine, a: Action): Machine {
+  return transition(cfg, m0, a, false).m;
+}
+
+function transition(cfg: Config, m0: Machine, a: Action, withEvent: boolean): { m: Machine; ev: StepEvent | null } {
   if ("dma" in a) {
     if (cfg.dmaPayload === null) throw new SimError("this level has no DMA device", "bad-action");
     if (!dmaReady(cfg, m0)) {
@@ -266,7 +278,9 @@ export function step(cfg: Config, m0: Machine, a: Action): StepResult {
     m.dma.done = true;
     return {
       m,
-      ev: { actor: "DMA", cpu: null, fn: "device", path: "dma", line: `device DMA-writes "${cfg.dmaPayload}" into pfn ${pin.pfn}, the page it was given`, blocked: false },
+      ev: withEvent
+        ? { actor: "DMA", cpu: null, fn: "device", path: "dma", line: `device DMA-writes "${cfg.dmaPayload}" into pfn ${pin.pfn}, the page it was given`, blocked: false }
+        : null,
     };
   }
   const cpu = a.cpu;
@@ -274,29 +288,30 @@ export function step(cfg: Config, m0: Machine, a: Action): StepResult {
     throw new SimError(`there is no CPU${cpu}: this level has CPUs 0-${m0.cpus.length - 1}`, "bad-action");
   }
   const c0 = m0.cpus[cpu];
-  const label = describeActor(cfg, a);
-  if (c0.done) throw new SimError(`${label} has finished`, "not-runnable");
-  if (m0.mms[c0.mm].state !== "alive") throw new SimError(`${label} cannot run: ${m0.mms[c0.mm].name} has not been forked yet`, "not-runnable");
+  const label = () => describeActor(cfg, a);
+  if (c0.done) throw new SimError(`${label()} has finished`, "not-runnable");
+  if (m0.mms[c0.mm].state !== "alive") throw new SimError(`${label()} cannot run: ${m0.mms[c0.mm].name} has not been forked yet`, "not-runnable");
 
   let item: ProgramItem | null = null;
   if (c0.frames.length === 0) {
     item = currentItem(cfg, m0, cpu);
-    if (!item) throw new SimError(`${label} has nothing left to run`, "not-runnable");
+    if (!item) throw new SimError(`${label()} has nothing left to run`, "not-runnable");
     if ("choose" in item) {
       const labels = item.choose.map((o) => o.label);
-      if (a.choice === undefined) throw new SimError(`${label} must choose one of: ${labels.join(", ")}`, "bad-choice");
-      if (!labels.includes(a.choice)) throw new SimError(`${label} has no choice "${a.choice}": it may choose ${labels.join(", ")}`, "bad-choice");
+      if (a.choice === undefined) throw new SimError(`${label()} must choose one of: ${labels.join(", ")}`, "bad-choice");
+      if (!labels.includes(a.choice)) throw new SimError(`${label()} has no choice "${a.choice}": it may choose ${labels.join(", ")}`, "bad-choice");
     } else if (a.choice !== undefined) {
-      throw new SimError(`${label} has no menu here; drop ":${a.choice}"`, "bad-choice");
+      throw new SimError(`${label()} has no menu here; drop ":${a.choice}"`, "bad-choice");
     }
   } else if (a.choice !== undefined) {
-    throw new SimError(`${label} is in the middle of ${getPath(c0.frames[c0.frames.length - 1].path).name}; it has no menu now`, "bad-choice");
+    throw new SimError(`${label()} is in the middle of ${getPath(c0.frames[c0.frames.length - 1].path).name}; it has no menu now`, "bad-choice");
   }
 
   if (c0.wait && waitHolds(m0, cpu, c0.wait)) {
+    if (!withEvent) return { m: m0, ev: null };
     const f = c0.frames[c0.frames.length - 1];
     const p = getPath(f.path);
-    return { m: m0, ev: { actor: label, cpu, fn: p.name, path: p.id, line: lineOf(p.steps[f.pc], cfg), blocked: true, wait: describeWait(cfg, m0, cpu, c0.wait) } };
+    return { m: m0, ev: { actor: label(), cpu, fn: p.name, path: p.id, line: lineOf(p.steps[f.pc], cfg), blocked: true, wait: describeWait(cfg, m0, cpu, c0.wait) } };
   }
 
   const m = cloneMachine(m0);
@@ -314,17 +329,19 @@ export function step(cfg: Config, m0: Machine, a: Action): StepResult {
   const s = p.steps[f.pc];
   const ctx: Ctx = { m, cfg, cpu, c, f, notes: [] };
   const out = s.run(ctx);
-  const ev: StepEvent = { actor: label, cpu, fn: p.name, path: p.id, line: lineOf(s, cfg), blocked: false };
-  if (ctx.notes.length) ev.notes = ctx.notes;
-  if (choice !== undefined) ev.choice = choice;
+  const ev: StepEvent | null = withEvent ? { actor: label(), cpu, fn: p.name, path: p.id, line: lineOf(s, cfg), blocked: false } : null;
+  if (ev && ctx.notes.length) ev.notes = ctx.notes;
+  if (ev && choice !== undefined) ev.choice = choice;
   if (out && "wait" in out) {
     c.wait = out.wait;
-    ev.blocked = true;
-    ev.wait = describeWait(cfg, m, cpu, out.wait);
+    if (ev) {
+      ev.blocked = true;
+      ev.wait = describeWait(cfg, m, cpu, out.wait);
+    }
     return { m, ev };
   }
   c.wait = null;
-  if (out && "ret" in out && p.id === "user_load" && typeof out.ret === "string") ev.loaded = out.ret;
+  if (ev && out && "ret" in out && p.id === "user_load" && typeof out.ret === "string") ev.loaded = out.ret;
   apply(cfg, c, out);
   noteForkSourceChanges(cfg, m0, m, cpu);
   if (c.segv) c.frames = [];

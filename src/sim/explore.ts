@@ -10,7 +10,7 @@
 // depth, so its schedule is a shortest one (this is a level's par).
 
 import type { Config } from "./config.js";
-import { enabledActions, step } from "./engine.js";
+import { advance, enabledActions } from "./engine.js";
 import { checkOracles, type OracleId, type Violation } from "./oracles.js";
 import { StateSet } from "./stateset.js";
 import type { Action, Machine } from "./types.js";
@@ -78,9 +78,9 @@ export function explore(cfg: Config, m0: Machine, opts: ExploreOptions): Explore
         starving[id] = m.cpus.some((c, i) => !c.done && !cfg.cpus[i].loop);
       }
       for (const a of actions) {
-        const r = step(cfg, m, a);
+        const m2 = advance(cfg, m, a);
         transitions++;
-        const { id: nid, fresh } = ids.add(r.m);
+        const { id: nid, fresh } = ids.add(m2);
         if (!fresh) {
           if (wantLivelock) edges.push({ from: id, to: nid, actor: actorOf(a) });
           continue;
@@ -89,11 +89,11 @@ export function explore(cfg: Config, m0: Machine, opts: ExploreOptions): Explore
         via.push(a);
         if (wantLivelock) edges.push({ from: id, to: nid, actor: actorOf(a) });
         if (nid % 10_000 === 0) opts.onProgress?.(nid);
-        const v = checkOracles(cfg, r.m, goal);
+        const v = checkOracles(cfg, m2, goal);
         if (v) return { verdict: "reachable", states: ids.size, transitions, schedule: pathTo(nid), violation: { ...v, step: depth } };
-        if (checkOracles(cfg, r.m, stopOn)) continue;
+        if (checkOracles(cfg, m2, stopOn)) continue;
         if (ids.size >= max) return { verdict: "incomplete", states: ids.size, transitions, schedule: null, violation: null };
-        next.push({ m: r.m, id: nid });
+        next.push({ m: m2, id: nid });
       }
     }
     frontier = next;

@@ -7,7 +7,7 @@ import type { Locals, Machine, Val } from "./types.js";
 
 export class StateSet {
   private intern = new Map<string, number>();
-  private buf = new Int32Array(1024);
+  private buf = new Int32Array(4096);
   private n = 0;
   /** Encoded states, by id. */
   private keys: Int32Array[] = [];
@@ -23,6 +23,12 @@ export class StateSet {
   add(m: Machine): { id: number; fresh: boolean } {
     this.n = 0;
     this.encode(m);
+    if (this.n > this.buf.length) {
+      // Writes past the end were dropped (typed arrays ignore them): grow, encode again.
+      this.buf = new Int32Array(this.n * 2);
+      this.n = 0;
+      this.encode(m);
+    }
     const s = this.buf;
     const n = this.n;
     let h = 0x811c9dc5 | 0;
@@ -66,12 +72,8 @@ export class StateSet {
     return v;
   }
 
+  /** No bounds check: add() re-encodes into a larger buffer when n overran it. */
   private w(x: number): void {
-    if (this.n === this.buf.length) {
-      const b = new Int32Array(this.buf.length * 2);
-      b.set(this.buf);
-      this.buf = b;
-    }
     this.buf[this.n++] = x;
   }
 
