@@ -7,6 +7,7 @@ import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { procCpuSeconds, procRss, type FromClient, type FromServer, type ServerKind, type ToClient, type ToServer, type Window } from "./load-common.js";
+import { SERVER_SEMI_SPACE_MIB } from "../src/cli/serve.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -77,7 +78,9 @@ export type ServerChild = Child<ToServer, FromServer>;
 export type ClientChild = Child<ToClient, FromClient>;
 
 export function forkServer(kind: ServerKind, opts: { storage: string; updateBytes?: number; profileDir?: string }): ServerChild {
-  const execArgv = ["--expose-gc"];
+  // The heap faultline serve gives its server (src/cli/serve.ts runs it on a worker with this
+  // semi-space; a flag here does the same for a whole process). The floor gets the same heap.
+  const execArgv = ["--expose-gc", `--max-semi-space-size=${SERVER_SEMI_SPACE_MIB}`];
   // Extra node flags for the server child, for investigation (e.g. --trace-gc).
   if (process.env.FAULTLINE_LOAD_SERVER_ARGS) execArgv.push(...process.env.FAULTLINE_LOAD_SERVER_ARGS.split(" ").filter(Boolean));
   if (opts.profileDir) execArgv.push("--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`);

@@ -57,7 +57,7 @@ async function main() {
     send({
       type: "listening",
       url: server.url,
-      note: `faultline server, ${storageKind === "sqlite" ? "SQLite (WAL, synchronous=NORMAL, checkpoints on a worker thread) in a temp file" : "in-memory storage"}; limits: joinsPerMinute and joinBurst raised to 1,000,000 (every client is 127.0.0.1), message rate left at the default 20/s, bursts of 40`,
+      note: `faultline server, ${storageKind === "sqlite" ? "SQLite (WAL, synchronous=NORMAL, checkpoints on a worker thread) in a temp file" : "in-memory storage"}; limits: joinsPerMinute and joinBurst raised to 1,000,000 (every client is 127.0.0.1), message rate left at the default 20/s, bursts of 40; V8 semi-space ${semiSpaceMib()} MiB (as faultline serve)`,
     });
   }
   if (process.env.FAULTLINE_LOAD_STALLS) logStalls(`${process.env.FAULTLINE_LOAD_STALLS}-${kind}.txt`);
@@ -144,3 +144,9 @@ main().catch((e: unknown) => {
   console.error(e);
   process.exit(1);
 });
+
+/** The semi-space this process runs with (from its flags), as faultline serve sets it for its server. */
+function semiSpaceMib(): string {
+  const f = process.execArgv.filter((a) => a.startsWith("--max-semi-space-size=")).pop();
+  return f ? f.split("=")[1] : "default";
+}

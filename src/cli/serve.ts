@@ -1,18 +1,79 @@
 // `faultline serve`: the multiplayer server until SIGINT or SIGTERM.
+//
+// The server runs on a worker thread so that it can have its own V8 heap
+// settings without a second process (a kill -9 of this process still kills the
+// server, and supervisors see one PID). Why the settings: at a workshop's rate
+// (1,000 clients stepping twice a second, bench/load.ts) each step leaves
+// medium-lived objects (the machine, its trace entry, the update), and with
+// V8's default young generation the scavenges that copy them came often enough
+// to set the 99th-percentile latency. A larger semi-space makes them rarer; the
+// measured cost and gain are in README ("Performance"). A user who sets the heap
+// flags themselves (NODE_OPTIONS or node's own arguments) gets the server on the
+// main thread with their settings.
 
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { startServer } from "../../server/index.js";
 import { defaultDbPath } from "./db.js";
 import { parse, UsageError } from "./usage.js";
 
 export const DEFAULT_PORT = 7373;
+/** V8's semi-space for the server's heap, in MiB (its young generation is three of them). */
+export const SERVER_SEMI_SPACE_MIB = 32;
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+interface ServeOptions {
+  port: number;
+  host: string;
+  db: string;
+}
+
+type FromWorker = { kind: "usage"; message: string };
 
 export async function cmdServe(args: string[]): Promise<number> {
   const { values } = parse(args, { port: { type: "string" }, db: { type: "string" }, host: { type: "string" } }, false);
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port "${values.port}": expected 0-65535 (0 picks a free port)`);
-  const host = values.host ?? "127.0.0.1";
-  const db = values.db ?? defaultDbPath();
+  const opts: ServeOptions = { port, host: values.host ?? "127.0.0.1", db: values.db ?? defaultDbPath() };
+  if (heapSetByUser()) return serve(opts, signalled());
+  return serveOnWorker(opts);
+}
+
+function heapSetByUser(): boolean {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
+  return flags.some((f) => /^--max-(semi-space|young-generation)-size/.test(f));
+}
+
+/** Resolves at the first SIGINT or SIGTERM (a second one then ends the process as usual). */
+function signalled(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+function serveOnWorker(opts: ServeOptions): Promise<number> {
+  const w = new Worker(new URL(import.meta.url), {
+    workerData: { faultlineServe: opts },
+    resourceLimits: { maxYoungGenerationSizeMb: 3 * SERVER_SEMI_SPACE_MIB },
+  });
+  void signalled().then(() => w.postMessage("stop"));
+  return new Promise<number>((resolve, reject) => {
+    let usage: string | null = null;
+    w.on("message", (m: FromWorker) => {
+      if (m.kind === "usage") usage = m.message;
+    });
+    w.on("error", reject);
+    w.on("exit", (code) => (usage !== null ? reject(new UsageError(usage)) : resolve(code)));
+  });
+}
+
+async function serve(opts: ServeOptions, stopped: Promise<void>): Promise<number> {
+  const { port, host, db } = opts;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   let server;
   try {
@@ -28,12 +89,27 @@ export async function cmdServe(args: string[]): Promise<number> {
   if (!LOOPBACK.has(host)) {
     log(`faultline: listening on ${host}, reachable from other machines; traffic is not encrypted (put a TLS proxy in front for wss://)`);
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await stopped;
   await server.close();
   log("faultline: server stopped; rooms and results are saved");
   return 0;
+}
+
+// The worker: serve until the main thread says stop, then end with serve()'s exit code.
+const job = isMainThread ? undefined : (workerData as { faultlineServe?: ServeOptions } | null)?.faultlineServe;
+if (job && parentPort) {
+  const port = parentPort;
+  const stopped = new Promise<void>((resolve) => port.once("message", () => resolve()));
+  serve(job, stopped).then(
+    (code) => {
+      process.exitCode = code;
+      port.close();
+    },
+    (e: unknown) => {
+      if (!(e instanceof UsageError)) throw e;
+      port.postMessage({ kind: "usage", message: e.message } satisfies FromWorker);
+      process.exitCode = 2;
+      port.close();
+    },
+  );
 }

@@ -107,8 +107,10 @@ describe("kill -9 during play", () => {
     expect(lost.game.result).toMatchObject({ outcome: "lost", reason: "finished" });
     // A clean stop (SIGTERM) closes clients with 4001.
     second.child.kill("SIGTERM");
+    const exited = new Promise<number | null>((r) => second.child.once("exit", (code) => r(code)));
     expect((await back2.closed).code).toBe(4001);
-    await new Promise((r) => second.child.once("exit", r));
+    // The server (on its worker thread) closed cleanly and the process ended with 0.
+    expect(await exited).toBe(0);
     const st = new SqliteStorage(db, { mustExist: true });
     expect(st.results(id).map((r) => [r.team, r.outcome])).toEqual([
       ["winners", "won"],
