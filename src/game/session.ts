@@ -9,11 +9,11 @@ import type { Level } from "../level/load.js";
 import type { ErrorCode } from "../protocol/codes.js";
 import type { Result, TraceEntry } from "../protocol/server.js";
 import { describeChanges } from "../sim/describe.js";
-import { advance, allDone, cpuLabel, SimError, step } from "../sim/engine.js";
+import { advance, allDone, cpuLabel, enabledActions, SimError, step } from "../sim/engine.js";
 import { explore, type ExploreResult } from "../sim/explore.js";
-import { runSchedule } from "../sim/game.js";
 import { checkOracles, type OracleId } from "../sim/oracles.js";
 import { formatSchedule } from "../sim/schedule.js";
+import { digestMachine, hashMachine } from "../sim/state.js";
 import type { Action, Machine } from "../sim/types.js";
 import { score } from "./score.js";
 
@@ -45,6 +45,12 @@ export interface Session {
   checkpoints: Machine[];
   /** The machine after every step of the trace (current(s)). */
   machine: Machine;
+  /**
+   * On a level whose goal includes livelock: digests[i] is digestMachine() of the
+   * machine after i steps (0 <= i <= trace length), so the livelock judge finds an
+   * earlier visit of the current state without replaying the trace. Else empty.
+   */
+  digests: number[];
   trace: TraceEntry[];
   /** Hints shown so far (written hints first, then the explorer's). */
   hints: string[];
@@ -133,18 +139,25 @@ function replayFrom(c: Compiled, m: Machine, trace: readonly TraceEntry[], from:
 }
 
 /** A fresh history: only the initial machine. */
-const startAt = (m: Machine): Pick<Session, "checkpoints" | "machine" | "trace"> => ({ checkpoints: [m], machine: m, trace: [] });
+const startAt = (c: Compiled, m: Machine): Pick<Session, "checkpoints" | "machine" | "trace" | "digests"> => ({
+  checkpoints: [m],
+  machine: m,
+  trace: [],
+  digests: watchesLivelock(c) ? [digestMachine(m)] : [],
+});
+const watchesLivelock = (c: Compiled): boolean => c.oracles.includes("livelock");
 export const actionOf = (actor: Actor, choice?: string): Action => (actor === "dma" ? { dma: true } : choice === undefined ? { cpu: actor } : { cpu: actor, choice });
 export const actorOf = (a: Action): Actor => ("dma" in a ? "dma" : a.cpu);
 
 export function newSession(level: Level, opts: { versus?: boolean } = {}): Session {
   const knobs = parseKnobArgs(level, []);
+  const c = compiledFor(level, knobs);
   return {
     level: level.id,
     versus: opts.versus ?? false,
     knobs,
     phase: "setup",
-    ...startAt(compiledFor(level, knobs).machine),
+    ...startAt(c, c.machine),
     hints: [],
     hintsUsed: 0,
     rewinds: 0,
@@ -198,6 +211,7 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
         checkpoints: entry.step % CHECKPOINT_EVERY === 0 ? [...s.checkpoints, r.m] : s.checkpoints,
         machine: r.m,
         trace: [...s.trace, entry],
+        digests: s.digests.length > 0 ? [...s.digests, digestMachine(r.m)] : s.digests,
         moves: s.moves + 1,
       };
       next.result = judge(level, c, next, at);
@@ -212,7 +226,8 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
         throw new GameError("no-such-knob", `knob ${knob.id} has no value "${cmd.value}" (values: ${knob.options.map((o) => o.value).join(", ")})`);
       }
       const knobs = { ...s.knobs, [knob.id]: cmd.value };
-      return { s: { ...s, knobs, ...startAt(compiledFor(level, knobs).machine) }, event: { kind: "knob", knob: knob.id, value: cmd.value } };
+      const ck = compiledFor(level, knobs);
+      return { s: { ...s, knobs, ...startAt(ck, ck.machine) }, event: { kind: "knob", knob: knob.id, value: cmd.value } };
     }
     case "start": {
       if (s.phase !== "setup") throw new GameError("already-started", "play has already started");
@@ -236,6 +251,7 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
           checkpoints: s.checkpoints.slice(0, j + 1),
           machine: replayFrom(c, s.checkpoints[j], s.trace, j * CHECKPOINT_EVERY, to),
           trace: s.trace.slice(0, to),
+          digests: s.digests.slice(0, s.digests.length > 0 ? to + 1 : 0),
           rewinds: s.rewinds + 1,
         },
         event: { kind: "rewind", steps: n, to },
@@ -244,11 +260,44 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
     case "reset": {
       if (s.phase === "setup") throw new GameError("nothing-to-rewind", "nothing to reset: play has not started");
       return {
-        s: { ...s, phase: "setup", ...startAt(initialMachine(s)), resets: s.resets + 1 },
+        s: { ...s, phase: "setup", ...startAt(c, initialMachine(s)), resets: s.resets + 1 },
         event: { kind: "reset" },
       };
     }
   }
+}
+
+/**
+ * runSchedule()'s livelock test (src/sim/game.ts) for the last step of the trace:
+ * the machine is back in the state it had after step k (the latest such k),
+ * every runnable CPU stepped since, and a CPU with finite work is unfinished.
+ * Earlier steps need no test: a livelock there would have ended the attempt.
+ * The digests find k without replaying the trace (that replay made each step
+ * cost O(steps) on a level where a CPU loops forever).
+ */
+function livelockNow(level: Level, c: Compiled, s: Session): { oracle: OracleId; message: string } | null {
+  const n = s.trace.length;
+  const m = s.machine;
+  const d = s.digests[n];
+  let k = -1;
+  let exact: string | null = null;
+  for (let i = n - 1; i >= 0 && k < 0; i--) {
+    if (s.digests[i] !== d) continue;
+    exact ??= hashMachine(m);
+    if (hashMachine(machineAt(level, s, i)) === exact) k = i;
+  }
+  if (k < 0) return null;
+  const key = (a: Action) => ("dma" in a ? "dma" : String(a.cpu));
+  const runnable = enabledActions(c.cfg, m).map(key);
+  const starving = m.cpus.some((cpu, i) => !cpu.done && !c.cfg.cpus[i].loop);
+  if (!starving || runnable.length === 0) return null;
+  const lastStepped = new Map<string, number>();
+  for (let i = n; i > k; i--) {
+    const a = key(s.trace[i - 1].action);
+    if (!lastStepped.has(a)) lastStepped.set(a, i);
+  }
+  if (!runnable.every((x) => (lastStepped.get(x) ?? 0) > k)) return null;
+  return { oracle: "livelock", message: `livelock: the machine is back in the state it had after step ${k}, every runnable CPU stepped in between, and nothing finished` };
 }
 
 /** The result, once an oracle fires or every CPU has finished; null while play goes on. */
@@ -257,11 +306,7 @@ function judge(level: Level, c: Compiled, s: Session, at: number): Result | null
   const goal = c.oracles;
   const watch: OracleId[] = [...goal.filter((o) => o !== "livelock"), ...(goal.includes("deadlock") ? [] : (["deadlock"] as const))];
   let v: { oracle: OracleId; message: string } | null = checkOracles(c.cfg, m, watch);
-  if (!v && goal.includes("livelock")) {
-    // Livelock is a property of the history, not of one state: ask the run path.
-    const run = runSchedule(c.cfg, initialMachine(s), s.trace.map((t) => t.action), goal);
-    if (run.violation?.oracle === "livelock") v = run.violation;
-  }
+  if (!v && goal.includes("livelock")) v = livelockNow(level, c, s);
   const base = { steps: s.trace.length, par: level.par ?? null, hintsUsed: s.hintsUsed, rewinds: s.rewinds, resets: s.resets, durationMs: Math.max(0, at - (s.startedAt ?? at)) };
   const finish = (won: boolean, reason: Result["reason"], counterexample: string | null = null): Result => ({
     outcome: won ? "won" : "lost",

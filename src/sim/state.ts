@@ -163,3 +163,11 @@ export function cloneMachine(m: Machine): Machine {
 export function hashMachine(m: Machine): string {
   return JSON.stringify(m);
 }
+
+/** A 32-bit digest of hashMachine(m) (FNV-1a): equal states give equal digests; a match still needs hashMachine to confirm. */
+export function digestMachine(m: Machine): number {
+  const k = hashMachine(m);
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
