@@ -106,6 +106,10 @@ Stop it with Ctrl-C; rooms and results stay in the database.
                $XDG_DATA_HOME/faultline/faultline.db, else ~/.local/share/faultline/faultline.db)
   --host H     address to listen on (default 127.0.0.1, this machine only;
                0.0.0.0 serves the network, unencrypted)
+
+The server runs on a worker thread with a 32 MiB V8 semi-space, which keeps
+garbage-collection pauses rare at a workshop's load. Setting the heap yourself
+(NODE_OPTIONS=--max-semi-space-size=N) runs it on the main thread with yours.
 `,
   results: `Usage: faultline results --workshop ID [--csv|--json] [--db FILE]
 

@@ -1,5 +1,7 @@
 // The server's commands as users run them: usage errors are one line and exit 2.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { toCsv } from "../../src/cli/results.js";
@@ -16,6 +18,36 @@ describe("faultline serve and results", () => {
     const results = cli("results", "--db", "/nonexistent/x.db", "--workshop", "ABCDEFGH");
     expect(results.status).toBe(2);
     expect(results.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^faultline: no database at \/nonexistent\/x\.db/)]);
+  });
+
+  // The default (a worker thread) is what test/server/crash.test.ts runs; this is the other branch.
+  it("serve with the user's own heap flags runs on the main thread and stops cleanly on SIGTERM", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "faultline-serve-"));
+    try {
+      const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--db", join(dir, "x.db")], {
+        env: { ...process.env, NODE_OPTIONS: "--max-semi-space-size=8" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      let err = "";
+      child.stderr.on("data", (d) => (err += d));
+      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no "serving" line: ${out} ${err}`)), 10_000);
+        child.stdout.on("data", (d) => {
+          out += d;
+          if (/serving on ws:\/\//.test(out)) {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(err).toContain("server stopped; rooms and results are saved");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("CSV quotes what needs quoting and defuses cells a spreadsheet would run", () => {
