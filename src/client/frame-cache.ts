@@ -15,8 +15,9 @@
 //
 // OutputCaches is internal to Ink (its package exports only the entry), so it is
 // reached through an Output instance, next to Ink's resolved entry. If Ink's
-// internals change shape, install() leaves Ink alone and returns false: frames
-// are then slower, never different (test/client/frame-cache.test.tsx checks both).
+// internals change shape, installFrameCache() leaves Ink alone and returns false: frames
+// are then slower, never different. test/client/frame-cache.test.tsx checks that
+// it is installed on the Ink we lock and that it never changes a frame.
 
 const LIMIT = 4096;
 
