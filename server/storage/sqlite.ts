@@ -15,12 +15,12 @@
 // and their durability are unchanged: a commit is durable once it is in the WAL.
 
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 import { commandSchema } from "../../src/game/session.js";
 import type { LogEntry } from "../../src/game/replay.js";
+import { mkdirs } from "../../src/platform/mkdirs.js";
 import { resultSchema, type Result } from "../../src/protocol/server.js";
 import type { AttemptRecord, FinishedAttempt, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
 import { resultRow } from "./rows.js";
@@ -105,7 +105,7 @@ export class SqliteStorage implements Storage {
   private checkpointer: Worker | null = null;
 
   constructor(readonly path: string, opts: SqliteOptions = {}) {
-    if (path !== ":memory:" && !opts.mustExist) mkdirSync(dirname(path), { recursive: true });
+    if (path !== ":memory:" && !opts.mustExist) mkdirs(dirname(path));
     this.db = new Database(path, { fileMustExist: opts.mustExist ?? false });
     this.db.pragma("journal_mode = WAL");
     this.db.pragma(`synchronous = ${opts.durability === "full" ? "FULL" : "NORMAL"}`);

@@ -79,7 +79,9 @@ async function serve(opts: ServeOptions, stopped: Promise<void>): Promise<number
   try {
     server = await startServer({ port, host, db, log: (line) => (line.startsWith("faultline: serving") ? undefined : log(`faultline: ${line}`)) });
   } catch (e) {
-    const code = (e as { code?: string }).code;
+    const { code, syscall } = e as { code?: string; syscall?: string };
+    // The database's directory or file (mkdir, open): say which file, not a stack.
+    if (syscall === "mkdir" || code === "SQLITE_CANTOPEN") throw new UsageError(`cannot open the database ${db}: ${(e as Error).message}`);
     if (code === "EADDRINUSE") throw new UsageError(`port ${port} is in use on ${host} (try --port 0 for a free one)`);
     if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") throw new UsageError(`cannot listen on --host ${host}: no such local address`);
     if (code === "EACCES") throw new UsageError(`not allowed to listen on ${host}:${port}`);

@@ -2,9 +2,10 @@
 // one small JSON file under $XDG_STATE_HOME/faultline (or ~/.local/state),
 // or $FAULTLINE_HOME when set (the tests point it at a temporary folder).
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
+import { mkdirs } from "../platform/mkdirs.js";
 import type { Progress } from "./model/progress.js";
 
 export interface Profile {
@@ -30,7 +31,7 @@ export function loadProfile(path = profilePath()): Profile {
 /** Write atomically (a temporary file renamed over the old one); a failure only costs the marks. */
 export function saveProfile(p: Profile, path = profilePath()): void {
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirs(dirname(path));
     const tmp = `${path}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(p, null, 2) + "\n");
     renameSync(tmp, path);
