@@ -9,8 +9,9 @@ import type { Level } from "../level/load.js";
 import type { ErrorCode } from "../protocol/codes.js";
 import type { Result, TraceEntry } from "../protocol/server.js";
 import { describeChanges } from "../sim/describe.js";
-import { advance, allDone, cpuLabel, enabledActions, SimError, step } from "../sim/engine.js";
+import { advance, allDone, cpuLabel, SimError, step } from "../sim/engine.js";
 import { explore, type ExploreResult } from "../sim/explore.js";
+import { livelockSince } from "../sim/game.js";
 import { checkOracles, type OracleId } from "../sim/oracles.js";
 import { formatSchedule } from "../sim/schedule.js";
 import { digestMachine, hashMachine } from "../sim/state.js";
@@ -287,17 +288,14 @@ function livelockNow(level: Level, c: Compiled, s: Session): { oracle: OracleId;
     if (hashMachine(machineAt(level, s, i)) === exact) k = i;
   }
   if (k < 0) return null;
-  const key = (a: Action) => ("dma" in a ? "dma" : String(a.cpu));
-  const runnable = enabledActions(c.cfg, m).map(key);
-  const starving = m.cpus.some((cpu, i) => !cpu.done && !c.cfg.cpus[i].loop);
-  if (!starving || runnable.length === 0) return null;
   const lastStepped = new Map<string, number>();
   for (let i = n; i > k; i--) {
-    const a = key(s.trace[i - 1].action);
-    if (!lastStepped.has(a)) lastStepped.set(a, i);
+    const a = s.trace[i - 1].action;
+    const actor = "dma" in a ? "dma" : String(a.cpu);
+    if (!lastStepped.has(actor)) lastStepped.set(actor, i);
   }
-  if (!runnable.every((x) => (lastStepped.get(x) ?? 0) > k)) return null;
-  return { oracle: "livelock", message: `livelock: the machine is back in the state it had after step ${k}, every runnable CPU stepped in between, and nothing finished` };
+  const message = livelockSince(c.cfg, m, k, (x) => lastStepped.get(x) ?? 0);
+  return message ? { oracle: "livelock", message } : null;
 }
 
 /** The result, once an oracle fires or every CPU has finished; null while play goes on. */

@@ -32,6 +32,19 @@ export class RunError extends Error {
 }
 
 /**
+ * The livelock test for a machine `m` that is back in the state it had after
+ * step k: a CPU with finite work is unfinished, and every runnable actor
+ * ("0", "1", ..., "dma") stepped after step k (`lastStepped` gives its latest
+ * step, 0 if none). Returns the violation's message, or null.
+ */
+export function livelockSince(cfg: Config, m: Machine, k: number, lastStepped: (actor: string) => number): string | null {
+  const runnable = enabledActions(cfg, m).map((x) => ("dma" in x ? "dma" : String(x.cpu)));
+  const starving = m.cpus.some((c, i) => !c.done && !cfg.cpus[i].loop);
+  if (!starving || runnable.length === 0 || !runnable.every((x) => lastStepped(x) > k)) return null;
+  return `livelock: the machine is back in the state it had after step ${k}, every runnable CPU stepped in between, and nothing finished`;
+}
+
+/**
  * Apply `actions` in order, checking `oracles` after every step; stop at the
  * first violation. A step the machine refuses raises RunError naming it.
  * Livelock is recognised when the machine returns to an earlier state after
@@ -66,15 +79,8 @@ export function runSchedule(cfg: Config, m0: Machine, actions: readonly Action[]
       const h = hashMachine(m);
       const k = seen.get(h);
       if (k !== undefined && k < i + 1) {
-        const runnable = enabledActions(cfg, m).map((x) => ("dma" in x ? "dma" : String(x.cpu)));
-        const starving = m.cpus.some((c, i) => !c.done && !cfg.cpus[i].loop);
-        if (starving && runnable.length > 0 && runnable.every((x) => (lastStepped.get(x) ?? 0) > k)) {
-          return {
-            steps,
-            violation: { oracle: "livelock", message: `livelock: the machine is back in the state it had after step ${k}, every runnable CPU stepped in between, and nothing finished`, step: i + 1 },
-            m,
-          };
-        }
+        const message = livelockSince(cfg, m, k, (x) => lastStepped.get(x) ?? 0);
+        if (message) return { steps, violation: { oracle: "livelock", message, step: i + 1 }, m };
       }
       seen.set(h, i + 1);
     }
