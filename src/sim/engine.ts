@@ -3,7 +3,7 @@
 
 import type { Config, Op, ProgramItem } from "./config.js";
 import { lockQueue, waitHolds } from "./machine.js";
-import { getPath, lineOf, resolvePath, type Ctx, type Outcome } from "./path.js";
+import { getPath, lineOf, resolvePath, type Ctx, type Outcome, type Step } from "./path.js";
 import { _PAGE_DIRTY } from "./pte.js";
 import { cloneMachine } from "./state.js";
 import type { Action, Cpu, Locals, Machine, Val, Wait } from "./types.js";
@@ -266,7 +266,32 @@ export function advance(cfg: Config, m0: Machine, a: Action): Machine {
   return transition(cfg, m0, a, false).m;
 }
 
-function transition(cfg: Config, m0: Machine, a: Action, withEvent: boolean): { m: Machine; ev: StepEvent | null } {
+/** A view of the draft machine and CPU a step runs on (the footprint recorder wraps them). */
+export type StepWatch = (m: Machine, c: Cpu) => { m: Machine; c: Cpu };
+
+/**
+ * One step of `cpu` with the step's view of the machine and its CPU passed through
+ * `watch` (test/sim/footprint.test.ts records what a step touches this way). The
+ * resulting machine is as step() gives.
+ */
+export function watchedAdvance(cfg: Config, m0: Machine, cpu: number, watch: StepWatch): Machine {
+  return transition(cfg, m0, { cpu }, false, watch).m;
+}
+
+/** The step `cpu` runs next (the entry of its next operation between operations), or null if it has none to run. */
+export function nextStep(cfg: Config, m: Machine, cpu: number): Step | null {
+  const c = m.cpus[cpu];
+  if (c.done || m.mms[c.mm].state !== "alive") return null;
+  if (c.frames.length > 0) {
+    const f = c.frames[c.frames.length - 1];
+    return getPath(f.path).steps[f.pc] ?? null;
+  }
+  const item = currentItem(cfg, m, cpu);
+  if (!item || "choose" in item) return null;
+  return getPath(resolvePath(opEntry(item.op).name, cfg)).steps[0] ?? null;
+}
+
+function transition(cfg: Config, m0: Machine, a: Action, withEvent: boolean, watch?: StepWatch): { m: Machine; ev: StepEvent | null } {
   if ("dma" in a) {
     if (cfg.dmaPayload === null) throw new SimError("this level has no DMA device", "bad-action");
     if (!dmaReady(cfg, m0)) {
@@ -327,7 +352,8 @@ function transition(cfg: Config, m0: Machine, a: Action, withEvent: boolean): { 
   const f = c.frames[c.frames.length - 1];
   const p = getPath(f.path);
   const s = p.steps[f.pc];
-  const ctx: Ctx = { m, cfg, cpu, c, f, notes: [] };
+  const seen = watch ? watch(m, c) : { m, c };
+  const ctx: Ctx = { m: seen.m, cfg, cpu, c: seen.c, f, notes: [] };
   const out = s.run(ctx);
   const ev: StepEvent | null = withEvent ? { actor: label(), cpu, fn: p.name, path: p.id, line: lineOf(s, cfg), blocked: false } : null;
   if (ev && ctx.notes.length) ev.notes = ctx.notes;

@@ -39,6 +39,16 @@ export interface Step {
   /** The line shown to the player: faithful to the function it names. */
   line: string | ((cfg: Config) => string);
   run: (x: Ctx) => Outcome;
+  /**
+   * The step's footprint is its own CPU: it reads and writes only its frame and
+   * locals (and the CPU's own name, mm, segv and need_resched), never memory,
+   * PTEs, locks, folios, TLBs, IRQ state or another CPU. Such a step commutes
+   * with every other step, so the explorer fuses it into the CPU's previous
+   * step and "run to the next decision" runs through it. A step that may wait
+   * is never local. test/sim/footprint.test.ts checks every declaration
+   * against an access recorder over every campaign level's reachable states.
+   */
+  local?: boolean;
 }
 
 export interface KernelPath {

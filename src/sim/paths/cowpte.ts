@@ -57,7 +57,7 @@ definePath("copy_pmd_range@rfc-v2", {
     },
     {
       label: "copy",
-      line: "return copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next);   /* marked exclusive: copy as mainline does */",
+      local: true, line: "return copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next);   /* marked exclusive: copy as mainline does */",
       run: (x) => call("copy_pte_range", { ...x.f.l }, { tail: true }),
     },
   ],
@@ -69,7 +69,7 @@ definePath("copy_pmd_range@hildenbrand", {
   generation: "proposal (David Hildenbrand, review of RFC v2, 2022-09-29)",
   steps: [
     {
-      line: "copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next);   /* the mainline per-PTE pass: write-protect, clear PageAnonExclusive, dup rmap, copy maybe-pinned pages */",
+      local: true, line: "copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next);   /* the mainline per-PTE pass: write-protect, clear PageAnonExclusive, dup rmap, copy maybe-pinned pages */",
       run: (x) => call("copy_pte_range", { ...x.f.l }),
     },
     {

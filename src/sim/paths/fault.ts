@@ -33,7 +33,7 @@ const userFaultSteps: Step[] = [
       },
     },
     {
-      line: "fault = handle_mm_fault(vma, address, flags, regs);",
+      local: true, line: "fault = handle_mm_fault(vma, address, flags, regs);",
       run: (x) => call("handle_pte_fault", { va: num(x.f, "va"), write: bool(x.f, "write"), unshare: false }),
     },
     {
@@ -67,11 +67,11 @@ definePath("do_user_addr_fault@spf", {
   generation: "SPF series (RFC)",
   steps: [
     {
-      line: "fault = handle_speculative_fault(mm, address, flags);   /* no mmap_lock: try the speculative path first */",
+      local: true, line: "fault = handle_speculative_fault(mm, address, flags);   /* no mmap_lock: try the speculative path first */",
       run: (x) => call("__handle_speculative_fault", { va: x.f.l.va, write: x.f.l.write }),
     },
     {
-      line: "if (fault != VM_FAULT_RETRY) return;",
+      local: true, line: "if (fault != VM_FAULT_RETRY) return;",
       run: (x) => (x.f.l.rv === VM_FAULT_RETRY ? undefined : ret(null)),
     },
     ...userFaultSteps,
@@ -98,7 +98,7 @@ definePath("do_page_fault@arm64", {
   source: "arch/arm64/mm/fault.c",
   generation: "6.4+ (per-VMA locks first)",
   steps: [
-    ...perVmaFaultHead().map((s, i) => (i === 1 ? { ...s, line: "fault = handle_mm_fault(vma, addr, mm_flags | FAULT_FLAG_VMA_LOCK, regs);" } : s)),
+    ...perVmaFaultHead().map((s, i) => (i === 1 ? { ...s, local: true, line: "fault = handle_mm_fault(vma, addr, mm_flags | FAULT_FLAG_VMA_LOCK, regs);" } : s)),
     { ...arm64Steps[0], label: "lock_mmap" },
     ...arm64Steps.slice(1),
   ],
@@ -132,7 +132,7 @@ function handlePteFaultSteps(gen519: boolean) {
       },
     },
     {
-      line: "if (!vmf->pte || pte_none(vmf->orig_pte)) return do_anonymous_page(vmf);",
+      local: true, line: "if (!vmf->pte || pte_none(vmf->orig_pte)) return do_anonymous_page(vmf);",
       run: (x: Ctx) =>
         pte_none(num(x.f, "pte"))
           ? call("do_anonymous_page", { va: x.f.l.va, write: x.f.l.write, unshare: x.f.l.unshare }, { tail: true })
@@ -144,6 +144,7 @@ function handlePteFaultSteps(gen519: boolean) {
       run: (x: Ctx) => (getPte(x.m, x.cfg, x.c.mm, num(x.f, "va")) !== num(x.f, "pte") ? goto("unlock") : undefined),
     },
     {
+      local: true,
       line: gen519
         ? "if (vmf->flags & (FAULT_FLAG_WRITE|FAULT_FLAG_UNSHARE)) { if (!pte_write(entry)) return do_wp_page(vmf); }"
         : "if (vmf->flags & FAULT_FLAG_WRITE) { if (!pte_write(entry)) return do_wp_page(vmf); }",
@@ -221,7 +222,7 @@ definePath("do_anonymous_page", {
       },
     },
     {
-      line: "if (!(vmf->flags & FAULT_FLAG_WRITE) && !mm_forbids_zeropage(vma->vm_mm)) { entry = pte_mkspecial(pfn_pte(my_zero_pfn(vmf->address), vma->vm_page_prot)); /* lock, re-check, set */ }",
+      local: true, line: "if (!(vmf->flags & FAULT_FLAG_WRITE) && !mm_forbids_zeropage(vma->vm_mm)) { entry = pte_mkspecial(pfn_pte(my_zero_pfn(vmf->address), vma->vm_page_prot)); /* lock, re-check, set */ }",
       run: (x) => {
         if (bool(x.f, "write")) return;
         x.f.l.pfn = ZERO_PFN;

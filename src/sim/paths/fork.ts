@@ -79,7 +79,7 @@ definePath("kernel_clone", {
         x.m.mms[num(x.f, "child")].state = "alive";
       },
     },
-    { line: "return nr;", run: (x) => ret(num(x.f, "child")) },
+    { local: true, line: "return nr;", run: (x) => ret(num(x.f, "child")) },
   ],
 });
 
@@ -139,7 +139,7 @@ const dupMmapSteps: Step[] = [
       },
     },
     {
-      line: "    retval = copy_page_range(mm, oldmm, mpnt);",
+      local: true, line: "    retval = copy_page_range(mm, oldmm, mpnt);",
       run: (x) => call("copy_page_range", { src: x.f.l.old, dst: x.f.l.mm, vma: x.f.l.i }),
     },
     {
@@ -152,7 +152,7 @@ const dupMmapSteps: Step[] = [
     },
     {
       label: "out",
-      line: "flush_tlb_mm(oldmm);   /* the parent's TLBs are flushed once, at the end */",
+      local: true, line: "flush_tlb_mm(oldmm);   /* the parent's TLBs are flushed once, at the end */",
       run: (x) => call("flush_tlb", { mm: x.f.l.old, start: 0, end: ALL }),
     },
     {
@@ -221,7 +221,7 @@ definePath("copy_page_range@5.9", {
   name: "copy_page_range",
   source: "mm/memory.c",
   generation: "5.9-5.10 (before write_protect_seq)",
-  steps: [anonVmaCheck, copyLoop, { line: "return ret;", run: () => ret(0) }],
+  steps: [anonVmaCheck, copyLoop, { local: true, line: "return ret;", run: () => ret(0) }],
 });
 
 definePath("copy_page_range@5.11", {
@@ -318,9 +318,9 @@ definePath("copy_pte_range@5.8", {
     lockSrc,
     progressCheck,
     noneCheck,
-    { line: "entry.val = copy_one_pte(dst_mm, src_mm, dst_pte, src_pte, vma, addr, rss);", run: (x) => call("copy_one_pte", copyArgs(x)) },
+    { local: true, line: "entry.val = copy_one_pte(dst_mm, src_mm, dst_pte, src_pte, vma, addr, rss);", run: (x) => call("copy_one_pte", copyArgs(x)) },
     {
-      line: "progress += 8; } while (dst_pte++, src_pte++, addr += PAGE_SIZE, addr != end);",
+      local: true, line: "progress += 8; } while (dst_pte++, src_pte++, addr += PAGE_SIZE, addr != end);",
       run: (x) => {
         x.f.l.progress = num(x.f, "progress") + 8;
         return advance(x);
@@ -328,7 +328,7 @@ definePath("copy_pte_range@5.8", {
     },
     unlockBoth,
     {
-      line: "if (addr != end) goto again; return 0;",
+      local: true, line: "if (addr != end) goto again; return 0;",
       run: (x) => (num(x.f, "addr") !== num(x.f, "end") ? goto("again") : ret(0)),
     },
   ],
@@ -344,11 +344,11 @@ export const copyPteRange59 = definePath("copy_pte_range@5.9", {
     progressCheck,
     noneCheck,
     {
-      line: "ret = copy_present_pte(dst_vma, src_vma, dst_pte, src_pte, addr, rss, &prealloc);",
+      local: true, line: "ret = copy_present_pte(dst_vma, src_vma, dst_pte, src_pte, addr, rss, &prealloc);",
       run: (x) => call("copy_present_pte", copyArgs(x)),
     },
     {
-      line: "if (unlikely(ret == -EAGAIN)) break; progress += 8; } while (dst_pte++, src_pte++, addr += PAGE_SIZE, addr != end);",
+      local: true, line: "if (unlikely(ret == -EAGAIN)) break; progress += 8; } while (dst_pte++, src_pte++, addr += PAGE_SIZE, addr != end);",
       run: (x) => {
         if (x.f.l.rv === EAGAIN) {
           x.f.l.eagain = true;
@@ -368,7 +368,7 @@ export const copyPteRange59 = definePath("copy_pte_range@5.9", {
       },
     },
     {
-      line: "if (addr != end) goto again;",
+      local: true, line: "if (addr != end) goto again;",
       run: (x) => (num(x.f, "addr") !== num(x.f, "end") ? goto("again") : undefined),
     },
     {
@@ -452,7 +452,7 @@ definePath("copy_present_pte@5.9", {
   steps: [
     readPte,
     {
-      line: "if (page) { retval = copy_present_page(dst_vma, src_vma, dst_pte, src_pte, addr, rss, prealloc, pte, page);",
+      local: true, line: "if (page) { retval = copy_present_page(dst_vma, src_vma, dst_pte, src_pte, addr, rss, prealloc, pte, page);",
       run: (x) => (num(x.f, "pfn") >= 0 ? call("copy_present_page", { ...x.f.l }) : goto("wrprotect")),
     },
     {
@@ -472,7 +472,7 @@ definePath("copy_present_pte@5.9", {
 /** Early COW: give the child its own copy now, leave the parent's PTE writable. */
 const earlyCopy: Step[] = [
   {
-    line: "new_page = *prealloc; if (!new_page) return -EAGAIN;",
+    local: true, line: "new_page = *prealloc; if (!new_page) return -EAGAIN;",
     run: (x) => {
       const p = copyPteRangeFrame(x).l.prealloc;
       if (typeof p !== "number" || p < 0) return ret(EAGAIN);

@@ -50,7 +50,7 @@ definePath("copy_pte_range@vendor", {
     afterOne,
     {
       label: "contnext",
-      line: "progress += 8; dst_pte += HPAGE_CONT_PTE_NR - 1; src_pte += HPAGE_CONT_PTE_NR - 1; addr += HPAGE_CONT_PTE_SIZE - PAGE_SIZE; } while (dst_pte++, src_pte++, addr += PAGE_SIZE, addr != end);",
+      local: true, line: "progress += 8; dst_pte += HPAGE_CONT_PTE_NR - 1; src_pte += HPAGE_CONT_PTE_NR - 1; addr += HPAGE_CONT_PTE_SIZE - PAGE_SIZE; } while (dst_pte++, src_pte++, addr += PAGE_SIZE, addr != end);",
       run: (x) => {
         x.f.l.progress = num(x.f, "progress") + 8;
         x.f.l.addr = Math.min(num(x.f, "end"), contBlockStart(num(x.f, "addr")) + CONT_PTES) - 1;
@@ -119,11 +119,11 @@ definePath("copy_pte_range@6.9", {
     progressCheck,
     { ...noneCheck, line: "ptent = ptep_get(src_pte); if (pte_none(ptent)) { progress++; continue; }" },
     {
-      line: "max_nr = (end - addr) / PAGE_SIZE; ret = copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, ptent, addr, max_nr, rss, &prealloc);",
+      local: true, line: "max_nr = (end - addr) / PAGE_SIZE; ret = copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, ptent, addr, max_nr, rss, &prealloc);",
       run: (x) => call("copy_present_ptes", { ...copyArgs(x), end: x.f.l.end }),
     },
     {
-      line: "if (unlikely(ret == -EAGAIN)) break; nr = ret; progress += 8 * nr; } while (dst_pte += nr, src_pte += nr, addr += PAGE_SIZE * nr, addr != end);",
+      local: true, line: "if (unlikely(ret == -EAGAIN)) break; nr = ret; progress += 8 * nr; } while (dst_pte += nr, src_pte += nr, addr += PAGE_SIZE * nr, addr != end);",
       run: (x) => {
         const nr = num(x.f, "rv");
         x.f.l.progress = num(x.f, "progress") + 8 * nr;

@@ -41,7 +41,7 @@ function followPageSteps(gen519: boolean, rfc = false): Step[] {
       },
     },
     {
-      line: "if (!pte_present(pte)) goto no_page;",
+      local: true, line: "if (!pte_present(pte)) goto no_page;",
       run: (x) => (pte_present(num(x.f, "pte")) ? undefined : goto("no_page")),
     },
     {
@@ -140,7 +140,7 @@ function gupSteps(cfgGen: "5.8" | "5.9" | "5.19"): Step[] {
   steps.push(
     {
       label: "retry",
-      line: "page = follow_page_mask(vma, start, foll_flags, &ctx);   /* -> follow_page_pte() */",
+      local: true, line: "page = follow_page_mask(vma, start, foll_flags, &ctx);   /* -> follow_page_pte() */",
       run: (x) => call("follow_page_pte", gupArgs(x)),
     },
     {

@@ -136,6 +136,7 @@ function gupFastSteps(gen: Gen): Step[] {
   steps.push(
     {
       label: "slow",
+      local: true,
       line:
         gen === "4.19"
           ? "if (nr < nr_pages) ret = get_user_pages_unlocked(start, nr_pages - nr, pages, write ? FOLL_WRITE : 0);   /* slow GUP under mmap_read_lock */"
@@ -189,11 +190,11 @@ definePath("vmsplice_to_pipe", {
   generation: "5.x",
   steps: [
     {
-      line: "copied = iov_iter_get_pages(from, pages, maxsize, maxpages, &start);   /* -> get_user_pages_fast(addr, n, 0 /* read */, pages) */",
+      local: true, line: "copied = iov_iter_get_pages(from, pages, maxsize, maxpages, &start);   /* -> get_user_pages_fast(addr, n, 0 /* read */, pages) */",
       run: (x) => call("gup_fast", { va: x.f.l.va, write: false, foll_pin: false }),
     },
     {
-      line: "add_to_pipe(pipe, &buf);   /* the pipe keeps the page reference until it is read */",
+      local: true, line: "add_to_pipe(pipe, &buf);   /* the pipe keeps the page reference until it is read */",
       run: () => ret(0),
     },
   ],

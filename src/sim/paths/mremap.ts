@@ -39,7 +39,7 @@ definePath("mremap", {
       },
     },
     {
-      line: "moved_len = move_page_tables(vma, old_addr, new_vma, new_addr, old_len, need_rmap_locks);   /* -> move_ptes() */",
+      local: true, line: "moved_len = move_page_tables(vma, old_addr, new_vma, new_addr, old_len, need_rmap_locks);   /* -> move_ptes() */",
       run: (x) => call("move_ptes", { old: x.f.l.old, new: x.f.l.new, len: x.f.l.len }),
     },
     {
@@ -122,14 +122,14 @@ definePath("move_ptes", {
     },
     {
       label: "next",
-      line: "} for (; old_addr < old_end; old_pte++, old_addr += PAGE_SIZE, new_pte++, new_addr += PAGE_SIZE)",
+      local: true, line: "} for (; old_addr < old_end; old_pte++, old_addr += PAGE_SIZE, new_pte++, new_addr += PAGE_SIZE)",
       run: (x) => {
         x.f.l.i = num(x.f, "i") + 1;
         if (num(x.f, "i") < num(x.f, "len")) return goto("loop");
       },
     },
     {
-      line: "if (force_flush) flush_tlb_range(vma, old_end - len, old_end);   /* before the PTLs drop */",
+      local: true, line: "if (force_flush) flush_tlb_range(vma, old_end - len, old_end);   /* before the PTLs drop */",
       run: (x) => {
         if (x.f.l.flush !== true) return;
         return call("flush_tlb", { mm: x.c.mm, start: x.f.l.old, end: num(x.f, "old") + num(x.f, "len") });

@@ -3,7 +3,7 @@
 // mmap_write_lock, and mmap_write_unlock() releases them all at once.
 
 import { findVma } from "../machine.js";
-import { call, defineVariant, definePath, goto, num, ret, type Ctx } from "../path.js";
+import { call, defineVariant, definePath, goto, num, ret, type Ctx, type Step } from "../path.js";
 import type { Vma } from "../types.js";
 
 const vmaAt = (x: Ctx, mm: number, start: number): Vma => {
@@ -38,8 +38,8 @@ definePath("lock_vma_under_rcu", {
         v.lockReaders = [...v.lockReaders, x.cpu].sort((a, b) => a - b);
       },
     },
-    { line: "rcu_read_unlock(); return vma;", run: () => ret(true) },
-    { label: "inval", line: "inval: rcu_read_unlock(); return NULL;", run: () => ret(false) },
+    { local: true, line: "rcu_read_unlock(); return vma;", run: () => ret(true) },
+    { label: "inval", local: true, line: "inval: rcu_read_unlock(); return NULL;", run: () => ret(false) },
   ],
 });
 
@@ -73,15 +73,15 @@ definePath("vma_start_write", {
 });
 
 /** The x86 fault entry of 6.4+: per-VMA lock first, mmap_lock as the fallback. */
-export function perVmaFaultHead() {
+export function perVmaFaultHead(): Step[] {
   return [
     {
-      line: "vma = lock_vma_under_rcu(mm, address); if (!vma) goto lock_mmap;",
+      local: true, line: "vma = lock_vma_under_rcu(mm, address); if (!vma) goto lock_mmap;",
       run: (x: Ctx) => call("lock_vma_under_rcu", { va: x.f.l.va }, { branch: ["vma_locked", "lock_mmap"] }),
     },
     {
       label: "vma_locked",
-      line: "fault = handle_mm_fault(vma, address, flags | FAULT_FLAG_VMA_LOCK, regs);",
+      local: true, line: "fault = handle_mm_fault(vma, address, flags | FAULT_FLAG_VMA_LOCK, regs);",
       run: (x: Ctx) => call("handle_pte_fault", { va: x.f.l.va, write: x.f.l.write, unshare: false }),
     },
     {

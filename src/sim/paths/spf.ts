@@ -53,7 +53,7 @@ definePath("__handle_speculative_fault", {
       run: (x) => (vmaHasChanged(x) ? ret(VM_FAULT_RETRY) : undefined),
     },
     {
-      line: "if (!pte_none(vmf.orig_pte) || !(flags & FAULT_FLAG_WRITE)) return VM_FAULT_RETRY;   /* modelled: the do_anonymous_page() write case */",
+      local: true, line: "if (!pte_none(vmf.orig_pte) || !(flags & FAULT_FLAG_WRITE)) return VM_FAULT_RETRY;   /* modelled: the do_anonymous_page() write case */",
       run: (x) => (!pte_none(num(x.f, "pte")) || !bool(x.f, "write") ? ret(VM_FAULT_RETRY) : undefined),
     },
     {
@@ -72,7 +72,7 @@ definePath("__handle_speculative_fault", {
       },
     },
     {
-      line: "if (!pte_map_lock(vmf)) {",
+      local: true, line: "if (!pte_map_lock(vmf)) {",
       run: (x) => call("pte_map_lock", { va: x.f.l.va, vstart: x.f.l.vstart, seq: x.f.l.seq }, { branch: ["locked", "unlocked"] }),
     },
     {
@@ -221,11 +221,11 @@ definePath("madvise_dontneed", {
   steps: [
     mmapLockStep("mmap_read_lock(mm);   /* MADV_DONTNEED needs only the read side */", false),
     {
-      line: "zap_page_range(vma, start, end - start);   /* -> zap_pte_range() */",
+      local: true, line: "zap_page_range(vma, start, end - start);   /* -> zap_pte_range() */",
       run: (x) => call("zap_pte_range", { mm: x.c.mm, addr: x.f.l.start, start: x.f.l.start, end: x.f.l.end }),
     },
     {
-      line: "tlb_finish_mmu(&tlb, start, end);   /* flush the TLBs, then free the pages */",
+      local: true, line: "tlb_finish_mmu(&tlb, start, end);   /* flush the TLBs, then free the pages */",
       run: (x) => {
         x.f.l.gather = Array.isArray(x.f.l.rv) ? x.f.l.rv : [];
         return call("flush_tlb", { mm: x.c.mm, start: x.f.l.start, end: x.f.l.end });

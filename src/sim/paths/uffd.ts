@@ -38,7 +38,7 @@ definePath("mwriteprotect_range", {
       run: (x) => spinUnlock(x.m, x.cpu, ptl(num(x.f, "table"))),
     },
     {
-      line: "if (pages) flush_tlb_range(vma, start, end);   /* the deferred flush */",
+      local: true, line: "if (pages) flush_tlb_range(vma, start, end);   /* the deferred flush */",
       run: (x) => call("flush_tlb", { mm: x.c.mm, start: x.f.l.va, end: num(x.f, "va") + 1 }),
     },
     {

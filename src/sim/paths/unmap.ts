@@ -88,7 +88,7 @@ definePath("zap_pte_range", {
     },
     {
       label: "next",
-      line: "} while (pte++, addr += PAGE_SIZE, addr != end);",
+      local: true, line: "} while (pte++, addr += PAGE_SIZE, addr != end);",
       run: (x) => {
         const nextVa = num(x.f, "addr") + 1;
         x.f.l.addr = nextVa;
@@ -97,7 +97,7 @@ definePath("zap_pte_range", {
       },
     },
     {
-      line: "if (force_flush) tlb_flush_mmu_tlbonly(tlb);   /* flush the TLB before dropping the PTL */",
+      local: true, line: "if (force_flush) tlb_flush_mmu_tlbonly(tlb);   /* flush the TLB before dropping the PTL */",
       run: (x) => {
         if (x.cfg.kernel.zap_force_flush && x.f.l.flush === true && x.f.l.fullmm !== true) {
           x.f.l.flush = false;
@@ -133,7 +133,7 @@ const munmapSteps: Step[] = [
     },
     {
       label: "zap",
-      line: "unmap_region(mm, vma, prev, start, end);   /* -> unmap_vmas() -> zap_pte_range() */",
+      local: true, line: "unmap_region(mm, vma, prev, start, end);   /* -> unmap_vmas() -> zap_pte_range() */",
       run: (x) => {
         collect(x);
         const addr = num(x.f, "addr");
@@ -144,7 +144,7 @@ const munmapSteps: Step[] = [
       },
     },
     {
-      line: "tlb_finish_mmu(&tlb, start, end);   /* flush the TLBs first ... */",
+      local: true, line: "tlb_finish_mmu(&tlb, start, end);   /* flush the TLBs first ... */",
       run: (x) => {
         collect(x);
         return call("flush_tlb", { mm: x.c.mm, start: x.f.l.start, end: x.f.l.end });

@@ -12,7 +12,7 @@ const page = (x: Ctx) => num(x.f, "pfn");
 
 /** vm_normal_page(): NULL for the zero page and other special mappings. */
 const vmNormalPage: Step = {
-  line: "vmf->page = vm_normal_page(vma, vmf->address, vmf->orig_pte);",
+  local: true, line: "vmf->page = vm_normal_page(vma, vmf->address, vmf->orig_pte);",
   run: (x) => {
     const pte = num(x.f, "pte");
     x.f.l.pfn = pte_special(pte) ? -1 : pte_pfn(pte);
@@ -44,7 +44,7 @@ const copyTail: Step[] = [
     },
   },
   { line: "pte_unmap_unlock(vmf->pte, vmf->ptl);", run: unlockPtl },
-  { line: "return wp_page_copy(vmf);", run: (x) => call("wp_page_copy", copyArgs(x), { tail: true }) },
+  { local: true, line: "return wp_page_copy(vmf);", run: (x) => call("wp_page_copy", copyArgs(x), { tail: true }) },
 ];
 
 // Before 5.9: reuse when the page is mapped once, whatever its refcount says.
@@ -206,7 +206,7 @@ definePath("do_wp_page@5.19", {
       },
     },
     {
-      line: "wp_page_reuse(vmf); return VM_FAULT_WRITE;",
+      local: true, line: "wp_page_reuse(vmf); return VM_FAULT_WRITE;",
       run: (x) => call("wp_page_reuse", reuseArgs(x), { tail: true }),
     },
     ...copyTail,
@@ -318,7 +318,7 @@ function wpPageCopySteps(gen519: boolean): Step[] {
     },
     {
       label: "put",
-      line: "/* else: the PTE changed under us (update_mmu_tlb); the copy is not used */",
+      local: true, line: "/* else: the PTE changed under us (update_mmu_tlb); the copy is not used */",
       run: (x) => {
         x.f.l.put = x.f.l.new;
       },
