@@ -8,7 +8,7 @@ import { GameError, type Command } from "../src/game/session.js";
 import { replayLog } from "../src/game/replay.js";
 import { levelInfo } from "../src/game/view.js";
 import type { Level } from "../src/level/load.js";
-import { CLIENT_TYPES, clientMessage, type ClientMessage, type ClientMessageOf } from "../src/protocol/client.js";
+import { CLIENT_TYPES, clientMessage, GAME_ACTIONS, type ClientMessage, type ClientMessageOf } from "../src/protocol/client.js";
 import { CloseCode, type ErrorCode } from "../src/protocol/codes.js";
 import type { ServerMessage } from "../src/protocol/server.js";
 import { negotiate, SUPPORTED_PROTOCOLS } from "../src/protocol/version.js";
@@ -40,7 +40,7 @@ export interface HubConfig {
   log: (line: string) => void;
 }
 
-const GAME_COMMAND_TYPES = new Set(["step", "knob", "start", "hint", "rewind", "reset", "retry", "next"]);
+const GAME_COMMAND_TYPES = new Set<string>(GAME_ACTIONS);
 
 export class Hub implements RoomHost {
   readonly storage: Storage;
@@ -442,12 +442,13 @@ export class Hub implements RoomHost {
   }
 }
 
-type GameMessage = ClientMessageOf<"step" | "knob" | "start" | "hint" | "rewind" | "reset" | "retry" | "next">;
+type GameMessage = ClientMessageOf<(typeof GAME_ACTIONS)[number]>;
 
 function commandOf(msg: GameMessage): RoomCommand {
   switch (msg.type) {
     case "step":
-      return msg.choice === undefined ? { kind: "step", actor: msg.cpu } : { kind: "step", actor: msg.cpu, choice: msg.choice };
+    case "run":
+      return msg.choice === undefined ? { kind: msg.type, actor: msg.cpu } : { kind: msg.type, actor: msg.cpu, choice: msg.choice };
     case "knob":
       return { kind: "knob", knob: msg.knob, value: msg.value };
     case "rewind":

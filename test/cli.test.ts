@@ -48,8 +48,34 @@ describe("faultline verify", () => {
     const r = cli("verify", "basics-spinlock", "--json");
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toEqual([
-      { level: "basics-spinlock", knobs: { lock: "none" }, verdict: "reachable", expected: "reachable", states: 12, schedule: "0 1 0 1", par: null },
-      { level: "basics-spinlock", knobs: { lock: "spin_lock" }, verdict: "safe", expected: "safe", states: 24, schedule: null, par: null },
+      {
+        level: "basics-spinlock",
+        knobs: { lock: "none" },
+        verdict: "reachable",
+        expected: "reachable",
+        states: 12,
+        schedule: "0 1 0 1",
+        steps: 4,
+        preemptions: null,
+        parPreemptions: null,
+        par: null,
+        shortest: null,
+        problems: [],
+      },
+      {
+        level: "basics-spinlock",
+        knobs: { lock: "spin_lock" },
+        verdict: "safe",
+        expected: "safe",
+        states: 24,
+        schedule: null,
+        steps: null,
+        preemptions: null,
+        parPreemptions: null,
+        par: null,
+        shortest: null,
+        problems: [],
+      },
     ]);
   });
 
@@ -57,7 +83,20 @@ describe("faultline verify", () => {
     const r = cli("verify", join(import.meta.dirname, "fixtures", "versus-lost-update.yaml"), "--json");
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toEqual([
-      { level: "versus-lost-update", knobs: {}, verdict: "reachable", expected: "reachable", states: expect.any(Number), schedule: "0 1 0 1", par: 4 },
+      {
+        level: "versus-lost-update",
+        knobs: {},
+        verdict: "reachable",
+        expected: "reachable",
+        states: expect.any(Number),
+        schedule: "1 0*2 1",
+        steps: 4,
+        preemptions: 1,
+        parPreemptions: null,
+        par: 4,
+        shortest: 4,
+        problems: [],
+      },
     ]);
     const run = cli("run", join(import.meta.dirname, "fixtures", "versus-lost-update.yaml"), "--schedule", "0 1 0 1");
     expect(run.code).toBe(0);
@@ -72,7 +111,11 @@ describe("faultline verify", () => {
     const r = cli("verify", file);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/MISMATCH/);
-    expect(r.err).toBe("faultline: basics-lost-update -: the shortest schedule takes 4 steps, but par is 3\n");
+    expect(r.err).toBe("faultline: basics-lost-update -: the shortest schedule takes 4 steps, but par (steps) is 3\n");
+    writeFileSync(file, src.replace("preemptions: 1", "preemptions: 0"));
+    const p = cli("verify", file);
+    expect(p.code).toBe(1);
+    expect(p.err).toBe("faultline: basics-lost-update -: the fewest preemptions of a triggering schedule is 1, but par is 0\n");
   });
 });
 

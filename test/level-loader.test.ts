@@ -40,7 +40,7 @@ describe("level loader", () => {
       load(fixtureYaml({ ...base, cpus: `  - { name: A1, process: A, runs: [exit] }\n  - { name: A2, process: A, runs: [fork] }`, device: "" })),
     ).toThrow("exit tears down the whole mm");
     expect(load(fixtureYaml({ ...base, cpus: `  - { name: A1, process: A, runs: [fork] }` }))).toThrow("device.dma: no CPU ever pins a page");
-    expect(load(fixtureYaml(base).replace("par: 1\n", ""))).toThrow("bad.yaml: par: a hunt level needs par");
+    expect(load(fixtureYaml(base).replace("par: 1\n", "preemptions: -1\n"))).toThrow("bad.yaml: preemptions:");
   });
 
   it("reports YAML syntax errors with their line", () => {
@@ -67,9 +67,8 @@ describe("versus levels", () => {
     expect(load(versus(sided("side: blue, ", "side: blue, ")))).toThrow("bad.yaml: cpus: a versus level needs at least one red CPU (side: red)");
   });
 
-  it("rejects a bad side, and asks for par and no knobs as a hunt does", () => {
+  it("rejects a bad side, and asks for no knobs as a hunt does", () => {
     expect(load(versus(sided("side: green, ", "side: blue, ")))).toThrow(/bad\.yaml: cpus\[0\]\.side: Invalid option: expected one of "red"\|"blue"/);
-    expect(load(versus(sided("side: red, ", "side: blue, ")).replace("par: 1\n", ""))).toThrow("bad.yaml: par: a versus level needs par");
     expect(load(versus(sided("side: red, ", "side: blue, ")).replace("goal: { oracle: lost-dma-write }", "goal: { oracle: lost-dma-write, expect: safe }"))).toThrow(
       "bad.yaml: goal.expect: a versus level's race must be reachable",
     );
@@ -78,8 +77,8 @@ describe("versus levels", () => {
   it("is verified like a hunt: the goal is reachable and par is the shortest schedule", () => {
     const lv = loadLevelFile(join(import.meta.dirname, "fixtures", "versus-lost-update.yaml"));
     const row = verifySetting(lv, {});
-    expect(row).toMatchObject({ verdict: "reachable", expected: "reachable", steps: 4, par: 4, problems: [] });
+    expect(row).toMatchObject({ verdict: "reachable", expected: "reachable", steps: 4, preemptions: 1, par: 4, shortest: 4, problems: [] });
     const wrong = parseLevel("fixtures/versus-lost-update.yaml", readFileSync(join(import.meta.dirname, "fixtures", "versus-lost-update.yaml"), "utf8").replace("par: 4", "par: 3"));
-    expect(verifySetting(wrong, {}).problems).toEqual(["the shortest schedule takes 4 steps, but par is 3"]);
+    expect(verifySetting(wrong, {}).problems).toEqual(["the shortest schedule takes 4 steps, but par (steps) is 3"]);
   });
 });

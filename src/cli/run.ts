@@ -3,7 +3,7 @@ import { findLevel, loadCampaign, type Level } from "../level/load.js";
 import type { Config } from "../sim/config.js";
 import { allDone, cpuStatus } from "../sim/engine.js";
 import { runSchedule, type RunResult } from "../sim/game.js";
-import { parseSchedule } from "../sim/schedule.js";
+import { parseScheduleItems } from "../sim/schedule.js";
 import { parse, UsageError } from "./usage.js";
 
 export function cmdRun(args: string[]): number {
@@ -18,7 +18,7 @@ export function cmdRun(args: string[]): number {
   if (!level) throw new UsageError(`unknown level "${positionals[0]}" (see faultline levels)`);
   if (level.knobs.length === 0 && values.knob?.length) throw new UsageError(`level ${level.id} has no knobs`);
   const knobs = parseKnobArgs(level, values.knob ?? []);
-  const actions = parseSchedule(values.schedule);
+  const actions = parseScheduleItems(values.schedule);
   const c = compileLevel(level, knobs);
   const r = runSchedule(c.cfg, c.machine, actions, c.oracles);
   if (values.json) {

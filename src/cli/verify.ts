@@ -29,16 +29,32 @@ export function cmdVerify(args: string[]): number {
   const secs = ((Date.now() - started) / 1000).toFixed(2);
   const bad = rows.filter((r) => r.problems.length > 0);
   if (values.json) {
-    const out = rows.map((r) => ({ level: r.level, knobs: r.knobs, verdict: r.verdict, expected: r.expected, states: r.states, schedule: r.schedule, par: r.par }));
+    const out = rows.map((r) => ({
+      level: r.level,
+      knobs: r.knobs,
+      verdict: r.verdict,
+      expected: r.expected,
+      states: r.states,
+      schedule: r.schedule,
+      steps: r.steps,
+      preemptions: r.preemptions,
+      parPreemptions: r.parPreemptions,
+      par: r.par,
+      shortest: r.shortest,
+      problems: r.problems,
+    }));
     process.stdout.write(JSON.stringify(out, null, 2) + "\n");
   } else {
     const wl = Math.max(5, ...rows.map((r) => r.level.length));
     const wk = Math.max(5, ...rows.map((r) => knobText(r.knobs).length));
-    process.stdout.write(`${"level".padEnd(wl)}  ${"knobs".padEnd(wk)}  verdict    expected   ${"states".padStart(8)}  steps/par\n`);
+    process.stdout.write(`${"level".padEnd(wl)}  ${"knobs".padEnd(wk)}  verdict    expected   ${"states".padStart(8)}  preempt/par  steps/par\n`);
     for (const r of rows) {
-      const sp = r.steps === null ? "-" : `${r.steps}/${r.par ?? "-"}`;
+      const pp = r.preemptions === null ? "-" : `${r.preemptions}/${r.parPreemptions ?? "-"}`;
+      const sp = r.shortest === null ? (r.steps === null ? "-" : String(r.steps)) : `${r.shortest}/${r.par ?? "-"}`;
       const mark = r.problems.length ? "MISMATCH" : "ok";
-      process.stdout.write(`${r.level.padEnd(wl)}  ${knobText(r.knobs).padEnd(wk)}  ${r.verdict.padEnd(9)}  ${r.expected.padEnd(9)}  ${String(r.states).padStart(8)}  ${sp.padEnd(9)}  ${mark}\n`);
+      process.stdout.write(
+        `${r.level.padEnd(wl)}  ${knobText(r.knobs).padEnd(wk)}  ${r.verdict.padEnd(9)}  ${r.expected.padEnd(9)}  ${String(r.states).padStart(8)}  ${pp.padEnd(11)}  ${sp.padEnd(9)}  ${mark}\n`,
+      );
     }
     process.stdout.write(`${rows.length} setting${rows.length === 1 ? "" : "s"} of ${levels.length} level${levels.length === 1 ? "" : "s"} explored in ${secs} s; ${bad.length ? `${bad.length} differ from their level files` : "all as the level files expect"}.\n`);
   }

@@ -13,6 +13,8 @@ import { advance, allDone, cpuLabel, SimError, step } from "../sim/engine.js";
 import { explore, type ExploreResult } from "../sim/explore.js";
 import { livelockSince } from "../sim/game.js";
 import { checkOracles, type OracleId } from "../sim/oracles.js";
+import { decisionAhead, MAX_RUN, othersRunnable } from "../sim/decide.js";
+import { preempts } from "../sim/preempt.js";
 import { formatSchedule } from "../sim/schedule.js";
 import { digestMachine, hashMachine } from "../sim/state.js";
 import type { Action, Machine } from "../sim/types.js";
@@ -23,6 +25,8 @@ export type Phase = "setup" | "play" | "over";
 
 export const commandSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("step"), actor: z.union([z.int().min(0), z.literal("dma")]), choice: z.string().optional() }),
+  /** Run the actor to its next decision (src/sim/decide.ts): one command, every line in the trace. */
+  z.strictObject({ kind: z.literal("run"), actor: z.union([z.int().min(0), z.literal("dma")]), choice: z.string().optional() }),
   z.strictObject({ kind: z.literal("knob"), knob: z.string(), value: z.string() }),
   z.strictObject({ kind: z.literal("start") }),
   z.strictObject({ kind: z.literal("hint"), free: z.boolean().optional() }),
@@ -53,6 +57,8 @@ export interface Session {
    */
   digests: number[];
   trace: TraceEntry[];
+  /** Entries of the trace that preempted (TraceEntry.preempt). */
+  preemptions: number;
   /** Hints shown so far (written hints first, then the explorer's). */
   hints: string[];
   /** Hints the players asked for (an instructor's released hints are free). */
@@ -76,6 +82,7 @@ export class GameError extends Error {
 
 export type SessionEvent =
   | { kind: "step"; entry: TraceEntry }
+  | { kind: "run"; entries: TraceEntry[] }
   | { kind: "knob"; knob: string; value: string }
   | { kind: "start" }
   | { kind: "hint"; index: number; text: string; free: boolean }
@@ -140,10 +147,11 @@ function replayFrom(c: Compiled, m: Machine, trace: readonly TraceEntry[], from:
 }
 
 /** A fresh history: only the initial machine. */
-const startAt = (c: Compiled, m: Machine): Pick<Session, "checkpoints" | "machine" | "trace" | "digests"> => ({
+const startAt = (c: Compiled, m: Machine): Pick<Session, "checkpoints" | "machine" | "trace" | "digests" | "preemptions"> => ({
   checkpoints: [m],
   machine: m,
   trace: [],
+  preemptions: 0,
   digests: watchesLivelock(c) ? [digestMachine(m)] : [],
 });
 const watchesLivelock = (c: Compiled): boolean => c.oracles.includes("livelock");
@@ -179,45 +187,24 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
   const c = compiledFor(level, s.knobs);
   switch (cmd.kind) {
     case "step": {
-      const m = current(s);
-      const action = actionOf(cmd.actor, cmd.choice);
-      let r;
-      try {
-        r = step(c.cfg, m, action);
-      } catch (e) {
-        if (e instanceof SimError) throw new GameError(e.code, e.message);
-        throw e;
+      const r = stepOnce(level, c, s, actionOf(cmd.actor, cmd.choice), at, by);
+      return { s: r.s, event: { kind: "step", entry: r.entry } };
+    }
+    case "run": {
+      // Line by line, judged after each line like a step; stops at the next decision or the result.
+      const entries: TraceEntry[] = [];
+      let next = s;
+      let action = actionOf(cmd.actor, cmd.choice);
+      for (;;) {
+        const before = cmd.actor === "dma" ? null : othersRunnable(c.cfg, next.machine, cmd.actor);
+        const r = stepOnce(level, c, next, action, at, by);
+        next = r.s;
+        entries.push(r.entry);
+        if (next.result || before === null || r.entry.blocked || entries.length >= MAX_RUN) break;
+        if (decisionAhead(c.cfg, next.machine, cmd.actor as number, before)) break;
+        action = actionOf(cmd.actor);
       }
-      const { ev } = r;
-      const entry: TraceEntry = {
-        step: s.trace.length + 1,
-        by,
-        action,
-        actor: ev.actor,
-        cpu: ev.cpu,
-        fn: ev.fn,
-        line: ev.line,
-        blocked: ev.blocked,
-        ...(ev.wait !== undefined ? { wait: ev.wait } : {}),
-        ...(ev.choice !== undefined ? { choice: ev.choice } : {}),
-        ...(ev.loaded !== undefined ? { loaded: ev.loaded } : {}),
-        ...(ev.notes ? { notes: ev.notes } : {}),
-        changes: describeChanges(c.cfg, m, r.m),
-      };
-      const next: Session = {
-        ...s,
-        phase: "play",
-        startedAt: s.startedAt ?? at,
-        // A checkpoint every CHECKPOINT_EVERY steps; the machines in between are dropped.
-        checkpoints: entry.step % CHECKPOINT_EVERY === 0 ? [...s.checkpoints, r.m] : s.checkpoints,
-        machine: r.m,
-        trace: [...s.trace, entry],
-        digests: s.digests.length > 0 ? [...s.digests, digestMachine(r.m)] : s.digests,
-        moves: s.moves + 1,
-      };
-      next.result = judge(level, c, next, at);
-      if (next.result) next.phase = "over";
-      return { s: next, event: { kind: "step", entry } };
+      return { s: next, event: { kind: "run", entries } };
     }
     case "knob": {
       if (s.phase !== "setup") throw new GameError("knob-locked", "knobs are set before play starts; reset to change them");
@@ -253,6 +240,7 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
           machine: replayFrom(c, s.checkpoints[j], s.trace, j * CHECKPOINT_EVERY, to),
           trace: s.trace.slice(0, to),
           digests: s.digests.slice(0, s.digests.length > 0 ? to + 1 : 0),
+          preemptions: s.trace.slice(0, to).filter((e) => e.preempt).length,
           rewinds: s.rewinds + 1,
         },
         event: { kind: "rewind", steps: n, to },
@@ -266,6 +254,52 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
       };
     }
   }
+}
+
+/** One line of the trace: the step, what it changed, whether it preempted, and the judgement after it. */
+function stepOnce(level: Level, c: Compiled, s: Session, action: Action, at: number, by: string): { s: Session; entry: TraceEntry } {
+  const m = current(s);
+  let r;
+  try {
+    r = step(c.cfg, m, action);
+  } catch (e) {
+    if (e instanceof SimError) throw new GameError(e.code, e.message);
+    throw e;
+  }
+  const { ev } = r;
+  const prev = s.trace.length > 0 ? s.trace[s.trace.length - 1].action : null;
+  const preempt = preempts(c.cfg, m, prev, action);
+  const entry: TraceEntry = {
+    step: s.trace.length + 1,
+    by,
+    action,
+    actor: ev.actor,
+    cpu: ev.cpu,
+    fn: ev.fn,
+    line: ev.line,
+    blocked: ev.blocked,
+    ...(ev.wait !== undefined ? { wait: ev.wait } : {}),
+    ...(ev.choice !== undefined ? { choice: ev.choice } : {}),
+    ...(ev.loaded !== undefined ? { loaded: ev.loaded } : {}),
+    ...(ev.notes ? { notes: ev.notes } : {}),
+    changes: describeChanges(c.cfg, m, r.m),
+    ...(preempt ? { preempt: true as const } : {}),
+  };
+  const next: Session = {
+    ...s,
+    phase: "play",
+    startedAt: s.startedAt ?? at,
+    // A checkpoint every CHECKPOINT_EVERY steps; the machines in between are dropped.
+    checkpoints: entry.step % CHECKPOINT_EVERY === 0 ? [...s.checkpoints, r.m] : s.checkpoints,
+    machine: r.m,
+    trace: [...s.trace, entry],
+    digests: s.digests.length > 0 ? [...s.digests, digestMachine(r.m)] : s.digests,
+    preemptions: s.preemptions + (preempt ? 1 : 0),
+    moves: s.moves + 1,
+  };
+  next.result = judge(level, c, next, at);
+  if (next.result) next.phase = "over";
+  return { s: next, entry };
 }
 
 /**
@@ -305,7 +339,7 @@ function judge(level: Level, c: Compiled, s: Session, at: number): Result | null
   const watch: OracleId[] = [...goal.filter((o) => o !== "livelock"), ...(goal.includes("deadlock") ? [] : (["deadlock"] as const))];
   let v: { oracle: OracleId; message: string } | null = checkOracles(c.cfg, m, watch);
   if (!v && goal.includes("livelock")) v = livelockNow(level, c, s);
-  const base = { steps: s.trace.length, par: level.par ?? null, hintsUsed: s.hintsUsed, rewinds: s.rewinds, resets: s.resets, durationMs: Math.max(0, at - (s.startedAt ?? at)) };
+  const base = { steps: s.trace.length, par: level.par ?? null, preemptions: s.preemptions, parPreemptions: level.preemptions ?? null, hintsUsed: s.hintsUsed, rewinds: s.rewinds, resets: s.resets, durationMs: Math.max(0, at - (s.startedAt ?? at)) };
   const finish = (won: boolean, reason: Result["reason"], counterexample: string | null = null): Result => ({
     outcome: won ? "won" : "lost",
     reason,

@@ -16,6 +16,7 @@ export function levelInfo(level: Level): LevelInfo {
     cpus: level.cpus.map((c) => ({ name: c.name, ...(c.side ? { side: c.side } : {}) })),
     dma: level.device !== undefined,
     par: level.par ?? null,
+    parPreemptions: level.preemptions ?? null,
     hints: level.hints.length,
     knobs: level.knobs.map((k) => ({ id: k.id, prompt: k.prompt, options: k.options.map((o) => ({ value: o.value, label: o.label })) })),
   };
@@ -46,6 +47,7 @@ export function gameView(level: Level, s: Session, attempt: string, nextLevel: s
     knobs: s.knobs,
     steps: s.trace.length,
     moves: s.moves,
+    preemptions: s.preemptions,
     hints: s.hints,
     hintsUsed: s.hintsUsed,
     rewinds: s.rewinds,

@@ -133,7 +133,10 @@ export const levelSchema = z.strictObject({
     /** Defend levels with several knobs: the verdict for combinations the per-option rule gets wrong (first match wins). */
     expect_when: z.array(z.strictObject({ knobs: z.record(z.string(), z.string()), expect: z.enum(["safe", "reachable"]) })).default([]),
   }),
+  /** The shortest triggering schedule in steps (lines): a claim verify checks. */
   par: z.int().min(1).optional(),
+  /** Par: the fewest preemptions of any schedule that triggers the race (hunt, versus); verify checks it. */
+  preemptions: z.int().min(0).optional(),
   hints: z.array(z.string().min(1)).min(2).max(3),
   intro: z.string().min(1),
   debrief: z.string().min(1),

@@ -1,22 +1,34 @@
-// Checking a level against the explorer: the verdict and par it claims.
+// Checking a level against the explorer: the verdict and the par it claims.
 
-import { explore, type ExploreResult } from "../sim/explore.js";
+import { explore } from "../sim/explore.js";
+import { runSchedule } from "../sim/game.js";
+import { fewestPreemptions } from "../sim/preempt.js";
 import { formatSchedule } from "../sim/schedule.js";
-import { compileLevel, knobSettings, type KnobSetting } from "./compile.js";
+import { solve, type Solved } from "../sim/solve.js";
+import { compileLevel, type KnobSetting } from "./compile.js";
 import type { Level } from "./load.js";
 
 export interface VerifyRow {
   level: string;
   knobs: KnobSetting;
-  verdict: ExploreResult["verdict"];
+  verdict: Solved["verdict"];
   expected: "safe" | "reachable";
+  /** States of the solved game (settled machines: local lines fused). */
   states: number;
-  /** The shortest violating schedule in `run --schedule` syntax, or null. */
+  /**
+   * A schedule that triggers the race in `run --schedule` syntax, or null: for a
+   * hunt or versus level one with the fewest preemptions, else a shortest one.
+   */
   schedule: string | null;
   /** Its length in steps, or null. */
   steps: number | null;
-  /** The level's stored par (hunt and versus levels), or null. */
+  /** The fewest preemptions of any triggering schedule (hunt and versus levels), or null. */
+  preemptions: number | null;
+  /** What the level file claims: par in preemptions, and the shortest schedule in steps. */
+  parPreemptions: number | null;
   par: number | null;
+  /** The shortest triggering schedule in steps, when the file claims one (par). */
+  shortest: number | null;
   oracle: { id: string; message: string; step: number } | null;
   /** Empty when the level file's claims hold. */
   problems: string[];
@@ -24,27 +36,39 @@ export interface VerifyRow {
 
 export function verifySetting(level: Level, knobs: KnobSetting, onProgress?: (states: number) => void): VerifyRow {
   const c = compileLevel(level, knobs);
-  const r = explore(c.cfg, c.machine, { oracles: c.oracles, onProgress });
+  const s = solve(c.cfg, c.machine, { oracles: c.oracles, onProgress });
   const problems: string[] = [];
-  const steps = r.schedule ? r.schedule.length : null;
-  if (r.verdict === "incomplete") problems.push(`exploration stopped after ${r.states} states`);
-  else if (r.verdict !== c.expect) problems.push(`verdict ${r.verdict}, but the level file expects ${c.expect}`);
-  const par = level.mode === "hunt" || level.mode === "versus" ? (level.par ?? null) : null;
-  if (par !== null && steps !== null && steps !== par) problems.push(`the shortest schedule takes ${steps} steps, but par is ${par}`);
+  if (s.verdict === "incomplete") problems.push(`exploration stopped after ${s.states} states`);
+  else if (s.verdict !== c.expect) problems.push(`verdict ${s.verdict}, but the level file expects ${c.expect}`);
+  const hunt = level.mode === "hunt" || level.mode === "versus";
+  const fewest = hunt && !s.cycle ? fewestPreemptions(s, c.cfg.cpus.length) : null;
+  const parPreemptions = hunt ? (level.preemptions ?? null) : null;
+  if (fewest && parPreemptions !== null && fewest.preemptions !== parPreemptions) {
+    problems.push(`the fewest preemptions of a triggering schedule is ${fewest.preemptions}, but par is ${parPreemptions}`);
+  }
+  // The shortest schedule in steps, line by line: every interleaving of every line, as the file's `par` means it.
+  const par = hunt ? (level.par ?? null) : null;
+  let shortest: number | null = null;
+  if (par !== null && s.verdict === "reachable") {
+    shortest = explore(c.cfg, c.machine, { oracles: c.oracles, reduce: false }).schedule?.length ?? null;
+    if (shortest !== null && shortest !== par) problems.push(`the shortest schedule takes ${shortest} steps, but par (steps) is ${par}`);
+  }
+  const schedule = fewest?.schedule ?? s.schedule;
+  // The race the reported schedule triggers (the fewest-preemption road may end at another goal oracle).
+  const v = fewest ? runSchedule(c.cfg, c.machine, fewest.schedule, c.oracles).violation : s.violation;
   return {
     level: level.id,
     knobs,
-    verdict: r.verdict,
+    verdict: s.verdict,
     expected: c.expect,
-    states: r.states,
-    schedule: r.schedule ? formatSchedule(r.schedule) : null,
-    steps,
+    states: s.states,
+    schedule: schedule ? formatSchedule(schedule) : null,
+    steps: schedule ? schedule.length : null,
+    preemptions: fewest?.preemptions ?? null,
+    parPreemptions,
     par,
-    oracle: r.violation ? { id: r.violation.oracle, message: r.violation.message, step: r.violation.step } : null,
+    shortest,
+    oracle: v ? { id: v.oracle, message: v.message, step: v.step } : null,
     problems,
   };
-}
-
-export function verifyLevel(level: Level, onProgress?: (setting: KnobSetting, states: number) => void): VerifyRow[] {
-  return knobSettings(level).map((s) => verifySetting(level, s, onProgress ? (n) => onProgress(s, n) : undefined));
 }

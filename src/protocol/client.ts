@@ -57,6 +57,8 @@ export const clientMessages = {
   claim: msg("claim", { cpu, side: side.optional() }),
   release: msg("release", { cpu }),
   step: msg("step", { seq, cpu: z.union([cpu, z.literal("dma")]), choice: ident.optional() }),
+  /** Run the CPU to its next decision: one action, however many lines it runs (docs/protocol.md). */
+  run: msg("run", { seq, cpu: z.union([cpu, z.literal("dma")]), choice: ident.optional() }),
   knob: msg("knob", { seq, knob: ident, value: ident }),
   start: msg("start", { seq }),
   hint: msg("hint", { seq }),
@@ -86,4 +88,4 @@ export type ClientMessageInput = z.input<typeof clientMessage>;
 export type ClientMessageOf<T extends ClientType> = Extract<ClientMessage, { type: T }>;
 
 /** Game actions: they carry `seq` and are applied in arrival order, one room sequence number each. */
-export const GAME_ACTIONS = ["step", "knob", "start", "hint", "rewind", "reset", "retry", "next"] as const satisfies readonly ClientType[];
+export const GAME_ACTIONS = ["step", "run", "knob", "start", "hint", "rewind", "reset", "retry", "next"] as const satisfies readonly ClientType[];

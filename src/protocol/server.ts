@@ -16,8 +16,10 @@ export const levelInfoSchema = z.strictObject({
   cpus: z.array(z.strictObject({ name: z.string(), side: side.optional() })),
   /** The level has a DMA device (an actor like a CPU: step it with cpu "dma"). */
   dma: z.boolean(),
-  /** Shortest triggering schedule (hunt and versus levels), found by the explorer. */
+  /** Shortest triggering schedule in steps (hunt and versus levels), found by the explorer. */
   par: z.int().nullable(),
+  /** Par: the fewest preemptions (context switches away from a CPU that could still run) of any schedule that triggers the race; null when the level states none. */
+  parPreemptions: z.int().nullable(),
   /** How many written hints the level has. */
   hints: z.int(),
   knobs: z.array(
@@ -46,6 +48,8 @@ export const traceEntrySchema = z.strictObject({
   loaded: z.string().optional(),
   notes: z.array(z.string()).optional(),
   changes: z.array(z.string()),
+  /** This step preempted: the actor that stepped before it could still have run. */
+  preempt: z.literal(true).optional(),
 });
 export type TraceEntry = z.infer<typeof traceEntrySchema>;
 
@@ -63,6 +67,9 @@ export const resultSchema = z.strictObject({
   oracle: z.strictObject({ id: z.string(), message: z.string(), step: z.int() }).nullable(),
   steps: z.int(),
   par: z.int().nullable(),
+  /** Preemptions in the trace, and the level's par in preemptions (what a hunt is scored against); absent in results recorded before par counted preemptions. */
+  preemptions: z.int().default(0),
+  parPreemptions: z.int().nullable().default(null),
   hintsUsed: z.int(),
   rewinds: z.int(),
   resets: z.int(),
@@ -98,6 +105,8 @@ export const gameViewSchema = z.strictObject({
   steps: z.int(),
   /** Every step taken this attempt, rewound ones included. */
   moves: z.int(),
+  /** Preemptions in the current trace. */
+  preemptions: z.int(),
   /** The hints shown so far, in order. */
   hints: z.array(z.string()),
   hintsUsed: z.int(),
@@ -117,6 +126,8 @@ export type GameView = z.infer<typeof gameViewSchema>;
 const by = z.string();
 export const gameEventSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("step"), by, entry: traceEntrySchema }),
+  /** One `run` request: the lines the CPU ran to its next decision (or to the end of the attempt), in order. */
+  z.strictObject({ kind: z.literal("run"), by, entries: z.array(traceEntrySchema).min(1) }),
   z.strictObject({ kind: z.literal("knob"), by, knob: z.string(), value: z.string() }),
   z.strictObject({ kind: z.literal("start"), by }),
   z.strictObject({ kind: z.literal("hint"), by, index: z.int(), text: z.string(), free: z.boolean() }),

@@ -4,7 +4,9 @@
 import type { Config } from "./config.js";
 import { describeChanges } from "./describe.js";
 import { enabledActions, SimError, step, type StepEvent } from "./engine.js";
+import { decisionAhead, MAX_RUN, othersRunnable } from "./decide.js";
 import { checkOracles, type OracleId, type Violation } from "./oracles.js";
+import type { ScheduleItem } from "./schedule.js";
 import { hashMachine } from "./state.js";
 import type { Action, Machine } from "./types.js";
 
@@ -45,12 +47,14 @@ export function livelockSince(cfg: Config, m: Machine, k: number, lastStepped: (
 }
 
 /**
- * Apply `actions` in order, checking `oracles` after every step; stop at the
- * first violation. A step the machine refuses raises RunError naming it.
- * Livelock is recognised when the machine returns to an earlier state after
- * every runnable actor has stepped since then.
+ * Apply `items` in order, checking `oracles` after every step; stop at the
+ * first violation. A run item steps its CPU line by line until the next
+ * decision (src/sim/decide.ts), as the game's Enter key does. A step the
+ * machine refuses raises RunError naming it. Livelock is recognised when the
+ * machine returns to an earlier state after every runnable actor has stepped
+ * since then.
  */
-export function runSchedule(cfg: Config, m0: Machine, actions: readonly Action[], oracles: readonly OracleId[]): RunResult {
+export function runSchedule(cfg: Config, m0: Machine, items: readonly ScheduleItem[], oracles: readonly OracleId[]): RunResult {
   const goal = [...oracles.filter((o) => o !== "livelock"), ...(oracles.includes("deadlock") ? [] : (["deadlock"] as const))];
   const watchLivelock = oracles.includes("livelock");
   const seen = new Map<string, number>();
@@ -60,8 +64,9 @@ export function runSchedule(cfg: Config, m0: Machine, actions: readonly Action[]
   const steps: RunStep[] = [];
   const v0 = checkOracles(cfg, m, goal);
   if (v0) return { steps, violation: { ...v0, step: 0 }, m };
-  for (let i = 0; i < actions.length; i++) {
-    const a = actions[i];
+  let i = 0;
+  /** One step; the violation it caused, if any. */
+  const one = (a: Action): (Violation & { step: number }) | null => {
     let r;
     try {
       r = step(cfg, m, a);
@@ -69,20 +74,38 @@ export function runSchedule(cfg: Config, m0: Machine, actions: readonly Action[]
       if (e instanceof SimError) throw new RunError(`step ${i + 1}: ${e.message}`, i + 1);
       throw e;
     }
-    steps.push({ step: i + 1, action: a, ev: r.ev, changes: describeChanges(cfg, m, r.m) });
+    i++;
+    steps.push({ step: i, action: a, ev: r.ev, changes: describeChanges(cfg, m, r.m) });
     m = r.m;
     const v = checkOracles(cfg, m, goal);
-    if (v) return { steps, violation: { ...v, step: i + 1 }, m };
+    if (v) return { ...v, step: i };
     if (watchLivelock) {
       const actor = "dma" in a ? "dma" : String(a.cpu);
-      lastStepped.set(actor, i + 1);
+      lastStepped.set(actor, i);
       const h = hashMachine(m);
       const k = seen.get(h);
-      if (k !== undefined && k < i + 1) {
+      if (k !== undefined && k < i) {
         const message = livelockSince(cfg, m, k, (x) => lastStepped.get(x) ?? 0);
-        if (message) return { steps, violation: { oracle: "livelock", message, step: i + 1 }, m };
+        if (message) return { oracle: "livelock", message, step: i };
       }
-      seen.set(h, i + 1);
+      seen.set(h, i);
+    }
+    return null;
+  };
+  for (const item of items) {
+    if (!("run" in item)) {
+      const v = one(item);
+      if (v) return { steps, violation: v, m };
+      continue;
+    }
+    const cpu = item.run;
+    let a: Action = item.choice === undefined ? { cpu } : { cpu, choice: item.choice };
+    for (let n = 1; ; n++) {
+      const before = Number.isInteger(cpu) && cpu >= 0 && cpu < m.cpus.length ? othersRunnable(cfg, m, cpu) : new Set<string>();
+      const v = one(a);
+      if (v) return { steps, violation: v, m };
+      if (steps[steps.length - 1].ev.blocked || n >= MAX_RUN || decisionAhead(cfg, m, cpu, before)) break;
+      a = { cpu };
     }
   }
   return { steps, violation: null, m };

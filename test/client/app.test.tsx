@@ -51,7 +51,7 @@ describe("the app", () => {
     app.store.dispatch({ kind: "message", msg: { type: "update", seq: 2, event: { ...r.event, by: ME } as never, game: gameView(l, r.s, "K7M2QX-1", null) } });
     await frameHas(app.lastFrame, "#1 CPU0 (T0) counter_inc: tmp = READ_ONCE(counter);");
     expect(app.lastFrame()).toContain("→ WRITE_ONCE(counter, tmp + 1);");
-    expect(app.lastFrame()).toContain("steps 1 / par 4");
+    expect(app.lastFrame()).toContain("preemptions 0 / par 1 · steps 1");
   });
 
   it("Tab moves to the next CPU I may drive, ? opens the help and Esc closes it", async () => {
@@ -98,7 +98,7 @@ describe("the app", () => {
   });
 
   it("the debrief appears when the attempt ends, and r asks for a retry", async () => {
-    const app = mount(clientIn("basics-lost-update", [step(0), step(1), step(0), step(1)]));
+    const app = mount(clientIn("basics-lost-update", [step(1), step(0), step(0), step(1)]));
     await frameHas(app.lastFrame, "✓ You broke it");
     await inputReady(app.stdin);
     app.stdin.write("r");

@@ -31,14 +31,14 @@ describe("the client's connection", () => {
     conn.send({ type: "create", level: "basics-lost-update" });
     await until(() => store.get().room !== null && mine(store).length === 1, "a room and a seat");
     expect(mine(store)).toEqual([0]);
-    for (const cpu of [0, 1, 0, 1]) {
+    for (const cpu of [1, 0, 0, 1]) {
       const before = store.get().seq;
       conn.send({ type: "step", seq: before, cpu });
       await until(() => store.get().seq > before, `step of CPU${cpu}`);
     }
     const g = store.get().game!;
     expect(g.phase).toBe("over");
-    expect(g.result).toMatchObject({ outcome: "won", steps: 4, par: 4, score: 1000 });
+    expect(g.result).toMatchObject({ outcome: "won", steps: 4, par: 4, preemptions: 1, parPreemptions: 1, score: 1000 });
     expect(store.get().finished.map((f) => f.level)).toEqual(["basics-lost-update"]);
     expect(store.get().log.filter((l) => l.kind === "step")).toHaveLength(4);
   });

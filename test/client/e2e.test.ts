@@ -59,17 +59,18 @@ describe("faultline in a terminal", () => {
     await s.waitFor("▸    1. Two CPUs, one counter");
     await press(s, KEY.enter, "Press Enter to begin");
     await press(s, KEY.enter, "▸ CPU0 (T0) [you]");
-    await press(s, KEY.space, "#1 CPU0 (T0) counter_inc: tmp = READ_ONCE(counter);");
+    // Space steps one line; Enter runs to the next decision (here: the next line that races with the other CPU's).
     await press(s, KEY.tab, "▸ CPU1 (T1) [manual]");
-    await press(s, KEY.space, "#2 CPU1 (T1) counter_inc: tmp = READ_ONCE(counter);");
+    await press(s, KEY.space, "#1 CPU1 (T1) counter_inc: tmp = READ_ONCE(counter);");
     await press(s, KEY.tab, "▸ CPU0 (T0) [you]");
-    await press(s, KEY.space, "#3 CPU0 (T0) counter_inc: WRITE_ONCE(counter, tmp + 1);");
+    await press(s, KEY.enter, "#2 CPU0 (T0) counter_inc: tmp = READ_ONCE(counter);");
+    await press(s, KEY.enter, "#3 CPU0 (T0) counter_inc: WRITE_ONCE(counter, tmp + 1);");
     await press(s, KEY.tab, "▸ CPU1 (T1) [manual]");
-    const debrief = await press(s, KEY.space, /DEBRIEF[\s\S]*b lobby · \? help · q quit/);
+    const debrief = await press(s, KEY.enter, /DEBRIEF[\s\S]*b lobby · \? help · q quit/);
     expect(debrief).toContain("✓ You broke it: counter is 1 after 2 completed increments: an update was lost");
-    expect(debrief).toMatch(/Score 1000 · 4 steps \(par 4, on par\)/);
-    expect(debrief).toContain("CPU0 T0 ● · ● ·");
-    expect(debrief).toContain("CPU1 T1 · ● · ✖");
+    expect(debrief).toMatch(/Score 1000 · 1 preemption \(par 1, on par\) · 4 steps/);
+    expect(debrief).toContain("CPU0 T0 · ● ● ·");
+    expect(debrief).toContain("CPU1 T1 ● · · ✖");
     expect(debrief).toContain("The breaking step: #4 CPU1 (T1) counter_inc: WRITE_ONCE(counter, tmp + 1);");
     expect(debrief).toContain("atomic_inc()");
 

@@ -58,7 +58,7 @@ describe("the reducer", () => {
   });
 
   it("records a finished attempt once, and shows refusals and notices on the status line", () => {
-    const s = clientIn("basics-lost-update", [step(0), step(1), step(0), step(1)]);
+    const s = clientIn("basics-lost-update", [step(1), step(0), step(0), step(1)]);
     expect(s.game?.phase).toBe("over");
     expect(s.finished).toHaveLength(1);
     expect(s.finished[0]).toMatchObject({ level: "basics-lost-update", result: { outcome: "won", score: 1000 } });
@@ -213,7 +213,7 @@ describe("the top bar and results", () => {
     const [l1, l2, l3] = topBar(s.room!, s.game!, s.levels, level("basics-lost-update"), ME, 0);
     expect(l1).toBe("FAULTLINE · 1/" + s.levels.length + " Two CPUs, one counter · hunt · basics · room K7M2QX");
     expect(l2).toBe("Goal: Make it happen: Lost update: an increment was overwritten.");
-    expect(l3).toBe("steps 1 / par 4 · hints 0 used · rewinds 0 · ▸CPU0 T0: you · CPU1 T1: Ada");
+    expect(l3).toBe("preemptions 0 / par 1 · steps 1 · hints 0 used · rewinds 0 · ▸CPU0 T0: you · CPU1 T1: Ada");
     expect(goalSentence("defend", level("basics-spinlock"))).toBe("Choose a fix and let every CPU finish, without this: Lost update: an increment was overwritten.");
   });
 
@@ -229,7 +229,7 @@ describe("the top bar and results", () => {
   });
 
   it("headlines a win, a safe finish, and an unsafe fix", () => {
-    const won = clientIn("basics-lost-update", [step(0), step(1), step(0), step(1)]).game!.result!;
+    const won = clientIn("basics-lost-update", [step(1), step(0), step(0), step(1)]).game!.result!;
     expect(resultHeadline(won, "hunt")).toBe("✓ You broke it: counter is 1 after 2 completed increments: an update was lost");
     const safe = clientIn("basics-lost-update", [step(0), step(0), step(1), step(1)]).game!.result!;
     expect(resultHeadline(safe, "hunt")).toMatch(/^✗ Every CPU finished and nothing broke/);
@@ -241,10 +241,10 @@ describe("the top bar and results", () => {
 
 describe("the timeline", () => {
   it("draws one lane per CPU and one column per step, marking the breaking step", () => {
-    const s = clientIn("basics-lost-update", [step(0), step(1), step(0), step(1)]);
+    const s = clientIn("basics-lost-update", [step(1), step(0), step(0), step(1)]);
     const t = timelineRows(s.trace, ["CPU0 T0", "CPU1 T1"], false, 4, 80);
     expect(t.header).toBe("        1     4");
-    expect(t.lanes.map((l) => l.label + l.cells)).toEqual(["CPU0 T0 ● · ● ·", "CPU1 T1 · ● · ✖"]);
+    expect(t.lanes.map((l) => l.label + l.cells)).toEqual(["CPU0 T0 · ● ● ·", "CPU1 T1 ● · · ✖"]);
     expect(t.marker).toBe("              ▲");
     expect(t.hiddenBefore + t.hiddenAfter).toBe(0);
   });
@@ -346,7 +346,7 @@ describe("keys", () => {
   });
 
   it("the debrief retries, moves on, replays, and shows the final machine", () => {
-    const s = clientIn("basics-lost-update", [step(0), step(1), step(0), step(1)]);
+    const s = clientIn("basics-lost-update", [step(1), step(0), step(0), step(1)]);
     expect(handleKey({ s }, ui(), { input: "r" }).send).toEqual([{ type: "retry", seq: 4 }]);
     expect(handleKey({ s }, ui(), { input: "n" }).send).toEqual([{ type: "next", seq: 4 }]);
     const p = handleKey({ s }, ui(), { input: "p" });
@@ -427,7 +427,7 @@ describe("layout", () => {
 
 describe("progress", () => {
   it("marks won levels and keeps the best score", () => {
-    const won = clientIn("basics-lost-update", [step(0), step(1), step(0), step(1)]).finished[0];
+    const won = clientIn("basics-lost-update", [step(1), step(0), step(0), step(1)]).finished[0];
     let p = recordAttempts({}, [won], new Set());
     expect(p["basics-lost-update"]).toEqual({ won: true, best: 1000, played: 1 });
     p = recordAttempts(p, [{ ...won, attempt: "X-2", result: { ...won.result, score: 700 } }], new Set());

@@ -36,7 +36,7 @@ describe("the game screen", () => {
     const ls = lines(out);
     expect(ls[0]).toMatch(/^FAULTLINE · 1\/\d+ Two CPUs, one counter · hunt · basics · room K7M2QX/);
     expect(ls[1]).toBe("Goal: Make it happen: Lost update: an increment was overwritten.");
-    expect(ls[2]).toMatch(/^steps 1 \/ par 4 · hints 0 used · rewinds 0 · ▸CPU0 T0: you · CPU1 T1: manual/);
+    expect(ls[2]).toMatch(/^preemptions 0 \/ par 1 · steps 1 · hints 0 used · rewinds 0 · ▸CPU0 T0: you · CPU1 T1: manual/);
     expect(out).toMatch(/▸ CPU0 \(T0\) \[you\] · counter_inc\(\)/);
     expect(out).toMatch(/\n {6}tmp = READ_ONCE\(counter\);/);
     expect(out).toMatch(/\n {4}→ WRITE_ONCE\(counter, tmp \+ 1\);/);
@@ -44,7 +44,7 @@ describe("the game screen", () => {
     expect(out).toMatch(/CPU1 \(T1\) \[manual\] ▶ next: tmp = READ_ONCE\(counter\);/);
     expect(out).toContain("counter = 0, increments = 0");
     expect(out).toContain("#1 CPU0 (T0) counter_inc: tmp = READ_ONCE(counter);");
-    expect(ls.at(-1)).toMatch(/^Space step · Tab next CPU · m menu · h hint · u rewind/);
+    expect(ls.at(-1)).toMatch(/^Enter run to next decision · Space step · Tab\/0-9 CPU · h hint · u rewind/);
   });
 
   it("draws page tables, folios, locks and TLBs for a kernel level", () => {
@@ -73,7 +73,7 @@ describe("the game screen", () => {
     const choices = s.game!.cpus[1].choices!;
     expect(menu).toContain("CPU1 (B1) is at a syscall menu: what does it run next?");
     expect(menu).toContain(`▸ 2. ${choices[1]}`);
-    expect(menu).toContain("↑↓ choose · Enter or 1-9 run it · Esc close");
+    expect(menu).toContain("↑↓ choose · Enter or 1-9 pick it · Esc close");
     const help = renderToString(<Game {...props(s, { overlay: "help" })} />, { columns: 120 });
     fits(help, 120, 40);
     expect(help).toContain("Help (Esc or ? closes)");
@@ -93,23 +93,23 @@ describe("the game screen", () => {
 
 describe("the debrief", () => {
   it("says what broke, draws the timeline with the breaking step, gives the fix, the score and the keys", () => {
-    const s = clientIn("basics-lost-update", [step(0), step(1), step(0), step(1)]);
+    const s = clientIn("basics-lost-update", [step(1), step(0), step(0), step(1)]);
     const out = renderToString(<Debrief {...props(s)} />, { columns: 120 });
     fits(out, 120, 40);
     expect(out).toContain("DEBRIEF · Two CPUs, one counter · K7M2QX-1");
     expect(out).toContain("✓ You broke it: counter is 1 after 2 completed increments: an update was lost");
-    expect(out).toMatch(/Score 1000 · 4 steps \(par 4, on par\) · hints 0 · rewinds 0 · resets 0/);
-    expect(out).toContain("CPU0 T0 ● · ● ·");
-    expect(out).toContain("CPU1 T1 · ● · ✖");
+    expect(out).toMatch(/Score 1000 · 1 preemption \(par 1, on par\) · 4 steps · hints 0 · rewinds 0 · resets 0/);
+    expect(out).toContain("CPU0 T0 · ● ● ·");
+    expect(out).toContain("CPU1 T1 ● · · ✖");
     expect(out).toContain("The breaking step: #4 CPU1 (T1) counter_inc: WRITE_ONCE(counter, tmp + 1);");
     expect(out).toContain("atomic_inc()");
     expect(lines(out).at(-1)).toBe("p replay · r retry · n next level · g final machine · b lobby · ? help · q quit");
   });
 
   it("follows the replay cursor", () => {
-    const s = clientIn("basics-lost-update", [step(0), step(1), step(0), step(1)]);
+    const s = clientIn("basics-lost-update", [step(1), step(0), step(0), step(1)]);
     const out = renderToString(<Debrief {...props(s, { replay: { at: 2, playing: false } })} />, { columns: 120 });
-    expect(out).toContain("Replay 2/4 ❚❚: #2 CPU1 (T1) counter_inc: tmp = READ_ONCE(counter);");
+    expect(out).toContain("Replay 2/4 ❚❚: #2 CPU0 (T0) counter_inc: tmp = READ_ONCE(counter);");
     expect(out).toMatch(/\n {10}\^   ▲/);
   });
 });
@@ -122,7 +122,7 @@ describe("the lobby, intro and dashboard", () => {
     expect(out).toContain("Playing as me on ws://127.0.0.1:7373/");
     expect(out).toMatch(/▸ ✓  1\. Two CPUs, one counter +hunt +basics +best 990/);
     expect(out).toMatch(/ {2}◐  2\. Take the lock/);
-    expect(out).toContain("basics-lost-update · 2 CPUs (T0, T1) · par 4");
+    expect(out).toContain("basics-lost-update · 2 CPUs (T0, T1) · par 1 preemption");
   });
 
   it("shows a level's intro, goal and fix choices before it starts", () => {

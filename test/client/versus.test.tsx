@@ -62,7 +62,7 @@ describe("the lobby", () => {
     expect(out).toMatch(/Two CPUs, one counter +hunt +basics/);
     expect(out).toMatch(/Take the lock +defend +basics/);
     expect(out).toMatch(/▸ +\d+\. Red reads, blue writes +versus +basics/);
-    expect(out).toContain(`${VERSUS} · 2 CPUs (T0 red, T1 blue) · par 4 · versus: pick red or blue in the room`);
+    expect(out).toContain(`${VERSUS} · 2 CPUs (T0 red, T1 blue) · versus: pick red or blue in the room`);
   });
 
   it("Enter on a versus level asks for a versus room; on another level it does not", () => {
@@ -158,7 +158,7 @@ describe("the game and the debrief", () => {
     const [l1, l2, l3] = topBar(s.room!, s.game!, s.levels, level(VERSUS), ME, 0);
     expect(l1).toMatch(/^FAULTLINE · \d+\/\d+ Red reads, blue writes · versus · basics · room K7M2QX$/);
     expect(l2).toBe(`Goal: ${goalSentence("versus", level(VERSUS))} You play red.`);
-    expect(l3).toBe("steps 1 / par 4 · hints 0 used · rewinds 0 · ▸CPU0 T0 (red): you · CPU1 T1 (blue): Ada");
+    expect(l3).toBe("preemptions 0 · steps 1 · hints 0 used · rewinds 0 · ▸CPU0 T0 (red): you · CPU1 T1 (blue): Ada");
     expect(seatLabels(s.room!, ME).map((x) => x.side)).toEqual(["red", "blue"]);
     const out = renderToString(<Game {...props(s)} />, { columns: 120 });
     expect(out).toContain("▸ CPU0 (T0) [red · you]");

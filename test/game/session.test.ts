@@ -32,10 +32,14 @@ const refused = (f: () => unknown, code: string) => {
 describe("session", () => {
   const lost = level("basics-lost-update");
 
-  it("a hunt won in par steps scores the base; the result records steps, par, time", () => {
-    const s = run(lost, steps(0, 1, 0, 1));
+  it("a hunt won at par scores the base; the result records steps, preemptions, par, time", () => {
+    const s = run(lost, steps(1, 0, 0, 1));
     expect(s.phase).toBe("over");
-    expect(s.result).toMatchObject({ outcome: "won", reason: "oracle", steps: 4, par: 4, score: SCORING.base, durationMs: 300, winner: null });
+    expect(s.result).toMatchObject({ outcome: "won", reason: "oracle", steps: 4, par: 4, preemptions: 1, parPreemptions: 1, score: SCORING.base, durationMs: 300, winner: null });
+    expect(s.trace.map((e) => e.preempt ?? false)).toEqual([false, true, false, false]);
+    // Switching back and forth costs a preemption each time the CPU left could still run.
+    const twice = run(lost, steps(0, 1, 0, 1));
+    expect(twice.result).toMatchObject({ outcome: "won", preemptions: 2, score: SCORING.base - SCORING.perPreemptionOverPar });
     expect(s.result!.oracle).toMatchObject({ id: "lost-update", step: 4 });
     refused(() => applyCommand(lost, s, { kind: "step", actor: 0 }, 9999, "p1"), "game-over");
   });
@@ -64,7 +68,7 @@ describe("session", () => {
     expect(s.trace).toHaveLength(0);
     expect(s.rewinds).toBe(2);
     refused(() => applyCommand(lost, s, { kind: "rewind", steps: 1 }, 0, "p1"), "nothing-to-rewind");
-    s = run(lost, [...steps(1), { kind: "reset" }, ...steps(0, 1, 0, 1)], s);
+    s = run(lost, [...steps(1), { kind: "reset" }, ...steps(1, 0, 0, 1)], s);
     expect(s.result).toMatchObject({ outcome: "won", rewinds: 2, resets: 1 });
     expect(s.moves).toBe(7);
     expect(s.result!.score).toBe(SCORING.base - 2 * SCORING.perRewind - SCORING.perReset);
@@ -82,7 +86,7 @@ describe("session", () => {
     const r = applyCommand(lost, s, { kind: "hint" }, 0, "p1");
     expect(r.event).toMatchObject({ kind: "hint", text: expect.stringMatching(/3 steps away\. Its next move: step CPU1 \(T1\)/) });
     s = run(lost, steps(1, 0, 1), r.s);
-    expect(s.result!.score).toBe(SCORING.base - lost.hints.length * SCORING.perHint);
+    expect(s.result!.score).toBe(SCORING.base - lost.hints.length * SCORING.perHint - SCORING.perPreemptionOverPar);
   });
 
   it("a defend level: knobs only before play; the safe fix wins, the unsafe one loses to a counterexample", () => {
@@ -140,12 +144,13 @@ describe("session", () => {
 });
 
 describe("score", () => {
-  it("hunt: minus per step over par, hint, rewind, reset, with a floor for any win; losses score 0", () => {
-    const base = { mode: "hunt" as const, won: true, steps: 10, par: 8, hintsUsed: 1, rewinds: 2, resets: 1 };
-    expect(score(base)).toBe(1000 - 20 - 100 - 50 - 50);
-    expect(score({ ...base, steps: 500 })).toBe(SCORING.winFloor);
+  it("hunt: minus per preemption over par, hint, rewind, reset, with a floor for any win; losses score 0", () => {
+    const base = { mode: "hunt" as const, won: true, preemptions: 3, parPreemptions: 1, hintsUsed: 1, rewinds: 2, resets: 1 };
+    expect(score(base)).toBe(1000 - 200 - 100 - 50 - 50);
+    expect(score({ ...base, preemptions: 0 })).toBe(1000 - 100 - 50 - 50);
+    expect(score({ ...base, preemptions: 50 })).toBe(SCORING.winFloor);
     expect(score({ ...base, won: false })).toBe(0);
-    expect(score({ ...base, mode: "defend", par: null })).toBe(1000 - 100 - 50 - 50);
+    expect(score({ ...base, mode: "defend", parPreemptions: null })).toBe(1000 - 100 - 50 - 50);
   });
 });
 

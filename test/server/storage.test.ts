@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), "faultline-storage-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const result: Result = {
-  outcome: "won", reason: "oracle", oracle: { id: "lost-update", message: "lost", step: 4 }, steps: 4, par: 4,
+  outcome: "won", reason: "oracle", oracle: { id: "lost-update", message: "lost", step: 4 }, steps: 4, par: 4, preemptions: 2, parPreemptions: 1,
   hintsUsed: 1, rewinds: 0, resets: 0, durationMs: 1234, score: 900, counterexample: null, winner: null,
 };
 

@@ -40,7 +40,7 @@ describe("workshops", () => {
     expect(first.teams.map((t) => t.team).sort()).toEqual(["team blue", "team red"]);
 
     // Red wins; the dashboard shows its steps, outcome and score without being asked.
-    for (const cpu of [0, 1, 0, 1]) await red.c.ok({ type: "step", seq: red.c.seq, cpu });
+    for (const cpu of [1, 0, 0, 1]) await red.c.ok({ type: "step", seq: red.c.seq, cpu });
     const live = await teacher.take("dashboard", (m) => m.teams.some((t) => t.room === red.code && t.outcome === "won"));
     expect(live.teams.find((t) => t.room === red.code)).toMatchObject({ level: "basics-lost-update", steps: 4, hintsUsed: 0, score: 1000, totalScore: 1000, finished: 1, members: 1, connected: 1 });
     expect(live.teams.find((t) => t.room === blue.code)).toMatchObject({ phase: "setup", outcome: null, score: null });
@@ -92,7 +92,7 @@ describe("workshops", () => {
     const paid = await b.c.take("update", (m) => m.event.kind === "hint" && !m.event.free);
     expect(paid.game.hintsUsed).toBe(1);
     // The results export sees the rooms' finished attempts.
-    for (const cpu of [0, 1, 0, 1]) await a.c.ok({ type: "step", seq: a.c.seq, cpu });
+    for (const cpu of [1, 0, 0, 1]) await a.c.ok({ type: "step", seq: a.c.seq, cpu });
     const rows = s.storage.results(id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ workshop: id, team: "team a", room: a.code, level: "basics-lost-update", outcome: "won", steps: 4, par: 4, hints: 0, score: 1000, players: "a" });

@@ -26,8 +26,10 @@ export function goalSentence(mode: Mode, level: Level | null, versus = false): s
   return what ? `Choose a fix and let every CPU finish, without this: ${what}.` : "Choose a fix and let every CPU finish without the race.";
 }
 
+/** Preemptions against par (the decisions a hunt is scored on), then steps. */
 export function stepsText(game: GameView, par: number | null): string {
-  return par === null ? `steps ${game.steps}` : `steps ${game.steps} / par ${par}`;
+  const pre = `preemptions ${game.preemptions}${par === null ? "" : ` / par ${par}`}`;
+  return `${pre} · steps ${game.steps}`;
 }
 
 export interface SeatLabel {
@@ -136,8 +138,9 @@ export function resultHeadline(r: Result, mode: Mode): string {
 }
 
 export function scoreLine(r: Result): string {
-  const par = r.par === null ? "" : ` (par ${r.par}${r.steps > r.par ? `, ${r.steps - r.par} over` : r.steps === r.par ? ", on par" : ""})`;
-  return `Score ${r.score} · ${r.steps} step${r.steps === 1 ? "" : "s"}${par} · hints ${r.hintsUsed} · rewinds ${r.rewinds} · resets ${r.resets} · ${Math.round(r.durationMs / 1000)} s`;
+  const p = r.parPreemptions;
+  const par = p === null ? "" : ` (par ${p}${r.preemptions > p ? `, ${r.preemptions - p} over` : r.preemptions === p ? ", on par" : ", under par"})`;
+  return `Score ${r.score} · ${r.preemptions} preemption${r.preemptions === 1 ? "" : "s"}${par} · ${r.steps} step${r.steps === 1 ? "" : "s"} · hints ${r.hintsUsed} · rewinds ${r.rewinds} · resets ${r.resets} · ${Math.round(r.durationMs / 1000)} s`;
 }
 
 /** The three lines of the game screen's top bar. */
@@ -153,7 +156,7 @@ export function topBar(room: RoomInfo, game: GameView, levels: LevelInfo[], leve
   const seats = seatLabels(room, me).map((x) => `${x.cpu === selected ? "▸" : ""}${x.label}: ${x.who}`);
   if (room.dma) seats.push(`${selected === "dma" ? "▸" : ""}DMA: ${room.dma === "bot" ? `${room.policy} bot` : "players"}`);
   const line3 = [
-    stepsText(game, info.par),
+    stepsText(game, info.parPreemptions),
     `hints ${game.hintsUsed} used`,
     `rewinds ${game.rewinds}`,
     ...(game.resets ? [`resets ${game.resets}`] : []),

@@ -20,9 +20,9 @@ export function keyBar(
       }
       return "Enter start · ↑↓ knob · ←→ or 1-9 choose the fix · b lobby · ? help · q quit";
     case "game":
-      if (extra.menu) return "↑↓ choose · Enter or 1-9 run it · Esc close";
+      if (extra.menu) return "↑↓ choose · Enter or 1-9 pick it · Esc close";
       if (extra.over) return "g debrief · Tab/0-9 look at a CPU · b lobby · ? help · q quit";
-      return "Space step · Tab next CPU · m menu · h hint · u rewind · c take over · x release · d DMA · R reset · ? help · q quit";
+      return "Enter run to next decision · Space step · Tab/0-9 CPU · h hint · u rewind · c take · d DMA · R reset · ? help · q quit";
     case "debrief":
       if (extra.replay) return "Space pause/play · ←→ step · Esc stop · r retry · n next level · ? help · q quit";
       return "p replay · r retry · n next level · g final machine · b lobby · ? help · q quit";
@@ -35,8 +35,13 @@ export const HELP_TEXT: { title: string; lines: string[] }[] = [
   {
     title: "Playing",
     lines: [
+      "Enter     run the CPU shown in full to its next decision: it runs line after line and stops",
+      "          before a line that races with another CPU's next line, before it takes or drops a",
+      "          lock another CPU will want (a PTL, mmap_lock, IRQs off), after it lets another CPU run,",
+      "          and at a menu, a blocked line or its end. One action: the trace shows every line.",
       "Space     step the CPU shown in full (the ▸ one): it runs the line at the arrow",
-      "m, Enter  open the syscall menu when that CPU is at one (Space does too)",
+      "m         open the syscall menu when that CPU is at one (Enter and Space do too: a pick",
+      "          after Enter runs to the next decision, after Space steps one line)",
       "Tab       next CPU you may drive (Shift+Tab: previous); 0-9 look at any CPU",
       "d         step the DMA device, when players drive it",
       "h         next rung of the hint ladder (hints cost points)",
@@ -65,6 +70,7 @@ export const HELP_TEXT: { title: string; lines: string[] }[] = [
       "        · none   r present, read-only   w present, writable   s swap/non-present;  = under an entry: CONT (contpte) bit",
       "Folios: refcount (a FOLL_PIN adds 1024), mapcount, AnonExclusive ✓/✗, pins, the data word",
       "Timeline: ● ran a line   ~ could not run (spun or waited)   · not stepped   ✖ the step that broke it   ▲ marks it",
+      "Par:      the fewest preemptions (switching away from a CPU that could still run) that trigger the race",
     ],
   },
   {

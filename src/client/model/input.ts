@@ -18,6 +18,8 @@ export interface UiState {
   /** The CPU whose listing is shown in full (and which Space steps). */
   selected: Actor | null;
   menuCursor: number;
+  /** The open menu's pick runs to the next decision (opened with Enter) rather than one step. */
+  menuRun: boolean;
   /** A line being typed (a name, a room code, an announcement). */
   input: { field: InputField; text: string } | null;
   lobbyCursor: number;
@@ -39,6 +41,7 @@ export const initialUi: UiState = {
   overlay: null,
   selected: null,
   menuCursor: 0,
+  menuRun: false,
   input: null,
   lobbyCursor: 0,
   policy: null,
@@ -214,8 +217,8 @@ function introKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   return send(ui, { type: "knob", seq, knob: knob.id, value: knob.options[pick].value });
 }
 
-function stepMsg(seq: number, a: Actor, choice?: string): ClientMessageInput {
-  return { type: "step", seq, cpu: a, ...(choice !== undefined ? { choice } : {}) };
+function stepMsg(seq: number, a: Actor, choice?: string, type: "step" | "run" = "step"): ClientMessageInput {
+  return { type, seq, cpu: a, ...(choice !== undefined ? { choice } : {}) };
 }
 
 function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
@@ -234,7 +237,7 @@ function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     if (k.return || k.input === " ") pick = ui.menuCursor;
     else if (/^[1-9]$/.test(k.input)) pick = Number(k.input) - 1;
     if (pick === null || !choices[pick]) return none(ui);
-    return send({ ...ui, overlay: null, menuCursor: 0 }, stepMsg(seq, sel, choices[pick]));
+    return send({ ...ui, overlay: null, menuCursor: 0, menuRun: false }, stepMsg(seq, sel, choices[pick], ui.menuRun ? "run" : "step"));
   }
   if (ui.overlay === "reset") {
     if (k.input === "y") return send({ ...ui, overlay: null }, { type: "reset", seq });
@@ -253,15 +256,16 @@ function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     const n = Number(k.input);
     return n < game.cpus.length ? none({ ...ui, selected: n, menuCursor: 0 }) : flash(ui, `There is no CPU${n} in this level.`);
   }
-  if (k.input === " ") {
+  if (k.input === " " || k.return) {
+    const run = k.return === true;
     if (game.phase === "over") return flash(ui, "This attempt is over: press g for the debrief.");
-    if (view?.state === "menu") return none({ ...ui, overlay: "menu", menuCursor: 0 });
+    if (view?.state === "menu") return none({ ...ui, overlay: "menu", menuCursor: 0, menuRun: run });
     // A finished CPU has nothing left to run: say so here instead of asking the server again.
     if (view?.state === "done") return flash(ui, `${actorName(sel, s.room)} has finished: Tab to a CPU that can still run.`);
-    return send(ui, stepMsg(seq, sel));
+    return send(ui, stepMsg(seq, sel, undefined, run ? "run" : "step"));
   }
-  if (k.return || k.input === "m") {
-    if (view?.state === "menu") return none({ ...ui, overlay: "menu", menuCursor: 0 });
+  if (k.input === "m") {
+    if (view?.state === "menu") return none({ ...ui, overlay: "menu", menuCursor: 0, menuRun: false });
     return flash(ui, `${actorName(sel, s.room)} has no syscall menu right now.`);
   }
   switch (k.input) {

@@ -186,7 +186,7 @@ export function cpuPanel(p: CpuPanelInput, width: number, height: number, wrap: 
       for (const s of l.stack) top.push({ text: `  called from ${s}` });
       const room = Math.max(3, height - top.length - (l.locals ? 1 : 0) - Math.min(others.length + 1, Math.floor(height / 3)));
       if (l.choices.length) {
-        top.push({ text: "  syscall menu (m or Space to choose):" });
+        top.push({ text: "  syscall menu (Enter, Space or m to choose):" });
         l.choices.forEach((c, i) => top.push({ text: `   ${i + 1}. ${c.label}${c.first ? `  → ${c.first}` : ""}` }));
       } else if (l.lines.length) {
         // Long lines wrap (the pseudo-C is shown whole, never cut); the window is counted in rows.

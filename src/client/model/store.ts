@@ -116,6 +116,8 @@ export function eventLine(ev: GameEvent, room: RoomInfo | null, me: string | nul
   switch (ev.kind) {
     case "step":
       return traceLine(ev.entry, room, me);
+    case "run":
+      return ev.entries.map((e) => traceLine(e, room, me)).join("\n");
     case "knob":
       return `${Who} set ${ev.knob} = ${ev.value}`;
     case "start":
@@ -208,10 +210,13 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
       const ev = msg.event;
       let trace = s.trace;
       if (ev.kind === "step") trace = [...s.trace.slice(0, ev.entry.step - 1), ev.entry];
+      else if (ev.kind === "run") trace = [...s.trace.slice(0, ev.entries[0].step - 1), ...ev.entries];
       else if (ev.kind === "rewind") trace = s.trace.slice(0, ev.to);
       else if (ev.kind === "reset" || ev.kind === "attempt") trace = [];
-      const kind: LogKind = ev.kind === "step" ? "step" : ev.kind === "hint" ? "hint" : "game";
-      let next = log({ ...s, seq: msg.seq, game: msg.game, trace }, kind, eventLine(ev, s.room, me));
+      const kind: LogKind = ev.kind === "step" || ev.kind === "run" ? "step" : ev.kind === "hint" ? "hint" : "game";
+      let next: ClientState = { ...s, seq: msg.seq, game: msg.game, trace };
+      // A run is one action of many lines: each line gets its own log line, as steps do.
+      for (const line of eventLine(ev, s.room, me).split("\n")) next = log(next, kind, line);
       if (ev.kind === "hint") next = { ...next, flash: { kind: "info", text: `Hint ${ev.index + 1}: ${ev.text}` } };
       else if (next.flash?.kind === "error") next = { ...next, flash: null }; // the machine moved on: an old refusal is stale
       return recordFinish(next, s.game, msg.game);

@@ -57,7 +57,7 @@ export function Intro({ s, ui, cols, rows, local }: ScreenProps) {
     <Box flexDirection="column">
       <Text bold wrap="truncate-end">
         {info.title} · {info.mode} · {info.race}
-        {info.par !== null ? ` · par ${info.par}` : ""}
+        {info.parPreemptions !== null ? ` · par ${info.parPreemptions} preemption${info.parPreemptions === 1 ? "" : "s"}` : ""}
       </Text>
       {thread ? <Text wrap="truncate-end">{thread}</Text> : null}
       <Text> </Text>

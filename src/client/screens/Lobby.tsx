@@ -48,7 +48,7 @@ export function Lobby({ s, ui, rows, progress }: ScreenProps) {
       {cur ? (
         <Text wrap="truncate-end">
           {cur.id} · {cur.cpus.length} CPU{cur.cpus.length === 1 ? "" : "s"} ({cur.cpus.map((c) => (c.side ? `${c.name} ${c.side}` : c.name)).join(", ")}){cur.dma ? " + a DMA device" : ""}
-          {cur.par !== null ? ` · par ${cur.par}` : ""}
+          {cur.parPreemptions !== null ? ` · par ${cur.parPreemptions} preemption${cur.parPreemptions === 1 ? "" : "s"}` : ""}
           {cur.knobs.length ? ` · you choose: ${cur.knobs.map((k) => k.id).join(", ")}` : ""}
           {cur.mode === "versus" ? " · versus: pick red or blue in the room" : ""}
         </Text>
