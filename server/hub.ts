@@ -17,6 +17,7 @@ import type { Limits, Timing } from "./options.js";
 import { Peer, type SocketLike } from "./peer.js";
 import { KeyedLimiter, TokenBucket } from "./ratelimit.js";
 import { Room, type Member, type Player, type RoomCommand, type RoomHost } from "./room.js";
+import type { SolverPool } from "./solver/pool.js";
 import type { Storage } from "./storage/port.js";
 import { Workshop } from "./workshop.js";
 
@@ -38,6 +39,8 @@ export interface HubConfig {
   limits: Limits;
   now: () => number;
   log: (line: string) => void;
+  /** Where level settings are solved (worker threads); one per server. */
+  solver: SolverPool;
 }
 
 const GAME_COMMAND_TYPES = new Set<string>(GAME_ACTIONS);
@@ -46,6 +49,7 @@ export class Hub implements RoomHost {
   readonly storage: Storage;
   readonly timing: Timing;
   readonly limits: Limits;
+  readonly solver: SolverPool;
   readonly rooms = new Map<string, Room>();
   readonly workshops = new Map<string, Workshop>();
   readonly conns = new Set<Conn>();
@@ -60,6 +64,7 @@ export class Hub implements RoomHost {
     this.storage = cfg.storage;
     this.timing = cfg.timing;
     this.limits = cfg.limits;
+    this.solver = cfg.solver;
     this.joins = new KeyedLimiter(cfg.limits.joinsPerMinute / 60, cfg.limits.joinBurst);
     this.levelsById = new Map(cfg.levels.map((l) => [l.id, l]));
   }

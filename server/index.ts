@@ -17,6 +17,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { loadCampaign } from "../src/level/load.js";
 import { SUPPORTED_PROTOCOLS, subprotocol } from "../src/protocol/version.js";
 import { Hub } from "./hub.js";
+import { SolverPool } from "./solver/pool.js";
 import { DEFAULT_LIMITS, DEFAULT_TIMING, type Limits, type ServerOptions, type Timing } from "./options.js";
 import { MemoryStorage } from "./storage/memory.js";
 import { SqliteStorage } from "./storage/sqlite.js";
@@ -50,11 +51,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const ownStorage = opts.storage === undefined;
   const storage = opts.storage ?? (opts.db !== undefined ? new SqliteStorage(opts.db) : new MemoryStorage());
   const log = opts.log ?? (() => {});
+  const solver = new SolverPool(opts.solver, log);
   let hub: Hub;
   try {
-    hub = new Hub({ storage, levels: opts.levels ?? loadCampaign(), timing, limits, now: opts.now ?? Date.now, log });
+    hub = new Hub({ storage, levels: opts.levels ?? loadCampaign(), timing, limits, now: opts.now ?? Date.now, log, solver });
   } catch (e) {
     if (ownStorage) storage.close();
+    await solver.close();
     throw e;
   }
 
@@ -145,9 +148,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       http.off("error", reject);
       resolve();
     });
-  }).catch((e: unknown) => {
+  }).catch(async (e: unknown) => {
     clearInterval(heartbeat);
     if (ownStorage) storage.close();
+    await solver.close();
     throw e;
   });
   const addr = http.address();
@@ -172,6 +176,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         http.close(() => r());
         http.closeAllConnections();
       });
+      await solver.close();
       if (ownStorage) storage.close();
     })());
 

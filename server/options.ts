@@ -1,6 +1,7 @@
 // Server options and their defaults. Every timing is configurable so tests run
 // in milliseconds; the defaults suit a classroom on one LAN.
 
+import type { SolverOptions } from "./solver/pool.js";
 import type { Level } from "../src/level/load.js";
 import type { Storage } from "./storage/port.js";
 
@@ -83,4 +84,6 @@ export interface ServerOptions {
   now?: () => number;
   /** One line per notable event (default: silent). */
   log?: (line: string) => void;
+  /** The solver pool's threads, state budget and deadline (server/solver/pool.ts). */
+  solver?: SolverOptions;
 }

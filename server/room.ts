@@ -4,14 +4,19 @@
 // broadcast with the event that caused them. One process owns a room.
 
 import { botPlan, type Policy } from "../src/game/bots.js";
+import { hintAt, proofOf, track } from "../src/game/solved.js";
+import { advance } from "../src/sim/engine.js";
+import type { Solved } from "../src/sim/solve.js";
+import type { Machine } from "../src/sim/types.js";
 import type { LogEntry } from "../src/game/replay.js";
 import { replayLog } from "../src/game/replay.js";
-import { applyCommand, GameError, newSession, type Command, type Session } from "../src/game/session.js";
+import { applyCommand, compiledFor, GameError, initialMachine, newSession, type Command, type Facts, type Session } from "../src/game/session.js";
 import { gameView, levelInfo } from "../src/game/view.js";
 import type { Level } from "../src/level/load.js";
 import type { GameEvent, RoomInfo, ServerMessage, Snapshot } from "../src/protocol/server.js";
 import type { Timing } from "./options.js";
 import type { Peer } from "./peer.js";
+import type { SolveEntry, SolverPool } from "./solver/pool.js";
 import type { RoomRecord, Storage } from "./storage/port.js";
 
 export type Side = "red" | "blue";
@@ -45,6 +50,8 @@ export interface RoomHost {
   gone(member: Member): void;
   /** The room is empty and may leave memory. */
   idle(room: Room): void;
+  /** Where level settings are solved, once per server. */
+  solver: SolverPool;
 }
 
 interface Attempt {
@@ -88,6 +95,10 @@ export class Room {
   private plan: { cmds: Command[]; seq: number } = { cmds: [], seq: -1 };
   private idleTimer: NodeJS.Timeout | null = null;
   private disposed = false;
+  /** Where the attempt's machine is in its solved game, kept up to date step by step (nodeIn). */
+  private at: { attempt: string; solved: Solved; version: string; len: number; node: number; m: Machine } | null = null;
+  /** The solved-game entry the room last asked for, and whether it waits on it. */
+  private asked: SolveEntry | null = null;
 
   private constructor(
     private readonly host: RoomHost,
@@ -106,6 +117,7 @@ export class Room {
     this.attempt = attempt;
     this.seats = level.cpus.map(() => null);
     this.sides = level.cpus.map(() => null);
+    this.solved();
   }
 
   /** A new room, persisted with its first attempt. */
@@ -264,7 +276,7 @@ export class Room {
     const seq = this.seq + 1;
     if (cmd.kind === "retry" || cmd.kind === "next") return this.newAttempt(byId, cmd.kind, at, seq, accepted);
 
-    const r = applyCommand(this.level, this.attempt.session, cmd, at, byId);
+    const r = applyCommand(this.level, this.attempt.session, this.withHint(cmd), at, byId, this.facts());
     const entry: LogEntry = { seq, at, by: byId, cmd };
     const players = new Map(this.attempt.players);
     if (typeof by !== "string") players.set(by.id, by.name);
@@ -291,8 +303,85 @@ export class Room {
     accepted?.(seq);
     this.publishUpdate({ ...r.event, by: byId });
     this.host.changed(this);
+    if (cmd.kind === "knob") this.solved(); // a new setting: start solving it now
     this.scheduleBots();
     return seq;
+  }
+
+  // ------------------------------------------------------------------ the solved game
+
+  /** The current setting's solved-game entry (asking starts the solve); the room hears when it settles. */
+  private solved(): SolveEntry {
+    const e = this.host.solver.get(this.level, this.attempt.session.knobs);
+    if (this.asked !== e) {
+      this.asked = e;
+      e.whenDone(() => {
+        if (this.disposed || this.asked !== e) return;
+        this.publishRoom();
+        this.scheduleBots();
+      });
+    }
+    return e;
+  }
+
+  /** Resolves once the current setting is solved or given up on (tests, embedders). */
+  settled(): Promise<void> {
+    return new Promise((r) => this.solved().whenDone(r));
+  }
+
+  /** The node of the attempt's machine in `solved`, following the trace from where it was last known. */
+  private nodeIn(solved: Solved): number {
+    const s = this.attempt.session;
+    const version = `${s.rewinds}:${s.resets}:${JSON.stringify(s.knobs)}`;
+    let at = this.at;
+    if (!at || at.attempt !== this.attempt.id || at.solved !== solved || at.version !== version || at.len > s.trace.length) {
+      at = { attempt: this.attempt.id, solved, version, len: 0, node: 0, m: initialMachine(s) };
+    }
+    const { cfg } = compiledFor(this.level, s.knobs);
+    for (let i = at.len; i < s.trace.length; i++) {
+      const a = s.trace[i].action;
+      at.node = track(solved, cfg, at.m, at.node, a);
+      at.m = advance(cfg, at.m, a);
+    }
+    at.len = s.trace.length;
+    this.at = at;
+    return at.node;
+  }
+
+  /** A hint request past the written hints carries the explorer's text, looked up here. */
+  private withHint(cmd: Command): Command {
+    if (cmd.kind !== "hint" || this.level.mode === "defend") return cmd;
+    const s = this.attempt.session;
+    if (Math.min(s.hintCount, this.level.hints.length) < this.level.hints.length) return cmd;
+    const e = this.solved();
+    if (e.status.state === "solving") {
+      // A repeat with no step in between needs no lookup: the session gives the last one again.
+      if (s.hintAt === s.moves + s.rewinds + s.resets) return cmd;
+      throw new GameError("solving", `the explorer is still solving this level (${e.status.states.toLocaleString("en-US")} states so far): ask again in a moment`);
+    }
+    if (e.status.state === "too-big") return { ...cmd, text: `The explorer has no hint here: ${e.status.reason}.` };
+    const solved = e.status.solved;
+    return { ...cmd, text: hintAt(solved, compiledFor(this.level, s.knobs).cfg, this.nodeIn(solved)) };
+  }
+
+  /** What the solved game tells the session: the defend proof, once solved. */
+  private facts(): Facts {
+    if (this.level.mode !== "defend") return {};
+    const st = this.host.solver.get(this.level, this.attempt.session.knobs).status;
+    return st.state === "ready" ? { proof: proofOf(st.solved) } : {};
+  }
+
+  private solverInfo(): RoomInfo["solver"] {
+    const st = this.solved().status;
+    const adversary = this.policy === "adversary";
+    switch (st.state) {
+      case "solving":
+        return { state: "solving", text: `${adversary ? "the adversary is thinking: the explorer is solving" : "the explorer is solving"} this level (${st.states.toLocaleString("en-US")} states so far)` };
+      case "ready":
+        return { state: "ready", text: `solved: ${st.solved.states.toLocaleString("en-US")} states, ${st.solved.verdict === "reachable" ? "the race is reachable" : "no schedule reaches the race"}` };
+      case "too-big":
+        return { state: "too-big", text: `${adversary ? "the adversary plays eagerly" : "no explorer hints"}: ${st.reason}` };
+    }
   }
 
   private newAttempt(by: string, kind: "retry" | "next", at: number, seq: number, accepted?: (seq: number) => void): number {
@@ -317,6 +406,7 @@ export class Room {
     const players = new Map<string, string>();
     for (const h of this.seats) if (h !== null) players.set(h, this.members.get(h)?.player.name ?? h);
     this.attempt = { id, n, session: newSession(level, { versus: this.versusOn(level) }), players };
+    this.solved();
     accepted?.(seq);
     this.publishUpdate({ kind: "attempt", by, attempt: id, level: level.id });
     if (newLevel) this.publishRoom();
@@ -350,7 +440,16 @@ export class Room {
     // A plan holds while nobody else has moved and every move in it is still the bot's to make.
     const stale = this.plan.seq !== this.seq || this.plan.cmds.some((c) => c.kind === "step" && !owns(c.actor));
     if (stale || this.plan.cmds.length === 0) {
-      this.plan = { cmds: botPlan(this.level, this.attempt.session, this.policy, owns, this.seq), seq: this.seq };
+      let policy = this.policy;
+      let solved: { s: Solved; node: number } | undefined;
+      if (policy === "adversary") {
+        // The adversary's moves are lookups in the solved game; while it is being solved, it waits.
+        const st = this.solved().status;
+        if (st.state === "solving") return;
+        if (st.state === "too-big") policy = "eager";
+        else solved = { s: st.solved, node: this.nodeIn(st.solved) };
+      }
+      this.plan = { cmds: botPlan(this.level, this.attempt.session, policy, owns, this.seq, solved), seq: this.seq };
     }
     const cmd = this.plan.cmds.shift();
     if (!cmd) return;
@@ -389,6 +488,7 @@ export class Room {
         bot: holder === null ? bot : null,
       })),
       dma: this.level.device === undefined ? null : this.policy === "manual" ? "players" : "bot",
+      solver: this.solverInfo(),
     };
   }
 

@@ -2,17 +2,27 @@
 // is a function of the level, the session and whose turn it is.
 //   manual     never moves: players step the bot's CPUs themselves.
 //   eager      steps any runnable actor it owns, taking turns between them.
-//   adversary  plays for the race: it asks the explorer, from the machine as it
-//              stands, for a move that keeps the goal violation reachable, and
+//   adversary  plays for the race: it looks up, in the level setting's solved
+//              game, a move that keeps the goal violation reachable soonest, and
 //              waits for the players when none does. This is what makes defend
 //              levels honest: an unsafe fix meets a scheduler that hunts for its hole.
+//              The server solves each setting once, off its thread (server/solver);
+//              without a solved game (the CLI, tests) the bot asks the explorer.
 
 import type { Level } from "../level/load.js";
 import { advance, enabledActions } from "../sim/engine.js";
 import { explore } from "../sim/explore.js";
 import { checkOracles } from "../sim/oracles.js";
 import type { Action } from "../sim/types.js";
+import type { Solved } from "../sim/solve.js";
+import { adversaryEdge, edgeSteps } from "./solved.js";
 import { actorOf, compiledFor, current, EXPLORE_BUDGET, type Actor, type Command, type Session } from "./session.js";
+
+/** A solved game and the node the session's machine is at (src/game/solved.ts track/locate). */
+export interface SolvedAt {
+  s: Solved;
+  node: number;
+}
 
 export type Policy = "manual" | "eager" | "adversary";
 
@@ -24,7 +34,7 @@ const toCommand = (a: Action): Command => ("dma" in a ? { kind: "step", actor: "
  * which actors the bot drives; `turn` (the room's sequence number) rotates an
  * eager bot between its actors.
  */
-export function botPlan(level: Level, s: Session, policy: Policy, owns: (a: Actor) => boolean, turn: number): Command[] {
+export function botPlan(level: Level, s: Session, policy: Policy, owns: (a: Actor) => boolean, turn: number, solved?: SolvedAt): Command[] {
   if (policy === "manual" || s.phase !== "play") return [];
   const c = compiledFor(level, s.knobs);
   const m = current(s);
@@ -32,6 +42,13 @@ export function botPlan(level: Level, s: Session, policy: Policy, owns: (a: Acto
   if (mine.length === 0) return [];
   const eager = () => [toCommand(mine[turn % mine.length])];
   if (policy === "eager") return eager();
+  if (solved) {
+    // A lookup: the move is one edge of the solved game, played line by line.
+    const e = adversaryEdge(solved.s, solved.node, (a) => owns(actorOf(a)));
+    if (e === "eager") return eager();
+    if (e === null) return [];
+    return edgeSteps(solved.s, c.cfg, m, e).map(toCommand);
+  }
 
   const here = explore(c.cfg, m, { oracles: c.oracles, maxStates: EXPLORE_BUDGET });
   // No race left to reach (a sound fix, or play already past it): keep the workload moving.
@@ -57,6 +74,6 @@ export function botPlan(level: Level, s: Session, policy: Policy, owns: (a: Acto
 }
 
 /** The first move of the bot's plan, or null to wait. */
-export function botMove(level: Level, s: Session, policy: Policy, owns: (a: Actor) => boolean, turn: number): Command | null {
-  return botPlan(level, s, policy, owns, turn)[0] ?? null;
+export function botMove(level: Level, s: Session, policy: Policy, owns: (a: Actor) => boolean, turn: number, solved?: SolvedAt): Command | null {
+  return botPlan(level, s, policy, owns, turn, solved)[0] ?? null;
 }

@@ -10,7 +10,7 @@ import type { ErrorCode } from "../protocol/codes.js";
 import type { Result, TraceEntry } from "../protocol/server.js";
 import { describeChanges } from "../sim/describe.js";
 import { advance, allDone, cpuLabel, SimError, step } from "../sim/engine.js";
-import { explore, type ExploreResult } from "../sim/explore.js";
+import { explore } from "../sim/explore.js";
 import { livelockSince } from "../sim/game.js";
 import { checkOracles, type OracleId } from "../sim/oracles.js";
 import { decisionAhead, MAX_RUN, othersRunnable } from "../sim/decide.js";
@@ -29,7 +29,8 @@ export const commandSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("run"), actor: z.union([z.int().min(0), z.literal("dma")]), choice: z.string().optional() }),
   z.strictObject({ kind: z.literal("knob"), knob: z.string(), value: z.string() }),
   z.strictObject({ kind: z.literal("start") }),
-  z.strictObject({ kind: z.literal("hint"), free: z.boolean().optional() }),
+  /** `text`: the explorer's hint, looked up by the server in the level's solved game (never sent by a client). */
+  z.strictObject({ kind: z.literal("hint"), free: z.boolean().optional(), text: z.string().max(1000).optional() }),
   z.strictObject({ kind: z.literal("rewind"), steps: z.int().min(1) }),
   z.strictObject({ kind: z.literal("reset") }),
 ]);
@@ -59,8 +60,14 @@ export interface Session {
   trace: TraceEntry[];
   /** Entries of the trace that preempted (TraceEntry.preempt). */
   preemptions: number;
-  /** Hints shown so far (written hints first, then the explorer's). */
+  /**
+   * Hints shown: the written ones, then at most EXPLORER_HINTS_KEPT of the
+   * explorer's latest (the view carries hints shown, bounded, not every request).
+   */
   hints: string[];
+  /** Hints shown in all (numbers them), and the position of the explorer's last one (moves + rewinds + resets), or -1. */
+  hintCount: number;
+  hintAt: number;
   /** Hints the players asked for (an instructor's released hints are free). */
   hintsUsed: number;
   rewinds: number;
@@ -114,10 +121,14 @@ export function compiledFor(level: Level, knobs: KnobSetting): Compiled {
 }
 
 // Whether a knob setting can be broken depends only on the level and the knobs, not on the play.
-const proofs = new WeakMap<Compiled, ExploreResult>();
-function fixProof(c: Compiled): ExploreResult {
+// The server passes the proof from the setting's solved game (Facts); this is the fallback.
+const proofs = new WeakMap<Compiled, NonNullable<Facts["proof"]>>();
+function proofByExplorer(c: Compiled): NonNullable<Facts["proof"]> {
   let r = proofs.get(c);
-  if (!r) proofs.set(c, (r = explore(c.cfg, c.machine, { oracles: c.oracles, maxStates: PROOF_BUDGET })));
+  if (!r) {
+    const e = explore(c.cfg, c.machine, { oracles: c.oracles, maxStates: PROOF_BUDGET });
+    proofs.set(c, (r = { verdict: e.verdict, counterexample: e.verdict === "reachable" ? formatSchedule(e.schedule ?? []) : null }));
+  }
   return r;
 }
 
@@ -168,6 +179,8 @@ export function newSession(level: Level, opts: { versus?: boolean } = {}): Sessi
     phase: "setup",
     ...startAt(c, c.machine),
     hints: [],
+    hintCount: 0,
+    hintAt: -1,
     hintsUsed: 0,
     rewinds: 0,
     resets: 0,
@@ -182,12 +195,25 @@ export function newSession(level: Level, opts: { versus?: boolean } = {}): Sessi
  * "instructor"). Returns the new session and what happened; throws GameError
  * and leaves `s` untouched when the rules refuse.
  */
-export function applyCommand(level: Level, s: Session, cmd: Command, at: number, by: string): { s: Session; event: SessionEvent } {
+/**
+ * What the server knows of a level setting from its solved game (src/game/solved.ts),
+ * passed in so the session never explores on the caller's thread: the defend
+ * proof. Without it (the CLI, tests, rebuilding a room from its log) the
+ * session asks the explorer itself.
+ */
+export interface Facts {
+  proof?: { verdict: "reachable" | "safe" | "incomplete"; counterexample: string | null };
+}
+
+/** Explorer hints kept in the session (and the view) beside the written ones. */
+export const EXPLORER_HINTS_KEPT = 3;
+
+export function applyCommand(level: Level, s: Session, cmd: Command, at: number, by: string, facts: Facts = {}): { s: Session; event: SessionEvent } {
   if (s.phase === "over") throw new GameError("game-over", "this attempt is over: retry, move to the next level, or watch the replay");
   const c = compiledFor(level, s.knobs);
   switch (cmd.kind) {
     case "step": {
-      const r = stepOnce(level, c, s, actionOf(cmd.actor, cmd.choice), at, by);
+      const r = stepOnce(level, c, s, actionOf(cmd.actor, cmd.choice), at, by, facts);
       return { s: r.s, event: { kind: "step", entry: r.entry } };
     }
     case "run": {
@@ -197,7 +223,7 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
       let action = actionOf(cmd.actor, cmd.choice);
       for (;;) {
         const before = cmd.actor === "dma" ? null : othersRunnable(c.cfg, next.machine, cmd.actor);
-        const r = stepOnce(level, c, next, action, at, by);
+        const r = stepOnce(level, c, next, action, at, by, facts);
         next = r.s;
         entries.push(r.entry);
         if (next.result || before === null || r.entry.blocked || entries.length >= MAX_RUN) break;
@@ -222,11 +248,23 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
       return { s: { ...s, phase: "play", startedAt: s.startedAt ?? at }, event: { kind: "start" } };
     }
     case "hint": {
-      const index = s.hints.length;
-      const text = index < level.hints.length ? level.hints[index] : level.mode !== "defend" ? explorerHint(c, current(s)) : null;
+      const written = Math.min(s.hintCount, level.hints.length);
+      const here = s.moves + s.rewinds + s.resets;
+      // The explorer's hint again, with no step in between: the same words, free.
+      if (written === level.hints.length && s.hintAt === here && s.hints.length > written) {
+        return { s, event: { kind: "hint", index: s.hintCount - 1, text: s.hints[s.hints.length - 1], free: true } };
+      }
+      const explorer = written === level.hints.length;
+      if (explorer && level.mode === "defend") throw new GameError("no-more-hints", "there are no more hints for this level (a defend level has its written hints only)");
+      const text = !explorer ? level.hints[written] : (cmd.text ?? explorerHint(c, current(s)));
       if (text === null) throw new GameError("no-more-hints", "there are no more hints for this level");
       const free = cmd.free === true;
-      return { s: { ...s, hints: [...s.hints, text], hintsUsed: s.hintsUsed + (free ? 0 : 1) }, event: { kind: "hint", index, text, free } };
+      const hints = [...s.hints, text];
+      const kept = explorer && hints.length > level.hints.length + EXPLORER_HINTS_KEPT ? [...hints.slice(0, level.hints.length), ...hints.slice(-EXPLORER_HINTS_KEPT)] : hints;
+      return {
+        s: { ...s, hints: kept, hintCount: s.hintCount + 1, hintAt: explorer ? here : s.hintAt, hintsUsed: s.hintsUsed + (free ? 0 : 1) },
+        event: { kind: "hint", index: s.hintCount, text, free },
+      };
     }
     case "rewind": {
       if (s.trace.length === 0) throw new GameError("nothing-to-rewind", "nothing to rewind: no step has run");
@@ -257,7 +295,7 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
 }
 
 /** One line of the trace: the step, what it changed, whether it preempted, and the judgement after it. */
-function stepOnce(level: Level, c: Compiled, s: Session, action: Action, at: number, by: string): { s: Session; entry: TraceEntry } {
+function stepOnce(level: Level, c: Compiled, s: Session, action: Action, at: number, by: string, facts: Facts): { s: Session; entry: TraceEntry } {
   const m = current(s);
   let r;
   try {
@@ -297,7 +335,7 @@ function stepOnce(level: Level, c: Compiled, s: Session, action: Action, at: num
     preemptions: s.preemptions + (preempt ? 1 : 0),
     moves: s.moves + 1,
   };
-  next.result = judge(level, c, next, at);
+  next.result = judge(level, c, next, at, facts);
   if (next.result) next.phase = "over";
   return { s: next, entry };
 }
@@ -333,7 +371,7 @@ function livelockNow(level: Level, c: Compiled, s: Session): { oracle: OracleId;
 }
 
 /** The result, once an oracle fires or every CPU has finished; null while play goes on. */
-function judge(level: Level, c: Compiled, s: Session, at: number): Result | null {
+function judge(level: Level, c: Compiled, s: Session, at: number, facts: Facts): Result | null {
   const m = current(s);
   const goal = c.oracles;
   const watch: OracleId[] = [...goal.filter((o) => o !== "livelock"), ...(goal.includes("deadlock") ? [] : (["deadlock"] as const))];
@@ -359,8 +397,8 @@ function judge(level: Level, c: Compiled, s: Session, at: number): Result | null
   if (!allDone(c.cfg, m)) return null;
   if (level.mode !== "defend") return finish(false, "finished");
   // Defend: the play went well, but a fix only wins if no schedule at all breaks it.
-  const proof = fixProof(c);
-  if (proof.verdict === "reachable") return finish(false, "unsafe-fix", formatSchedule(proof.schedule ?? []));
+  const proof = facts.proof ?? proofByExplorer(c);
+  if (proof.verdict === "reachable") return finish(false, "unsafe-fix", proof.counterexample);
   if (proof.verdict === "incomplete" && c.expect === "reachable") return finish(false, "unsafe-fix");
   return finish(true, "finished");
 }

@@ -57,6 +57,7 @@ export const ERROR_CODES = [
   "no-such-knob",
   "already-started",
   "no-more-hints",
+  "solving", // the explorer is still solving this level setting (hints wait for it); try again shortly
   "nothing-to-rewind",
   "game-over",
   "game-not-over",

@@ -158,6 +158,11 @@ export const roomInfoSchema = z.strictObject({
   seats: z.array(seatViewSchema),
   /** Who drives the DMA device: "bot", or "players" (any player with a seat, manual policy); null without one. */
   dma: z.enum(["bot", "players"]).nullable(),
+  /**
+   * The explorer's work on this level setting, which the adversary's moves and the explorer's
+   * hints wait for: solving, ready, or too big (the adversary then plays eagerly). `text` says it.
+   */
+  solver: z.strictObject({ state: z.enum(["solving", "ready", "too-big"]), text: z.string() }),
 });
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 

@@ -35,6 +35,8 @@ export interface SolveOptions {
   reduce?: boolean;
   /** Called every 10,000 states. */
   onProgress?: (states: number) => void;
+  /** Keep the states, so that `lookup` can find a machine's node (tests; a room tracks its node instead). */
+  keepStates?: boolean;
 }
 
 /** What a node is: expanded, a goal state, a state where a stop oracle fired, or left unexpanded (budget). */
@@ -65,6 +67,8 @@ export interface Solved {
   schedule: Action[] | null;
   /** For a livelock: the part of `schedule` that repeats forever. */
   cycle: Action[] | null;
+  /** With keepStates: the node a machine settles to, or -1. */
+  lookup?: (m: Machine) => number;
 }
 
 const DEFAULT_MAX = 5_000_000;
@@ -180,7 +184,16 @@ export function solve(cfg: Config, m0: Machine, opts: SolveOptions): Solved {
     return expandRoad(settled.runs, ms, counts);
   };
 
-  const base = { states: n, transitions: to.length, runs: settled.runs, moves, ...g, dist, lap };
+  const base = {
+    states: n,
+    transitions: to.length,
+    runs: settled.runs,
+    moves,
+    ...g,
+    dist,
+    lap,
+    ...(opts.keepStates ? { lookup: (m: Machine) => ids.find(reduce ? normalize(cfg, m).m : m) } : {}),
+  };
   if (goalAt >= 0) {
     const schedule = roadTo(goalAt);
     return { ...base, verdict: "reachable", violation: { ...goalViolation!, step: schedule.length }, schedule, cycle: null };

@@ -52,6 +52,29 @@ export class StateSet {
     }
   }
 
+  /** The id of m if it is in the set, else -1 (nothing is inserted). */
+  find(m: Machine): number {
+    this.n = 0;
+    this.encode(m);
+    if (this.n > this.buf.length) {
+      this.buf = new Int32Array(this.n * 2);
+      this.n = 0;
+      this.encode(m);
+    }
+    const s = this.buf;
+    const n = this.n;
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ s[i], 0x01000193);
+    h = (h ^ (h >>> 15)) >>> 0;
+    const mask = this.table.length - 1;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const e = this.table[slot];
+      if (e === 0) return -1;
+      const id = e - 1;
+      if (this.hashes[id] === h && sameAs(this.keys[id], s, n)) return id;
+    }
+  }
+
   private grow(): void {
     const t = new Int32Array(this.table.length * 2);
     const mask = t.length - 1;

@@ -64,6 +64,9 @@ describe("a flood of malformed frames", () => {
     await attacker.ok({ type: "join", room: code });
     await attacker.ok({ type: "claim", cpu: 1 });
     await honest.take("room", (m) => m.room.seats[1].holder !== null);
+    await s.hub.rooms.get(code)!.settled(); // the solver's status is part of the room
+    honest.send({ type: "ping" });
+    await honest.take("pong"); // and its room message, sent before the pong, is in
     const before = JSON.stringify(s.hub.rooms.get(code)!.snapshot());
     const heard = honest.log.length;
 

@@ -1,0 +1,235 @@
+// The solver pool: every room on the same level and knob setting plays on the
+// same state graph, so each setting is solved once, in worker threads, and
+// shared. A setting is keyed by the level's whole content and the simulator's
+// version, so an edited level is never served a stale graph.
+//
+// A room asks get(); the first ask queues the solve. While it runs the room
+// waits (its bot does not move; its status says the adversary is thinking), and
+// nothing runs on the server's thread. A setting over the state budget, or past
+// the deadline, is marked too big: its rooms' bots play eagerly and say so.
+//
+// No disk cache: solving the whole campaign takes about 1.5 s of one core
+// (bench/solver.json), less than reading it back would save on a start.
+
+import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { KnobSetting } from "../../src/level/compile.js";
+import type { Level } from "../../src/level/load.js";
+import { SIM_VERSION, type Solved } from "../../src/sim/solve.js";
+
+export interface SolveJob {
+  id: number;
+  level: Level;
+  knobs: KnobSetting;
+  maxStates: number;
+}
+
+export type SolverReply = { id: number; progress: number } | { id: number; solved: Solved; par: number | null } | { id: number; error: string };
+
+export type SolveState =
+  | { state: "solving"; states: number }
+  | { state: "ready"; solved: Solved; par: number | null; ms: number }
+  | { state: "too-big"; reason: string };
+
+export interface SolverOptions {
+  /** Worker threads (default: the cores less one, at least one). */
+  threads?: number;
+  /** States a setting may have before it is too big (default 1,000,000). */
+  maxStates?: number;
+  /** How long one setting may take (default 60 s). */
+  deadlineMs?: number;
+  /** Settings kept (default 256; the least recently used go first). */
+  maxEntries?: number;
+}
+
+export class SolveEntry {
+  status: SolveState = { state: "solving", states: 0 };
+  private waiting: (() => void)[] = [];
+  constructor(
+    readonly key: string,
+    readonly level: Level,
+    readonly knobs: KnobSetting,
+  ) {}
+
+  /** Call `f` once the setting is solved or given up on (at once if it already is). */
+  whenDone(f: () => void): void {
+    if (this.status.state === "solving") this.waiting.push(f);
+    else f();
+  }
+
+  settle(status: SolveState): void {
+    this.status = status;
+    const w = this.waiting;
+    this.waiting = [];
+    for (const f of w) f();
+  }
+}
+
+/** The compiled worker: beside this file when running from dist/, else the build's copy (tests run the TypeScript). */
+function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith(".js")) return join(dirname(here), "worker.js");
+  return join(dirname(here), "..", "..", "dist", "server", "solver", "worker.js");
+}
+
+interface Slot {
+  worker: Worker;
+  job: { job: SolveJob; entry: SolveEntry; started: number; timer: NodeJS.Timeout } | null;
+}
+
+export class SolverPool {
+  private readonly entries = new Map<string, SolveEntry>();
+  private readonly queue: { job: SolveJob; entry: SolveEntry }[] = [];
+  private readonly slots: Slot[] = [];
+  private readonly threads: number;
+  private readonly maxStates: number;
+  private readonly deadlineMs: number;
+  private readonly maxEntries: number;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(opts: SolverOptions = {}, private readonly log: (line: string) => void = () => {}) {
+    this.threads = Math.max(1, opts.threads ?? availableParallelism() - 1);
+    this.maxStates = opts.maxStates ?? 1_000_000;
+    this.deadlineMs = opts.deadlineMs ?? 60_000;
+    this.maxEntries = opts.maxEntries ?? 256;
+  }
+
+  static key(level: Level, knobs: KnobSetting): string {
+    const content = createHash("sha256").update(JSON.stringify(level)).digest("base64url").slice(0, 22);
+    return `${SIM_VERSION}:${level.id}:${content}:${JSON.stringify(Object.entries(knobs).sort())}`;
+  }
+
+  /** The setting's entry; the first ask starts solving it. */
+  get(level: Level, knobs: KnobSetting): SolveEntry {
+    const key = SolverPool.key(level, knobs);
+    let e = this.entries.get(key);
+    if (e) {
+      // Most recently used last: eviction takes the first.
+      this.entries.delete(key);
+      this.entries.set(key, e);
+      return e;
+    }
+    e = new SolveEntry(key, level, knobs);
+    this.entries.set(key, e);
+    this.evict();
+    if (this.closed) e.settle({ state: "too-big", reason: "the server is shutting down" });
+    else {
+      this.queue.push({ job: { id: this.nextId++, level, knobs, maxStates: this.maxStates }, entry: e });
+      this.pump();
+    }
+    return e;
+  }
+
+  /** Settings solving or queued, and settled. */
+  stats(): { solving: number; ready: number; tooBig: number } {
+    let solving = 0;
+    let ready = 0;
+    let tooBig = 0;
+    for (const e of this.entries.values()) {
+      if (e.status.state === "solving") solving++;
+      else if (e.status.state === "ready") ready++;
+      else tooBig++;
+    }
+    return { solving, ready, tooBig };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const q of this.queue.splice(0)) q.entry.settle({ state: "too-big", reason: "the server is shutting down" });
+    await Promise.all(
+      this.slots.splice(0).map((s) => {
+        if (s.job) {
+          clearTimeout(s.job.timer);
+          s.job.entry.settle({ state: "too-big", reason: "the server is shutting down" });
+        }
+        return s.worker.terminate();
+      }),
+    );
+  }
+
+  private evict(): void {
+    for (const [key, e] of this.entries) {
+      if (this.entries.size <= this.maxEntries) break;
+      if (e.status.state !== "solving") this.entries.delete(key);
+    }
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      let slot = this.slots.find((s) => s.job === null);
+      if (!slot) {
+        if (this.slots.length >= this.threads) return;
+        slot = this.spawn();
+      }
+      const next = this.queue.shift()!;
+      const started = Date.now();
+      const timer = setTimeout(() => this.giveUp(slot!, `it took longer than ${Math.round(this.deadlineMs / 1000)} s to solve`), this.deadlineMs);
+      timer.unref();
+      slot.job = { ...next, started, timer };
+      slot.worker.ref();
+      slot.worker.postMessage(next.job);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(workerFile(), { resourceLimits: { maxOldGenerationSizeMb: 2048 } });
+    const slot: Slot = { worker, job: null };
+    worker.on("message", (r: SolverReply) => this.reply(slot, r));
+    worker.on("error", (e) => {
+      this.log(`solver: a worker failed (${e.message})`);
+      if (slot.job) this.finish(slot, { state: "too-big", reason: `the solver failed: ${e.message}` });
+    });
+    worker.on("exit", () => {
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      if (slot.job) this.finish(slot, { state: "too-big", reason: "the solver stopped" });
+      this.pump();
+    });
+    worker.unref();
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private reply(slot: Slot, r: SolverReply): void {
+    const j = slot.job;
+    if (!j || j.job.id !== r.id) return;
+    if ("progress" in r) {
+      j.entry.status = { state: "solving", states: r.progress };
+      return;
+    }
+    if ("error" in r) {
+      this.log(`solver: ${j.job.level.id} ${JSON.stringify(j.job.knobs)}: ${r.error}`);
+      this.finish(slot, { state: "too-big", reason: `the level cannot be solved: ${r.error}` });
+      return;
+    }
+    if (r.solved.verdict === "incomplete") {
+      this.finish(slot, { state: "too-big", reason: `it has more than ${this.maxStates.toLocaleString("en-US")} states` });
+      return;
+    }
+    this.finish(slot, { state: "ready", solved: r.solved, par: r.par, ms: Date.now() - j.started });
+  }
+
+  private finish(slot: Slot, status: SolveState): void {
+    const j = slot.job;
+    if (!j) return;
+    clearTimeout(j.timer);
+    slot.job = null;
+    slot.worker.unref();
+    j.entry.settle(status);
+    this.pump();
+  }
+
+  /** Past the deadline: stop the worker (its heap goes with it) and mark the setting too big. */
+  private giveUp(slot: Slot, reason: string): void {
+    if (!slot.job) return;
+    this.log(`solver: ${slot.job.job.level.id}: ${reason}; its rooms' bots play eagerly`);
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    void slot.worker.terminate();
+    this.finish(slot, { state: "too-big", reason });
+  }
+}

@@ -1,0 +1,24 @@
+// A solver thread: compiles a level setting and solves it (src/sim/solve.ts),
+// off the server's thread. It answers with the solved game's flat arrays,
+// transferred rather than copied, and reports progress every 10,000 states.
+
+import { parentPort } from "node:worker_threads";
+import { compileLevel } from "../../src/level/compile.js";
+import { fewestPreemptions } from "../../src/sim/preempt.js";
+import { solve } from "../../src/sim/solve.js";
+import type { SolveJob, SolverReply } from "./pool.js";
+
+const port = parentPort;
+if (!port) throw new Error("server/solver/worker.js runs as a worker thread");
+
+port.on("message", (job: SolveJob) => {
+  const reply = (r: SolverReply, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
+  try {
+    const c = compileLevel(job.level, job.knobs);
+    const s = solve(c.cfg, c.machine, { oracles: c.oracles, maxStates: job.maxStates, onProgress: (states) => reply({ id: job.id, progress: states }) });
+    const par = job.level.mode === "defend" || s.cycle ? null : (fewestPreemptions(s, c.cfg.cpus.length)?.preemptions ?? null);
+    reply({ id: job.id, solved: s, par }, [s.first, s.to, s.move, s.took, s.kind, s.dist, s.lap].map((a) => a.buffer as ArrayBuffer));
+  } catch (e) {
+    reply({ id: job.id, error: e instanceof Error ? e.message : String(e) });
+  }
+});
