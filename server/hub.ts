@@ -119,7 +119,8 @@ export class Hub implements RoomHost {
     if (!conn.bucket.take(this.now())) {
       conn.strikes++;
       if (conn.strikes >= this.limits.rateStrikes) conn.peer.close(CloseCode.RATE_LIMITED, "too many messages");
-      else this.error(conn, undefined, "rate-limited", `over ${this.limits.messagesPerSecond} messages a second: slow down`);
+      // The refusal still echoes the frame's rid, so a client matching replies by rid is answered.
+      else this.error(conn, ridOf(data), "rate-limited", `over ${this.limits.messagesPerSecond} messages a second: slow down`);
       return;
     }
     conn.strikes = 0;
@@ -476,12 +477,27 @@ export function parseFrame(data: string | null): Parsed {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return fail("bad-frame", "a message is a JSON object with a type");
   const o = raw as Record<string, unknown>;
   // Echo a well-formed rid even on a bad message, so the client can match the error.
-  const rid = Number.isInteger(o.rid) && (o.rid as number) >= 0 && (o.rid as number) < 2 ** 31 ? (o.rid as number) : undefined;
+  const rid = wellFormedRid(o.rid);
   if (typeof o.type !== "string") return fail("bad-frame", "a message needs a string type", rid);
   if (!(CLIENT_TYPES as string[]).includes(o.type)) return fail("unknown-type", `unknown message type "${o.type.slice(0, 40)}"`, rid);
   const r = clientMessage.safeParse(raw);
   if (!r.success) return fail("bad-frame", describeIssues(r.error), rid);
   return { ok: true, msg: r.data };
+}
+
+function wellFormedRid(v: unknown): number | undefined {
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) < 2 ** 31 ? (v as number) : undefined;
+}
+
+/** The well-formed rid of a frame, or undefined: for replies sent without parsing the whole message (rate-limited). */
+export function ridOf(data: string | null): number | undefined {
+  if (data === null) return undefined;
+  try {
+    const raw: unknown = JSON.parse(data);
+    return typeof raw === "object" && raw !== null && !Array.isArray(raw) ? wellFormedRid((raw as Record<string, unknown>).rid) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function describeIssues(e: z.ZodError): string {
