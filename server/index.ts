@@ -16,6 +16,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { loadCampaign } from "../src/level/load.js";
 import { SUPPORTED_PROTOCOLS, subprotocol } from "../src/protocol/version.js";
+import { clientAddress, TrustedProxies } from "./address.js";
 import { Hub } from "./hub.js";
 import { DEFAULT_LIMITS, DEFAULT_TIMING, type Limits, type ServerOptions, type Timing } from "./options.js";
 import { MemoryStorage } from "./storage/memory.js";
@@ -50,6 +51,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const ownStorage = opts.storage === undefined;
   const storage = opts.storage ?? (opts.db !== undefined ? new SqliteStorage(opts.db) : new MemoryStorage());
   const log = opts.log ?? (() => {});
+  // Validated before anything is opened: a typo here must not leave the server trusting nobody silently.
+  const trusted = new TrustedProxies(opts.trustProxy ?? []);
   let hub: Hub;
   try {
     hub = new Hub({ storage, levels: opts.levels ?? loadCampaign(), timing, limits, now: opts.now ?? Date.now, log });
@@ -109,7 +112,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = hub.connect(ws, req.socket.remoteAddress ?? "unknown");
+      const conn = hub.connect(ws, clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted));
       const state = { alive: true, slice: nextSlice++ % slices };
       sockets.set(ws, state);
       ws.on("pong", () => (state.alive = true));

@@ -29,9 +29,21 @@ export interface Limits {
   messageBurst: number;
   /** Messages refused in a row for rate before the connection is closed (4008). */
   rateStrikes: number;
-  /** Join, create and resume attempts per remote address (token bucket). */
-  joinsPerMinute: number;
-  joinBurst: number;
+  /**
+   * Arrivals per client address (token bucket): every hello (with or without a resume token),
+   * create, join and createWorkshop takes one. Sized for a class behind one NAT or proxy.
+   */
+  admissionsPerMinute: number;
+  admissionBurst: number;
+  /**
+   * Failed code lookups (a join of a room code that does not exist, a create in a workshop
+   * that does not exist), the brute force of room codes: a token bucket per client address,
+   * and a number per connection. While either is spent, every join (and create in a workshop)
+   * is refused with rate-limited, whether the code exists or not. Successful joins cost nothing here.
+   */
+  lookupFailuresPerMinute: number;
+  lookupFailureBurst: number;
+  connectionLookupFailures: number;
   /** Send-buffer caps: over soft, room updates are skipped; over hard, the client is dropped. */
   softBufferBytes: number;
   hardBufferBytes: number;
@@ -55,8 +67,11 @@ export const DEFAULT_LIMITS: Limits = {
   messagesPerSecond: 20,
   messageBurst: 40,
   rateStrikes: 50,
-  joinsPerMinute: 30,
-  joinBurst: 10,
+  admissionsPerMinute: 1200,
+  admissionBurst: 600,
+  lookupFailuresPerMinute: 30,
+  lookupFailureBurst: 60,
+  connectionLookupFailures: 10,
   softBufferBytes: 256 * 1024,
   hardBufferBytes: 4 * 1024 * 1024,
   maxConnections: 2000,
@@ -77,6 +92,13 @@ export interface ServerOptions {
   levels?: Level[];
   timing?: Partial<Timing>;
   limits?: Partial<Limits>;
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (addresses, or ADDR/PREFIX subnets). A
+   * connection from one of them counts under the rightmost forwarded address that is not a
+   * trusted proxy; every other connection under its own address, its X-Forwarded-For ignored.
+   * Default: none.
+   */
+  trustProxy?: string[];
   /** Browser origins allowed to connect; requests carrying any other Origin header are refused (403). */
   allowOrigins?: string[];
   /** Clock (ms since the epoch). */

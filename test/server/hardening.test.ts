@@ -95,15 +95,7 @@ describe("rate limits", () => {
     expect((await c.take("error")).code).toBe("rate-limited");
   });
 
-  it("join attempts are limited per address: guessing room codes stops early", async () => {
-    const s = await server({ now: frozen, limits: { joinsPerMinute: 6, joinBurst: 3 } });
-    const c = await player(s.url, "guesser");
-    for (const code of ["AAAAAA", "BBBBBB", "CCCCCC"]) await c.refused({ type: "join", room: code }, "no-such-room");
-    await c.refused({ type: "join", room: "DDDDDD" }, "rate-limited");
-    // Per address, not per socket: a new connection from the same place is still limited.
-    const d = await player(s.url, "again");
-    await d.refused({ type: "create", level: "basics-lost-update" }, "rate-limited");
-  });
+  // Join, create and resume limits per address: test/server/admission.test.ts.
 });
 
 describe("heartbeat", () => {
