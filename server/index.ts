@@ -17,7 +17,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { loadCampaign } from "../src/level/load.js";
 import { SUPPORTED_PROTOCOLS, subprotocol } from "../src/protocol/version.js";
 import { clientAddress, TrustedProxies } from "./address.js";
-import { Hub } from "./hub.js";
+import { Hub, type Conn } from "./hub.js";
 import { DEFAULT_LIMITS, DEFAULT_TIMING, type Limits, type ServerOptions, type Timing } from "./options.js";
 import { MemoryStorage } from "./storage/memory.js";
 import { SqliteStorage } from "./storage/sqlite.js";
@@ -89,7 +89,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   // interval), so a thousand pings and their pongs do not land in one burst that stalls every room.
   const slices = Math.max(1, Math.min(HEARTBEAT_SLICES, Math.floor(timing.heartbeatMs / 50)));
   let nextSlice = 0;
-  const sockets = new Map<WebSocket, { alive: boolean; slice: number }>();
+  const sockets = new Map<WebSocket, { alive: boolean; slice: number; conn: Conn }>();
   const allowed = new Set(opts.allowOrigins ?? []);
 
   http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -113,9 +113,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = hub.connect(ws, clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted));
-      const state = { alive: true, slice: nextSlice++ % slices };
+      const state = { alive: true, slice: nextSlice++ % slices, conn };
       sockets.set(ws, state);
-      ws.on("pong", () => (state.alive = true));
+      // Any pong (a heartbeat's, or a backpressure marker's) shows the client is reading.
+      ws.on("pong", (data) => {
+        state.alive = true;
+        conn.peer.pong(data);
+      });
       ws.on("message", (data, isBinary) => hub.message(conn, isBinary ? null : (data as Buffer).toString("utf8")));
       // Without this, one client's socket error would be an uncaught exception.
       ws.on("error", (e) => log(`socket error from ${req.socket.remoteAddress}: ${e.message}`));
@@ -137,7 +141,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         continue;
       }
       state.alive = false;
-      ws.ping();
+      state.conn.peer.ping();
     }
   }, timing.heartbeatMs / slices);
   heartbeat.unref();

@@ -44,7 +44,11 @@ export interface Limits {
   lookupFailuresPerMinute: number;
   lookupFailureBurst: number;
   connectionLookupFailures: number;
-  /** Send-buffer caps: over soft, room updates are skipped; over hard, the client is dropped. */
+  /**
+   * Over soft bytes sent that the client has not read (pongs to the pings sent every soft/4
+   * bytes say how much it has), room updates and dashboards are skipped, then replaced by one
+   * snapshot; over hard bytes in Node's own send buffer (the server's memory), the client is dropped (4010).
+   */
   softBufferBytes: number;
   hardBufferBytes: number;
   maxConnections: number;
