@@ -116,9 +116,11 @@ export class Peer {
 
   /** A pong from the client: it has read everything written before that ping. */
   pong(data: Buffer | string): void {
-    const id = Number(String(data));
-    // Pongs nobody asked for (allowed by RFC 6455) say nothing.
-    const i = Number.isSafeInteger(id) ? this.markers.findIndex(([m]) => m === id) : -1;
+    const id = String(data) === "" ? NaN : Number(String(data));
+    // A pong echoes its ping's payload (RFC 6455). One that does not (a client that answers with
+    // an empty pong) is taken as the answer to the oldest ping: pongs come in order.
+    let i = Number.isSafeInteger(id) ? this.markers.findIndex(([m]) => m === id) : -1;
+    if (i < 0) i = this.markers.length > 0 ? 0 : -1;
     if (i < 0) return;
     this.read = Math.max(this.read, this.markers[i][1]);
     this.markers.splice(0, i + 1);

@@ -99,14 +99,22 @@ describe("Peer backpressure", () => {
     expect(ws.sent.at(-1)).toBe("u3");
   });
 
-  it("ignores pongs it did not ask for", () => {
-    const { ws, peer } = make(() => null);
-    peer.send(text(50));
-    peer.pong(Buffer.from("not a marker"));
-    peer.pong(Buffer.from("999"));
-    expect(peer.unread).toBe(50);
-    ws.readAll();
-    expect(peer.unread).toBe(0);
+  it("a pong that does not echo a marker answers the oldest ping (clients that send empty pongs still resync)", () => {
+    const { ws, peer } = make(() => "snapshot");
+    peer.send(text(50)); // marker 1 at 50
+    peer.send(text(50)); // marker 2 at 100
+    peer.publish("room", "u"); // 100 unread: not over the cap yet
+    peer.send(text(30)); // marker 3 at 131
+    peer.publish("room", "v"); // skipped
+    expect(peer.skipped).toBe(1);
+    peer.pong(Buffer.alloc(0)); // answers marker 1: 81 unread, under the cap: the snapshot goes out
+    expect(ws.sent.at(-1)).toBe("snapshot");
+    expect(peer.unread).toBe(131 + "snapshot".length - 50);
+    peer.pong(Buffer.from("not a marker")); // marker 2
+    peer.pong(Buffer.from("999")); // marker 3
+    expect(peer.unread).toBe("snapshot".length);
+    peer.pong(Buffer.alloc(0)); // nothing outstanding: nothing happens
+    expect(peer.unread).toBe("snapshot".length);
   });
 
   it("over the hard cap of Node's own buffer the client is dropped: 4010, then cut if it will not finish closing", async () => {

@@ -4,16 +4,18 @@
 import type { Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import type { RunningServer } from "../../server/index.js";
-import { player, server } from "./harness.js";
-import type { TestClient } from "./client.js";
+import { TestClient } from "./client.js";
+import { player, server, track } from "./harness.js";
 
 /** A room on a level with a long trace, the player seated, a watcher that reads, and the reader under test. */
-async function room(s: RunningServer) {
+async function room(s: RunningServer, emptyPongs = false) {
   const p = await player(s.url, "player");
   const code = (await p.ok<"joined">({ type: "create", level: "r5-six-steps" })).state.room.code;
   const watcher = await player(s.url, "watcher");
   await watcher.ok({ type: "join", room: code });
-  const slow = await player(s.url, "slow");
+  const slow = emptyPongs ? track(await TestClient.hello(s.url, "slow", { autoPong: false })) : await player(s.url, "slow");
+  // A client that answers every ping, but with an empty pong (not echoing the payload).
+  if (emptyPongs) slow.ws.on("ping", () => slow.ws.pong());
   await slow.ok({ type: "join", room: code });
   await p.ok({ type: "claim", cpu: 0 });
   const conn = [...s.hub.conns].find((c) => c.player?.name === "slow")!;
@@ -40,9 +42,12 @@ function latestGame(c: TestClient): unknown {
 }
 
 describe("a slow reader", () => {
-  it("is skipped after 256 KiB it has not read (not after the kernel's buffers fill), then gets one state", async () => {
+  it.each([
+    ["", false],
+    [" (a client whose pongs do not echo the ping)", true],
+  ])("is skipped after 256 KiB it has not read (not after the kernel's buffers fill), then gets one state%s", async (_, emptyPongs) => {
     const s = await server();
-    const { p, watcher, slow, peer, socket } = await room(s);
+    const { p, watcher, slow, peer, socket } = await room(s, emptyPongs);
     socket.pause();
     let seq = p.seq;
     for (let batch = 0; batch < 40 && peer.skipped === 0; batch++) {
