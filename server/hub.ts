@@ -60,6 +60,7 @@ export class Hub implements RoomHost {
   private readonly tokenOf = new Map<Member, string>();
   private readonly admissions: KeyedLimiter;
   private readonly lookupFailures: KeyedLimiter;
+  private readonly creations: KeyedLimiter;
   private readonly levelsById: Map<string, Level>;
   private closing = false;
 
@@ -69,6 +70,7 @@ export class Hub implements RoomHost {
     this.limits = cfg.limits;
     this.admissions = new KeyedLimiter(cfg.limits.admissionsPerMinute / 60, cfg.limits.admissionBurst);
     this.lookupFailures = new KeyedLimiter(cfg.limits.lookupFailuresPerMinute / 60, cfg.limits.lookupFailureBurst);
+    this.creations = new KeyedLimiter(cfg.limits.roomsPerMinute / 60, cfg.limits.roomBurst);
     this.levelsById = new Map(cfg.levels.map((l) => [l.id, l]));
   }
 
@@ -228,6 +230,7 @@ export class Hub implements RoomHost {
         return this.replay(conn, msg);
       case "createWorkshop": {
         this.admit(conn);
+        this.creation(conn);
         let id = workshopId();
         for (let i = 0; i < 10 && this.workshop(id); i++) id = workshopId();
         const token = secretToken();
@@ -341,6 +344,7 @@ export class Hub implements RoomHost {
       if (!w) throw this.lookupFailed(conn, new GameError("no-such-workshop", `no workshop ${msg.workshop}`));
     }
     if (this.rooms.size >= this.limits.maxRooms) throw new GameError("server-full", "this server has as many rooms as it will hold");
+    this.creation(conn);
     let code = roomCode();
     for (let i = 0; i < 20 && (this.rooms.has(code) || this.storage.getRoom(code)); i++) code = roomCode();
     const room = Room.create(this, {
@@ -404,6 +408,11 @@ export class Hub implements RoomHost {
   /** One arrival (hello, create, join, createWorkshop) from this client's address. */
   private admit(conn: Conn): void {
     if (!this.admissions.take(conn.key, this.now())) throw new GameError("rate-limited", "too many connections arriving from your address: wait a little");
+  }
+
+  /** One room or workshop created from this client's address. */
+  private creation(conn: Conn): void {
+    if (!this.creations.take(conn.key, this.now())) throw new GameError("rate-limited", "too many rooms created from your address: wait a little, or join a room");
   }
 
   /**

@@ -36,6 +36,12 @@ export interface Limits {
   admissionsPerMinute: number;
   admissionBurst: number;
   /**
+   * Rooms and workshops created per client address (token bucket): each student of a class
+   * of 300 may create a room at the same moment, but one address cannot fill the server.
+   */
+  roomsPerMinute: number;
+  roomBurst: number;
+  /**
    * Failed code lookups (a join of a room code that does not exist, a create in a workshop
    * that does not exist), the brute force of room codes: a token bucket per client address,
    * and a number per connection. While either is spent, every join (and create in a workshop)
@@ -73,6 +79,8 @@ export const DEFAULT_LIMITS: Limits = {
   rateStrikes: 50,
   admissionsPerMinute: 1200,
   admissionBurst: 600,
+  roomsPerMinute: 60,
+  roomBurst: 300,
   lookupFailuresPerMinute: 30,
   lookupFailureBurst: 60,
   connectionLookupFailures: 10,

@@ -116,9 +116,11 @@ Stop it with Ctrl-C; rooms and results stay in the database.
 
 Limits per client address: 600 arrivals at once, then 20 a second (each
 hello, with or without a resume token, create, join and createWorkshop is one:
-a class of 300 behind one NAT gets in at once); joins of room codes that do
-not exist: 60 at once, then 30 a minute, and 10 per connection. While either
-is spent, every join from there is refused (rate-limited), right code or wrong.
+a class of 300 behind one NAT gets in at once); rooms and workshops created:
+300 at once, then 1 a second; joins of room codes that do not exist: 60 at
+once, then 30 a minute, and 10 per connection. While the address's or the
+connection's unknown codes are spent, every join from there is refused
+(rate-limited), right code or wrong.
 
 The server runs on a worker thread with a 32 MiB V8 semi-space, which keeps
 garbage-collection pauses rare at a workshop's load. Setting the heap yourself

@@ -14,6 +14,8 @@ import { connect, player, server, track } from "./harness.js";
 const DEFAULTS = {
   admissionsPerMinute: DEFAULT_LIMITS.admissionsPerMinute,
   admissionBurst: DEFAULT_LIMITS.admissionBurst,
+  roomsPerMinute: DEFAULT_LIMITS.roomsPerMinute,
+  roomBurst: DEFAULT_LIMITS.roomBurst,
   lookupFailuresPerMinute: DEFAULT_LIMITS.lookupFailuresPerMinute,
   lookupFailureBurst: DEFAULT_LIMITS.lookupFailureBurst,
   connectionLookupFailures: DEFAULT_LIMITS.connectionLookupFailures,
@@ -68,6 +70,24 @@ describe("a class behind one address (default limits)", () => {
     await classOf300(s, "b");
     expect([...s.hub.conns].filter((c) => c.member !== null)).toHaveLength(600);
     console.log(`class of 300 from one address: every hello and join answered in ${ms.toFixed(0)} ms`);
+  });
+
+  it("300 students who each create a room get in at once; one address cannot go on creating rooms", async () => {
+    const clk = clock();
+    const s = await server({ now: clk.now, limits: DEFAULTS });
+    const students = await Promise.all(Array.from({ length: 300 }, (_, i) => player(s.url, `solo${i}`)));
+    await Promise.all(students.map((c) => c.ok<"joined">({ type: "create", level: "basics-lost-update" })));
+    expect(s.hub.rooms.size).toBe(300);
+    // A second later: 20 more arrivals, but one more room (one a second).
+    clk.t += 1_000;
+    const c = students[0];
+    await c.ok({ type: "leave" });
+    await c.ok({ type: "create", level: "basics-lost-update" });
+    await c.ok({ type: "leave" });
+    expect((await c.refused({ type: "create", level: "basics-lost-update" }, "rate-limited")).message).toMatch(/rooms created/);
+    expect((await c.refused({ type: "createWorkshop", title: "mine" }, "rate-limited")).message).toMatch(/rooms created/);
+    // Joining a room needs none of its own.
+    await c.ok({ type: "join", room: [...s.hub.rooms.keys()][1] });
   });
 
   it("a brute force of room codes from one client is refused, and then from its address, whatever the code", async () => {
