@@ -26,7 +26,7 @@ function arg(name: string, dflt: string): string {
  * bursts of 40) is left at its default: the load sends at most 8 a second on
  * any one connection. maxConnections (2000) and maxRooms (2000) already fit.
  */
-export const LOAD_LIMITS: Partial<Limits> = { joinsPerMinute: 1_000_000, joinBurst: 1_000_000 };
+export const LOAD_LIMITS: Partial<Limits> = { admissionsPerMinute: 1_000_000, admissionBurst: 1_000_000, roomsPerMinute: 1_000_000, roomBurst: 1_000_000 };
 
 const send = (m: FromServer) => process.send?.(m);
 
@@ -57,7 +57,7 @@ async function main() {
     send({
       type: "listening",
       url: server.url,
-      note: `faultline server, ${storageKind === "sqlite" ? "SQLite (WAL, synchronous=NORMAL, checkpoints on a worker thread) in a temp file" : "in-memory storage"}; limits: joinsPerMinute and joinBurst raised to 1,000,000 (every client is 127.0.0.1), message rate left at the default 20/s, bursts of 40; V8 semi-space ${semiSpaceMib()} MiB (as faultline serve)`,
+      note: `faultline server, ${storageKind === "sqlite" ? "SQLite (WAL, synchronous=NORMAL, checkpoints on a worker thread) in a temp file" : "in-memory storage"}; limits: admissionsPerMinute, admissionBurst, roomsPerMinute and roomBurst raised to 1,000,000 (every client is 127.0.0.1), message rate left at the default 20/s, bursts of 40; V8 semi-space ${semiSpaceMib()} MiB (as faultline serve)`,
     });
   }
   if (process.env.FAULTLINE_LOAD_STALLS) logStalls(`${process.env.FAULTLINE_LOAD_STALLS}-${kind}.txt`);

@@ -59,7 +59,7 @@ const ms = (x: number) => `${x.toFixed(2)} ms`;
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), "faultline-bench-"));
-  const server = await startServer({ port: 0, db: join(dir, "bench.db"), timing: { botDelayMs: 0 }, limits: { messagesPerSecond: 1e6, messageBurst: 1e6, joinsPerMinute: 1e6, joinBurst: 1e6 } });
+  const server = await startServer({ port: 0, db: join(dir, "bench.db"), timing: { botDelayMs: 0 }, limits: { messagesPerSecond: 1e6, messageBurst: 1e6, admissionsPerMinute: 1e6, admissionBurst: 1e6, roomsPerMinute: 1e6, roomBurst: 1e6 } });
   try {
     // 1. Round trips in one room. Step CPU0 then rewind it, so the level never ends.
     const a = await Client.open(server.url, "a");

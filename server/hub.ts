@@ -15,6 +15,7 @@ import { negotiate, SUPPORTED_PROTOCOLS } from "../src/protocol/version.js";
 import { hashToken, publicId, roomCode, secretToken, tokenMatches, workshopId } from "./ids.js";
 import type { Limits, Timing } from "./options.js";
 import { Peer, type SocketLike } from "./peer.js";
+import { limitKey } from "./address.js";
 import { KeyedLimiter, TokenBucket } from "./ratelimit.js";
 import { Room, type Member, type Player, type RoomCommand, type RoomHost } from "./room.js";
 import type { SolverPool } from "./solver/pool.js";
@@ -23,8 +24,13 @@ import { Workshop } from "./workshop.js";
 
 export interface Conn {
   readonly peer: Peer;
+  /** The client's address (the TCP peer's, or a trusted proxy's X-Forwarded-For). */
   readonly ip: string;
+  /** What the per-address limits count under (the address; an IPv6 address's /64). */
+  readonly key: string;
   readonly bucket: TokenBucket;
+  /** Failed code lookups this connection may still make. */
+  lookupFailures: number;
   strikes: number;
   player: Player | null;
   member: Member | null;
@@ -56,7 +62,9 @@ export class Hub implements RoomHost {
   /** sha256(resume token) -> member. A token is private to its member and replaced on every join and resume. */
   private readonly tokens = new Map<string, Member>();
   private readonly tokenOf = new Map<Member, string>();
-  private readonly joins: KeyedLimiter;
+  private readonly admissions: KeyedLimiter;
+  private readonly lookupFailures: KeyedLimiter;
+  private readonly creations: KeyedLimiter;
   private readonly levelsById: Map<string, Level>;
   private closing = false;
 
@@ -65,7 +73,9 @@ export class Hub implements RoomHost {
     this.timing = cfg.timing;
     this.limits = cfg.limits;
     this.solver = cfg.solver;
-    this.joins = new KeyedLimiter(cfg.limits.joinsPerMinute / 60, cfg.limits.joinBurst);
+    this.admissions = new KeyedLimiter(cfg.limits.admissionsPerMinute / 60, cfg.limits.admissionBurst);
+    this.lookupFailures = new KeyedLimiter(cfg.limits.lookupFailuresPerMinute / 60, cfg.limits.lookupFailureBurst);
+    this.creations = new KeyedLimiter(cfg.limits.roomsPerMinute / 60, cfg.limits.roomBurst);
     this.levelsById = new Map(cfg.levels.map((l) => [l.id, l]));
   }
 
@@ -106,7 +116,9 @@ export class Hub implements RoomHost {
         stream === "room" ? (conn.member?.room.stateMessage() ?? null) : (conn.watching?.dashboardMessage() ?? null),
       ),
       ip,
+      key: limitKey(ip),
       bucket: new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst, this.now()),
+      lookupFailures: this.limits.connectionLookupFailures,
       strikes: 0,
       player: null,
       member: null,
@@ -124,7 +136,8 @@ export class Hub implements RoomHost {
     if (!conn.bucket.take(this.now())) {
       conn.strikes++;
       if (conn.strikes >= this.limits.rateStrikes) conn.peer.close(CloseCode.RATE_LIMITED, "too many messages");
-      else this.error(conn, undefined, "rate-limited", `over ${this.limits.messagesPerSecond} messages a second: slow down`);
+      // The refusal still echoes the frame's rid, so a client matching replies by rid is answered.
+      else this.error(conn, ridOf(data), "rate-limited", `over ${this.limits.messagesPerSecond} messages a second: slow down`);
       return;
     }
     conn.strikes = 0;
@@ -198,9 +211,10 @@ export class Hub implements RoomHost {
         return this.create(conn, player, msg);
       case "join": {
         this.notInRoom(conn);
-        this.joinLimit(conn);
+        this.admit(conn);
+        this.lookupAllowed(conn);
         const room = this.room(msg.room);
-        if (!room) throw new GameError("no-such-room", `no room ${msg.room}`);
+        if (!room) throw this.lookupFailed(conn, new GameError("no-such-room", `no room ${msg.room}`));
         return this.enter(conn, player, room, rid);
       }
       case "leave": {
@@ -220,7 +234,8 @@ export class Hub implements RoomHost {
       case "replay":
         return this.replay(conn, msg);
       case "createWorkshop": {
-        this.joinLimit(conn);
+        this.admit(conn);
+        this.creation(conn);
         let id = workshopId();
         for (let i = 0; i < 10 && this.workshop(id); i++) id = workshopId();
         const token = secretToken();
@@ -283,6 +298,8 @@ export class Hub implements RoomHost {
       this.error(conn, undefined, "incompatible-protocol", `this server speaks protocol ${SUPPORTED_PROTOCOLS.join(", ")}; you offered ${msg.protocol.join(", ")}`);
       return conn.peer.close(CloseCode.INCOMPATIBLE_PROTOCOL, "incompatible protocol");
     }
+    // Refused: the connection stays open, still before hello (its hello deadline still runs), the token unspent.
+    this.admit(conn);
     if (conn.helloTimer) clearTimeout(conn.helloTimer);
     conn.helloTimer = null;
     const welcome = (player: Player, resumed: boolean): ServerMessage => ({
@@ -299,7 +316,6 @@ export class Hub implements RoomHost {
       conn.player = player;
       return this.send(conn, welcome(player, false));
     }
-    this.joinLimit(conn);
     const h = hashToken(msg.resume);
     const m = this.tokens.get(h);
     if (!m || !m.room.members.has(m.player.id)) {
@@ -323,15 +339,17 @@ export class Hub implements RoomHost {
 
   private create(conn: Conn, player: Player, msg: ClientMessageOf<"create">): void {
     this.notInRoom(conn);
-    this.joinLimit(conn);
+    this.admit(conn);
     const level = this.level(msg.level);
     if (!level) throw new GameError("no-such-level", `no level ${msg.level} (see the welcome message's levels)`);
     let w: Workshop | null = null;
     if (msg.workshop !== undefined) {
+      this.lookupAllowed(conn);
       w = this.workshop(msg.workshop);
-      if (!w) throw new GameError("no-such-workshop", `no workshop ${msg.workshop}`);
+      if (!w) throw this.lookupFailed(conn, new GameError("no-such-workshop", `no workshop ${msg.workshop}`));
     }
     if (this.rooms.size >= this.limits.maxRooms) throw new GameError("server-full", "this server has as many rooms as it will hold");
+    this.creation(conn);
     let code = roomCode();
     for (let i = 0; i < 20 && (this.rooms.has(code) || this.storage.getRoom(code)); i++) code = roomCode();
     const room = Room.create(this, {
@@ -392,8 +410,30 @@ export class Hub implements RoomHost {
     if (conn.member) throw new GameError("already-in-room", `you are in room ${conn.member.room.code}: leave it first`);
   }
 
-  private joinLimit(conn: Conn): void {
-    if (!this.joins.take(conn.ip, this.now())) throw new GameError("rate-limited", "too many join attempts from your address: wait a little");
+  /** One arrival (hello, create, join, createWorkshop) from this client's address. */
+  private admit(conn: Conn): void {
+    if (!this.admissions.take(conn.key, this.now())) throw new GameError("rate-limited", "too many connections arriving from your address: wait a little");
+  }
+
+  /** One room or workshop created from this client's address. */
+  private creation(conn: Conn): void {
+    if (!this.creations.take(conn.key, this.now())) throw new GameError("rate-limited", "too many rooms created from your address: wait a little, or join a room");
+  }
+
+  /**
+   * Before looking a code up: refused while this connection or its address has no failed
+   * lookups left, whether the code exists or not (the answer must not tell a guesser anything).
+   */
+  private lookupAllowed(conn: Conn): void {
+    if (conn.lookupFailures <= 0) throw new GameError("rate-limited", "too many unknown codes on this connection: check the code, then reconnect");
+    if (!this.lookupFailures.ready(conn.key, this.now())) throw new GameError("rate-limited", "too many unknown codes from your address: wait a little");
+  }
+
+  /** A code that named nothing: it counts against the connection and the address. */
+  private lookupFailed(conn: Conn, e: GameError): GameError {
+    conn.lookupFailures--;
+    this.lookupFailures.take(conn.key, this.now());
+    return e;
   }
 
   private issueToken(m: Member): string {
@@ -482,12 +522,27 @@ export function parseFrame(data: string | null): Parsed {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return fail("bad-frame", "a message is a JSON object with a type");
   const o = raw as Record<string, unknown>;
   // Echo a well-formed rid even on a bad message, so the client can match the error.
-  const rid = Number.isInteger(o.rid) && (o.rid as number) >= 0 && (o.rid as number) < 2 ** 31 ? (o.rid as number) : undefined;
+  const rid = wellFormedRid(o.rid);
   if (typeof o.type !== "string") return fail("bad-frame", "a message needs a string type", rid);
   if (!(CLIENT_TYPES as string[]).includes(o.type)) return fail("unknown-type", `unknown message type "${o.type.slice(0, 40)}"`, rid);
   const r = clientMessage.safeParse(raw);
   if (!r.success) return fail("bad-frame", describeIssues(r.error), rid);
   return { ok: true, msg: r.data };
+}
+
+function wellFormedRid(v: unknown): number | undefined {
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) < 2 ** 31 ? (v as number) : undefined;
+}
+
+/** The well-formed rid of a frame, or undefined: for replies sent without parsing the whole message (rate-limited). */
+export function ridOf(data: string | null): number | undefined {
+  if (data === null) return undefined;
+  try {
+    const raw: unknown = JSON.parse(data);
+    return typeof raw === "object" && raw !== null && !Array.isArray(raw) ? wellFormedRid((raw as Record<string, unknown>).rid) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function describeIssues(e: z.ZodError): string {

@@ -16,7 +16,8 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { loadCampaign } from "../src/level/load.js";
 import { SUPPORTED_PROTOCOLS, subprotocol } from "../src/protocol/version.js";
-import { Hub } from "./hub.js";
+import { clientAddress, TrustedProxies } from "./address.js";
+import { Hub, type Conn } from "./hub.js";
 import { SolverPool } from "./solver/pool.js";
 import { DEFAULT_LIMITS, DEFAULT_TIMING, type Limits, type ServerOptions, type Timing } from "./options.js";
 import { MemoryStorage } from "./storage/memory.js";
@@ -51,6 +52,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const ownStorage = opts.storage === undefined;
   const storage = opts.storage ?? (opts.db !== undefined ? new SqliteStorage(opts.db) : new MemoryStorage());
   const log = opts.log ?? (() => {});
+  // Validated before anything is opened: a typo here must not leave the server trusting nobody silently.
+  const trusted = new TrustedProxies(opts.trustProxy ?? []);
   const solver = new SolverPool(opts.solver, log);
   let hub: Hub;
   try {
@@ -89,7 +92,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   // interval), so a thousand pings and their pongs do not land in one burst that stalls every room.
   const slices = Math.max(1, Math.min(HEARTBEAT_SLICES, Math.floor(timing.heartbeatMs / 50)));
   let nextSlice = 0;
-  const sockets = new Map<WebSocket, { alive: boolean; slice: number }>();
+  const sockets = new Map<WebSocket, { alive: boolean; slice: number; conn: Conn }>();
   const allowed = new Set(opts.allowOrigins ?? []);
 
   http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -112,10 +115,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = hub.connect(ws, req.socket.remoteAddress ?? "unknown");
-      const state = { alive: true, slice: nextSlice++ % slices };
+      const conn = hub.connect(ws, clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted));
+      const state = { alive: true, slice: nextSlice++ % slices, conn };
       sockets.set(ws, state);
-      ws.on("pong", () => (state.alive = true));
+      // Any pong (a heartbeat's, or a backpressure marker's) shows the client is reading.
+      ws.on("pong", (data) => {
+        state.alive = true;
+        conn.peer.pong(data);
+      });
       ws.on("message", (data, isBinary) => hub.message(conn, isBinary ? null : (data as Buffer).toString("utf8")));
       // Without this, one client's socket error would be an uncaught exception.
       ws.on("error", (e) => log(`socket error from ${req.socket.remoteAddress}: ${e.message}`));
@@ -137,7 +144,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         continue;
       }
       state.alive = false;
-      ws.ping();
+      state.conn.peer.ping();
     }
   }, timing.heartbeatMs / slices);
   heartbeat.unref();

@@ -30,10 +30,32 @@ export interface Limits {
   messageBurst: number;
   /** Messages refused in a row for rate before the connection is closed (4008). */
   rateStrikes: number;
-  /** Join, create and resume attempts per remote address (token bucket). */
-  joinsPerMinute: number;
-  joinBurst: number;
-  /** Send-buffer caps: over soft, room updates are skipped; over hard, the client is dropped. */
+  /**
+   * Arrivals per client address (token bucket): every hello (with or without a resume token),
+   * create, join and createWorkshop takes one. Sized for a class behind one NAT or proxy.
+   */
+  admissionsPerMinute: number;
+  admissionBurst: number;
+  /**
+   * Rooms and workshops created per client address (token bucket): each student of a class
+   * of 300 may create a room at the same moment, but one address cannot fill the server.
+   */
+  roomsPerMinute: number;
+  roomBurst: number;
+  /**
+   * Failed code lookups (a join of a room code that does not exist, a create in a workshop
+   * that does not exist), the brute force of room codes: a token bucket per client address,
+   * and a number per connection. While either is spent, every join (and create in a workshop)
+   * is refused with rate-limited, whether the code exists or not. Successful joins cost nothing here.
+   */
+  lookupFailuresPerMinute: number;
+  lookupFailureBurst: number;
+  connectionLookupFailures: number;
+  /**
+   * Over soft bytes sent that the client has not read (pongs to the pings sent every soft/4
+   * bytes say how much it has), room updates and dashboards are skipped, then replaced by one
+   * snapshot; over hard bytes in Node's own send buffer (the server's memory), the client is dropped (4010).
+   */
   softBufferBytes: number;
   hardBufferBytes: number;
   maxConnections: number;
@@ -56,8 +78,13 @@ export const DEFAULT_LIMITS: Limits = {
   messagesPerSecond: 20,
   messageBurst: 40,
   rateStrikes: 50,
-  joinsPerMinute: 30,
-  joinBurst: 10,
+  admissionsPerMinute: 1200,
+  admissionBurst: 600,
+  roomsPerMinute: 60,
+  roomBurst: 300,
+  lookupFailuresPerMinute: 30,
+  lookupFailureBurst: 60,
+  connectionLookupFailures: 10,
   softBufferBytes: 256 * 1024,
   hardBufferBytes: 4 * 1024 * 1024,
   maxConnections: 2000,
@@ -78,6 +105,13 @@ export interface ServerOptions {
   levels?: Level[];
   timing?: Partial<Timing>;
   limits?: Partial<Limits>;
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (addresses, or ADDR/PREFIX subnets). A
+   * connection from one of them counts under the rightmost forwarded address that is not a
+   * trusted proxy; every other connection under its own address, its X-Forwarded-For ignored.
+   * Default: none.
+   */
+  trustProxy?: string[];
   /** Browser origins allowed to connect; requests carrying any other Origin header are refused (403). */
   allowOrigins?: string[];
   /** Clock (ms since the epoch). */

@@ -22,6 +22,12 @@ export class TokenBucket {
     return true;
   }
 
+  /** At least one token (a take would succeed), without taking it. */
+  ready(now: number): boolean {
+    this.refill(now);
+    return this.tokens >= 1;
+  }
+
   /** Full again (an idle client): the bucket may be forgotten. */
   full(now: number): boolean {
     this.refill(now);
@@ -55,6 +61,13 @@ export class KeyedLimiter {
       this.buckets.set(key, b);
     }
     return b.take(now);
+  }
+
+  /** Whether `take` would succeed, without taking (a key never seen has a full bucket). */
+  ready(key: string, now: number): boolean {
+    const b = this.buckets.get(key);
+    if (b) return b.ready(now);
+    return this.buckets.size < this.maxKeys || (this.prune(now), this.buckets.size < this.maxKeys);
   }
 
   prune(now: number): void {

@@ -185,6 +185,7 @@ export class Room {
     m.grace.unref();
     this.publishRoom();
     this.host.changed(this);
+    this.stopBotsIfNobodyConnected();
   }
 
   /** The member came back with its resume token on a new connection. */
@@ -212,6 +213,7 @@ export class Room {
     this.publishRoom();
     this.host.changed(this);
     this.scheduleBots();
+    this.stopBotsIfNobodyConnected();
     if (this.members.size === 0) this.armIdle();
   }
 
@@ -424,18 +426,29 @@ export class Room {
 
   // ------------------------------------------------------------------ bots
 
+  private anyoneConnected(): boolean {
+    return [...this.members.values()].some((m) => m.peer !== null);
+  }
+
   private scheduleBots(): void {
     if (this.botTimer || this.disposed || this.paused || this.policy === "manual" || this.attempt.session.phase !== "play") return;
     // Bots play with people, not for an empty room: a result needs someone there.
-    if (![...this.members.values()].some((m) => m.peer !== null)) return;
+    if (!this.anyoneConnected()) return;
     this.botTimer = setTimeout(() => {
       this.botTimer = null;
       this.botTurn();
     }, this.host.timing.botDelayMs);
   }
 
+  /** The last connected member left or dropped: the move already armed is not made (a resume arms the bots again). */
+  private stopBotsIfNobodyConnected(): void {
+    if (!this.botTimer || this.anyoneConnected()) return;
+    clearTimeout(this.botTimer);
+    this.botTimer = null;
+  }
+
   private botTurn(): void {
-    if (this.disposed || this.paused) return;
+    if (this.disposed || this.paused || !this.anyoneConnected()) return;
     const owns = (a: number | "dma") => a === "dma" || this.seats[a] === null;
     // A plan holds while nobody else has moved and every move in it is still the bot's to make.
     const stale = this.plan.seq !== this.seq || this.plan.cmds.some((c) => c.kind === "step" && !owns(c.actor));

@@ -28,7 +28,7 @@ Usage:
                                 exit 1 if a verdict or par differs from the level file
   faultline run LEVEL --schedule S [--knob K=V...] [--json]
                                 replay a schedule and print every step and the oracle that fired
-  faultline serve [--port N] [--db FILE] [--host H]
+  faultline serve [--port N] [--db FILE] [--host H] [--trust-proxy ADDR[,ADDR...]]
                                 run the multiplayer server (loopback unless --host says otherwise)
   faultline results --workshop ID [--csv|--json] [--db FILE]
                                 export a workshop's results from the server's database
@@ -95,7 +95,7 @@ ran, and what changed. Stops at the first oracle that fires.
   --knob K=V     a defend level's knob (default: each knob's first value)
   --json         print {level, knobs, steps, oracle, finished}
 `,
-  serve: `Usage: faultline serve [--port N] [--db FILE] [--host H]
+  serve: `Usage: faultline serve [--port N] [--db FILE] [--host H] [--trust-proxy ADDR[,ADDR...]]
 
 Run the multiplayer game server: rooms, seats, bots, workshops, all saved to a
 SQLite database. Clients speak the WebSocket protocol in docs/protocol.md.
@@ -106,6 +106,21 @@ Stop it with Ctrl-C; rooms and results stay in the database.
                $XDG_DATA_HOME/faultline/faultline.db, else ~/.local/share/faultline/faultline.db)
   --host H     address to listen on (default 127.0.0.1, this machine only;
                0.0.0.0 serves the network, unencrypted)
+  --trust-proxy ADDR[,ADDR...]
+               reverse proxies (addresses, or ADDR/PREFIX subnets) whose
+               X-Forwarded-For names the client (default $FAULTLINE_TRUST_PROXY,
+               else none). Only connections from these addresses are read
+               this way; the client is the rightmost forwarded address that is
+               not one of them. Without it, every client behind the proxy
+               counts as the proxy's address.
+
+Limits per client address: 600 arrivals at once, then 20 a second (each
+hello, with or without a resume token, create, join and createWorkshop is one:
+a class of 300 behind one NAT gets in at once); rooms and workshops created:
+300 at once, then 1 a second; joins of room codes that do not exist: 60 at
+once, then 30 a minute, and 10 per connection. While the address's or the
+connection's unknown codes are spent, every join from there is refused
+(rate-limited), right code or wrong.
 
 The server runs on a worker thread with a 32 MiB V8 semi-space, which keeps
 garbage-collection pauses rare at a workshop's load. Setting the heap yourself

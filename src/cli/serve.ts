@@ -12,6 +12,7 @@
 // main thread with their settings.
 
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { parseTrustProxy } from "../../server/address.js";
 import { startServer } from "../../server/index.js";
 import { defaultDbPath } from "./db.js";
 import { parse, UsageError } from "./usage.js";
@@ -25,15 +26,25 @@ interface ServeOptions {
   port: number;
   host: string;
   db: string;
+  /** Reverse proxies whose X-Forwarded-For is believed (--trust-proxy, else $FAULTLINE_TRUST_PROXY). */
+  trustProxy: string[];
 }
 
 type FromWorker = { kind: "usage"; message: string };
 
 export async function cmdServe(args: string[]): Promise<number> {
-  const { values } = parse(args, { port: { type: "string" }, db: { type: "string" }, host: { type: "string" } }, false);
+  const { values } = parse(args, { port: { type: "string" }, db: { type: "string" }, host: { type: "string" }, "trust-proxy": { type: "string" } }, false);
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port "${values.port}": expected 0-65535 (0 picks a free port)`);
-  const opts: ServeOptions = { port, host: values.host ?? "127.0.0.1", db: values.db ?? defaultDbPath() };
+  const flag = values["trust-proxy"];
+  const [source, list] = flag !== undefined ? ["--trust-proxy", flag] : ["FAULTLINE_TRUST_PROXY", process.env.FAULTLINE_TRUST_PROXY ?? ""];
+  let trustProxy: string[];
+  try {
+    trustProxy = parseTrustProxy(list);
+  } catch (e) {
+    throw new UsageError(`bad ${source}: ${(e as Error).message} (expected proxy addresses, e.g. 127.0.0.1,10.0.0.0/8)`);
+  }
+  const opts: ServeOptions = { port, host: values.host ?? "127.0.0.1", db: values.db ?? defaultDbPath(), trustProxy };
   if (heapSetByUser()) return serve(opts, signalled());
   return serveOnWorker(opts);
 }
@@ -73,11 +84,11 @@ function serveOnWorker(opts: ServeOptions): Promise<number> {
 }
 
 async function serve(opts: ServeOptions, stopped: Promise<void>): Promise<number> {
-  const { port, host, db } = opts;
+  const { port, host, db, trustProxy } = opts;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   let server;
   try {
-    server = await startServer({ port, host, db, log: (line) => (line.startsWith("faultline: serving") ? undefined : log(`faultline: ${line}`)) });
+    server = await startServer({ port, host, db, trustProxy, log: (line) => (line.startsWith("faultline: serving") ? undefined : log(`faultline: ${line}`)) });
   } catch (e) {
     const { code, syscall } = e as { code?: string; syscall?: string };
     // The database's directory or file (mkdir, open): say which file, not a stack.
@@ -88,6 +99,9 @@ async function serve(opts: ServeOptions, stopped: Promise<void>): Promise<number
     throw e;
   }
   process.stdout.write(`faultline: serving on ${server.url} (database ${db})\n`);
+  if (trustProxy.length > 0) {
+    log(`faultline: clients are counted by the X-Forwarded-For of connections from ${trustProxy.join(", ")} (trusted proxies)`);
+  }
   if (!LOOPBACK.has(host)) {
     log(`faultline: listening on ${host}, reachable from other machines; traffic is not encrypted (put a TLS proxy in front for wss://)`);
   }

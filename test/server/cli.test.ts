@@ -20,6 +20,41 @@ describe("faultline serve and results", () => {
     expect(results.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^faultline: no database at \/nonexistent\/x\.db/)]);
   });
 
+  it("serve --trust-proxy (and FAULTLINE_TRUST_PROXY) refuses what is not an address or ADDR/PREFIX", () => {
+    const flag = cli("serve", "--port", "0", "--trust-proxy", "127.0.0.1,proxy.local");
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toMatch(/^faultline: bad --trust-proxy: not an IP address or ADDR\/PREFIX: "proxy.local"/);
+    const env = spawnSync(process.execPath, [BIN, "serve", "--port", "0"], { encoding: "utf8", env: { ...process.env, FAULTLINE_TRUST_PROXY: "10.0.0.0/99" } });
+    expect(env.status).toBe(2);
+    expect(env.stderr).toMatch(/^faultline: bad FAULTLINE_TRUST_PROXY: bad prefix length in "10.0.0.0\/99"/);
+  });
+
+  it("serve --trust-proxy says which proxies it trusts, and serves", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "faultline-serve-"));
+    try {
+      const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--db", join(dir, "x.db"), "--trust-proxy", "127.0.0.1, 10.0.0.0/8"], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stderr.on("data", (d) => (err += d));
+      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no "serving" line: ${out} ${err}`)), 10_000);
+        child.stdout.on("data", (d) => {
+          out += d;
+          if (/serving on ws:\/\//.test(out)) {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(err).toContain("clients are counted by the X-Forwarded-For of connections from 127.0.0.1, 10.0.0.0/8 (trusted proxies)");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   // The default (a worker thread) is what test/server/crash.test.ts runs; this is the other branch.
   it("serve with the user's own heap flags runs on the main thread and stops cleanly on SIGTERM", async () => {
     const dir = mkdtempSync(join(tmpdir(), "faultline-serve-"));

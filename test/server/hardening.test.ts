@@ -77,15 +77,25 @@ describe("rate limits", () => {
     expect(c.log.filter((m) => m.type === "error" && m.code === "rate-limited")).toHaveLength(2);
   });
 
-  it("join attempts are limited per address: guessing room codes stops early", async () => {
-    const s = await server({ now: frozen, limits: { joinsPerMinute: 6, joinBurst: 3 } });
-    const c = await player(s.url, "guesser");
-    for (const code of ["AAAAAA", "BBBBBB", "CCCCCC"]) await c.refused({ type: "join", room: code }, "no-such-room");
-    await c.refused({ type: "join", room: "DDDDDD" }, "rate-limited");
-    // Per address, not per socket: a new connection from the same place is still limited.
-    const d = await player(s.url, "again");
-    await d.refused({ type: "create", level: "basics-lost-update" }, "rate-limited");
+  it("a rate-limited frame's error echoes its rid, so a client matching replies by rid is answered", async () => {
+    const s = await server({ now: frozen, limits: { messagesPerSecond: 1, messageBurst: 2, rateStrikes: 50 } });
+    const c = await player(s.url, "eager"); // the hello took one token
+    c.send({ type: "leave", rid: 1 }); // the last token: a normal reply
+    expect(await c.take("error")).toMatchObject({ rid: 1, code: "not-in-room" });
+    c.send({ type: "join", room: "ABCDEF", rid: 2 });
+    expect(await c.take("error")).toMatchObject({ rid: 2, code: "rate-limited" });
+    // Even a frame that would be refused for its shape, once over the rate: the well-formed rid comes back.
+    c.send(JSON.stringify({ type: "join", room: "no", rid: 3, extra: true }));
+    expect(await c.take("error")).toMatchObject({ rid: 3, code: "rate-limited" });
+    c.send(JSON.stringify({ type: "ping", rid: 2 ** 31 }));
+    const noRid = await c.take("error");
+    expect(noRid.code).toBe("rate-limited");
+    expect("rid" in noRid).toBe(false);
+    c.send("{not json");
+    expect((await c.take("error")).code).toBe("rate-limited");
   });
+
+  // Join, create and resume limits per address: test/server/admission.test.ts.
 });
 
 describe("heartbeat", () => {

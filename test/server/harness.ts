@@ -7,7 +7,7 @@ import { loadCampaign, type Level } from "../../src/level/load.js";
 import { TestClient } from "./client.js";
 
 export const FAST = { graceMs: 5_000, heartbeatMs: 60_000, helloTimeoutMs: 5_000, botDelayMs: 0, dashboardMs: 0, closeMs: 200, roomIdleMs: 60_000 };
-export const LOOSE = { messagesPerSecond: 10_000, messageBurst: 10_000, joinsPerMinute: 60_000, joinBurst: 1_000 };
+export const LOOSE = { messagesPerSecond: 10_000, messageBurst: 10_000, admissionsPerMinute: 600_000, admissionBurst: 100_000, roomsPerMinute: 600_000, roomBurst: 100_000, lookupFailuresPerMinute: 600_000, lookupFailureBurst: 100_000, connectionLookupFailures: 100_000 };
 
 const running: RunningServer[] = [];
 const clients: TestClient[] = [];
