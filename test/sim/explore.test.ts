@@ -104,7 +104,7 @@ describe("explorer", () => {
     const forced = { ...c.cfg, kernel: { ...c.cfg.kernel, zap_force_flush: true } };
     const r = explore(forced, m, { oracles: ["deadlock"] });
     expect(r.verdict).toBe("reachable");
-    expect(r.violation!.message).toMatch(/CPU0 \(C0\) is spinning on the PTL of table 0, held by CPU1 \(C1\) with IRQs off/);
+    expect(r.violation!.message).toMatch(/CPU0 \(C0\) is spinning with IRQs off on the PTL of table 0, held by CPU1 \(C1\)(;|$)/);
     // On a broadcast-TLBI machine nobody waits for acks: no deadlock.
     const arm = { ...forced, shootdown: "broadcast" as const };
     expect(explore(arm, m, { oracles: ["deadlock"] }).verdict).toBe("safe");
