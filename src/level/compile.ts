@@ -25,7 +25,8 @@ export const PRESETS: Record<(typeof GENERATIONS)[number], Preset> = {
   "5.15": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: false, fork_vma_start_write: false },
   "5.19": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: false, fork_vma_start_write: false },
   "6.0": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: false, fork_vma_start_write: false },
-  // Per-VMA locks landed in 6.4; 6.4.0-6.4.2 forked without vma_start_write().
+  // Per-VMA locks landed in 6.4; 6.4.0-6.4.2 forked without vma_start_write(), and 6.4.3
+  // turned them off (f96c48670319, depends on BROKEN) besides taking the fork fixes.
   "6.4": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: true, fork_vma_start_write: false },
   "6.5": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: true, fork_vma_start_write: true },
   // f8d937761d65: fork copies a large folio's PTEs in one batch; arm64 transparent contpte merged.

@@ -212,7 +212,9 @@ export function parseLevel(file: string, text: string): Level {
       if (!knob.options.some((o) => o.value === v)) throw new LevelError(`${file}: goal.expect_when[${i}].knobs.${k}: knob ${k} has no value ${v}`);
     }
   }
-  if ((lv.seed === null) !== (lv.thread === null)) throw new LevelError(`${file}: seed and thread: give both (a level from a thread) or neither`);
+  // A seed is a thread in shared/seeds, so it needs the message it comes from; a level whose
+  // source is not among the seeds says seed: null and may still cite its source under thread.
+  if (lv.seed !== null && lv.thread === null) throw new LevelError(`${file}: thread: a level with a seed cites the message it comes from (subject, date, message_id)`);
   return { ...lv, file, programs };
 }
 

@@ -185,7 +185,7 @@ definePath("dup_mmap@6.4", {
 definePath("dup_mmap@6.5", {
   name: "dup_mmap",
   source: "kernel/fork.c",
-  generation: "6.4.3+, 6.5+ (fb49c455323f)",
+  generation: "6.5+ (fb49c455323f)",
   steps: [dupMmapSteps[0], loop64, forkVmaStartWrite, ...dupMmapSteps.slice(2)],
 });
 defineVariant("dup_mmap", (cfg) => (!cfg.kernel.per_vma_lock ? "dup_mmap" : cfg.kernel.fork_vma_start_write ? "dup_mmap@6.5" : "dup_mmap@6.4"));

@@ -95,7 +95,7 @@ export function perVmaFaultHead() {
   ];
 }
 
-/** dup_mmap()'s per-VMA step in 6.4.3+/6.5: write-lock each parent VMA before copying it. */
+/** dup_mmap()'s per-VMA step in 6.5 (fb49c455323f): write-lock each parent VMA before copying it. */
 export const forkVmaStartWrite = {
   line: "    vma_start_write(mpnt);   /* fb49c455323f: no per-VMA-lock fault may touch it while we copy */",
   run: (x: Ctx) => call("vma_start_write", { mm: x.f.l.old, start: x.m.mms[num(x.f, "old")].vmas[num(x.f, "i")].start }),

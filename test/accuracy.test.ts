@@ -1,0 +1,69 @@
+// Issue 15: what the outside review found wrong in what the game says, and what
+// the model must refuse (one test per item that has behaviour to check).
+import { describe, expect, it } from "vitest";
+import { compileLevel } from "../src/level/compile.js";
+import { loadCampaign } from "../src/level/load.js";
+import { cpuStatus } from "../src/sim/engine.js";
+import { explore } from "../src/sim/explore.js";
+import { runSchedule } from "../src/sim/game.js";
+import { parseSchedule } from "../src/sim/schedule.js";
+
+const campaign = loadCampaign();
+const level = (id: string) => campaign.find((l) => l.id === id)!;
+
+describe("item 3: the status text puts IRQs off on the CPU that has them off", () => {
+  it("R4's deadlock: C1 spins with IRQs off on the PTL that C0 holds (C0 has IRQs on)", () => {
+    const lv = level("r4-spf-deadlock");
+    const c = compileLevel(lv);
+    const r = explore(c.cfg, c.machine, { oracles: c.oracles });
+    expect(r.verdict).toBe("reachable");
+    const run = runSchedule(c.cfg, c.machine, r.schedule!, c.oracles);
+    expect(run.violation?.oracle).toBe("deadlock");
+    const m = run.m;
+    expect(m.cpus[0].irqsOff).toBe(false);
+    expect(m.cpus[1].irqsOff).toBe(true);
+    const c1 = cpuStatus(c.cfg, m, 1).text;
+    expect(c1).toMatch(/^spinning with IRQs off on the PTL of table 0, held by CPU0 \(C0\)$/);
+    expect(cpuStatus(c.cfg, m, 0).text).toMatch(/waiting for TLB-flush IPI acks from CPU1 \(C1\) \(IRQs off\)/);
+    expect(run.violation!.message).not.toMatch(/held by CPU0 \(C0\) with IRQs off/);
+  });
+});
+
+describe("item 2: R8's oracle and debrief say which rule broke, and do not claim the anon_vma case", () => {
+  const lv = level("r8-per-vma-fork");
+  const c = compileLevel(lv);
+
+  it("the review's schedule (fork finishes the PTE, then an ordinary COW) fires the rule, named as a rule", () => {
+    const run = runSchedule(c.cfg, c.machine, parseSchedule("0*20 1*25"), c.oracles);
+    expect(run.violation?.oracle).toBe("fork-source-changed");
+    const msg = run.violation!.message;
+    expect(msg).toContain("We must not take any concurrent page faults on the source vma's as they are being processed");
+    expect(msg).toContain("fb49c455323f");
+    // Why it is harmful in general; it never says this copy lost data.
+    expect(msg).toMatch(/anon_vma_fork\(\) before the copy/);
+    expect(msg).toMatch(/stale TLB entry/);
+    expect(msg).not.toMatch(/lost|corrupt/);
+    // Nothing was lost here: A's page 0 holds A's data, the child still maps the original.
+    expect(run.m.mms[0].vmas[0].anonVma).toBe(true);
+  });
+
+  it("the VMA had an anon_vma from the start, and 6.4 refuses a per-VMA fault without one: the debrief says so", () => {
+    expect(c.machine.mms[0].vmas[0].anonVma).toBe(true);
+    expect(lv.debrief).toMatch(/This machine cannot show that case/);
+    expect(lv.debrief).toMatch(/6\.4\.3 shipped with the fork fixes and with\s+"mm: disable CONFIG_PER_VMA_LOCK until its fixed" \(f96c48670319\)/);
+    expect(lv.debrief).not.toMatch(/6\.4\.2 was\s+briefly shipped/);
+    expect(lv.seed).toBeNull();
+  });
+
+  it("r8-vma-start-write: 6.4.3 is the kernel with per-VMA locks off; 6.5 has them on with the fork fix", () => {
+    const d = level("r8-vma-start-write");
+    const opts = d.knobs[0].options;
+    const v643 = opts.find((o) => o.value === "v6_4_3")!;
+    expect(v643.set.kernel).toEqual({ per_vma_lock: false });
+    expect(v643.label).toMatch(/BROKEN/);
+    const v65 = opts.find((o) => o.value === "v6_5")!;
+    const k = compileLevel(d, { fix: "v6_5" }).cfg.kernel;
+    expect([k.per_vma_lock, k.fork_vma_start_write]).toEqual([true, true]);
+    expect(v65.label).toMatch(/^6\.5/);
+  });
+});
