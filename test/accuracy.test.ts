@@ -6,7 +6,12 @@ import { loadCampaign } from "../src/level/load.js";
 import { cpuStatus } from "../src/sim/engine.js";
 import { explore } from "../src/sim/explore.js";
 import { runSchedule } from "../src/sim/game.js";
+import { getPte } from "../src/sim/machine.js";
+import { checkOracles } from "../src/sim/oracles.js";
+import { resolvePath } from "../src/sim/path.js";
+import { pte_pfn, pte_write } from "../src/sim/pte.js";
 import { parseSchedule } from "../src/sim/schedule.js";
+import { fixture, runOp } from "./helpers.js";
 
 const campaign = loadCampaign();
 const level = (id: string) => campaign.find((l) => l.id === id)!;
@@ -66,4 +71,50 @@ describe("item 2: R8's oracle and debrief say which rule broke, and do not claim
     expect([k.per_vma_lock, k.fork_vma_start_write]).toEqual([true, true]);
     expect(v65.label).toMatch(/^6\.5/);
   });
+});
+
+describe("item 8: 6.9's batched fork copies a page pinned before fork for the child (no internal error)", () => {
+  const pinThenFork = (pages: string) =>
+    fixture({
+      generation: "6.9",
+      frames: 16,
+      processes: `    - name: A
+      vmas: [{ start: 0, pages: 4 }]
+      pages: [${pages}]
+    - { name: B, child_of: A }`,
+      cpus: `  - { name: A1, process: A, runs: [{ pin_user_pages: { page: 0, write: true } }, fork] }`,
+      goal: "pin-shared",
+    });
+
+  for (const [what, pages] of [
+    ["a small folio", "{ page: 0, data: x }"],
+    ["a 4-page large folio (the batch fails with -EAGAIN, the retry copies one page)", "{ page: 0, data: x, nr: 4 }"],
+  ] as const) {
+    it(what, () => {
+      const c = pinThenFork(pages);
+      expect(resolvePath("copy_pte_range", c.cfg)).toBe("copy_pte_range@6.9");
+      let m = runOp(c, c.machine, 0); // pin
+      const pinned = m.pins[0].pfn;
+      m = runOp(c, m, 0); // fork, to the end
+      const parent = getPte(m, c.cfg, 0, 0);
+      const child = getPte(m, c.cfg, 1, 0);
+      expect(pte_pfn(parent)).toBe(pinned);
+      expect(pte_write(parent)).toBe(true); // the parent keeps its pinned page, writable
+      expect(pte_pfn(child)).not.toBe(pinned); // the child got a copy ...
+      expect(m.pages[pte_pfn(child)].data).toBe("x"); // ... of the data
+      expect(m.pages[pinned].anonExclusive).toBe(true);
+      expect(checkOracles(c.cfg, m, ["pin-shared", "pin-cowed-away"])).toBeNull();
+      // A large folio is maybe-pinned as a whole (_pincount): each of its exclusive pages fails the
+      // batch again and is copied on the retry, so the parent keeps all four, writable.
+      if (pages.includes("nr: 4")) {
+        for (let va = 1; va < 4; va++) {
+          expect(pte_pfn(getPte(m, c.cfg, 0, va))).toBe(pinned + va);
+          expect(pte_write(getPte(m, c.cfg, 0, va))).toBe(true);
+          expect(pte_pfn(getPte(m, c.cfg, 1, va))).not.toBe(pinned + va);
+        }
+      }
+      const ex = explore(c.cfg, c.machine, { oracles: ["pin-shared", "pin-cowed-away"] });
+      expect(ex.verdict).toBe("safe");
+    });
+  }
 });

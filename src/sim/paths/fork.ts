@@ -553,5 +553,5 @@ definePath("copy_present_page@5.19", {
 });
 
 defineVariant("copy_present_pte", (cfg) => (paeKernel(cfg) ? "copy_present_pte@5.19" : "copy_present_pte@5.9"));
-defineVariant("copy_present_page", (cfg) => (paeKernel(cfg) ? "copy_present_page@5.19" : "copy_present_page@5.9"));
+defineVariant("copy_present_page", (cfg) => (cfg.kernel.fork_batch ? "copy_present_page@6.9" : paeKernel(cfg) ? "copy_present_page@5.19" : "copy_present_page@5.9"));
 
