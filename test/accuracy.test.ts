@@ -1,8 +1,12 @@
 // Issue 15: what the outside review found wrong in what the game says, and what
 // the model must refuse (one test per item that has behaviour to check).
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { compileLevel } from "../src/level/compile.js";
-import { loadCampaign } from "../src/level/load.js";
+import { LevelError, loadCampaign, parseLevel } from "../src/level/load.js";
+import { verifyLevel } from "../src/level/verify.js";
 import { cpuStatus } from "../src/sim/engine.js";
 import { explore } from "../src/sim/explore.js";
 import { runSchedule } from "../src/sim/game.js";
@@ -117,4 +121,50 @@ describe("item 8: 6.9's batched fork copies a page pinned before fork for the ch
       expect(ex.verdict).toBe("safe");
     });
   }
+});
+
+describe("item 9: what the model cannot say is refused at load time, by key and version", () => {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "anachronisms");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".yaml"));
+
+  it("has a level file per refused anachronism", () => {
+    expect(files.length).toBeGreaterThanOrEqual(20);
+  });
+
+  for (const f of files) {
+    it(f, () => {
+      const text = readFileSync(join(dir, f), "utf8");
+      const m = /^# refused: (.+?) \| (.+)$/m.exec(text)!;
+      expect(m, "the file says what it expects").not.toBeNull();
+      let err: unknown = null;
+      try {
+        parseLevel(`anachronisms/${f}`, text);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(LevelError);
+      const msg = (err as Error).message;
+      expect(msg.startsWith(`anachronisms/${f}: `)).toBe(true);
+      expect(msg).toContain(m[1]); // the key (or the knob option) that brings it
+      expect(msg).toContain(m[2]); // the version or the reason
+    });
+  }
+
+  it("every campaign level loads, and compiling a setting checks it too (no internal error during play)", () => {
+    expect(campaign.length).toBeGreaterThan(20);
+    const lv = level("r5-six-steps");
+    expect(() => compileLevel({ ...lv, kernel: { generation: "4.19" } })).toThrow(/cpus\[0\]\.runs\[0\]\.pin_user_pages: pin_user_pages\(\) and FOLL_PIN arrived in 5\.6/);
+  });
+});
+
+describe("item 9: verify reports a failing setting as an error row and goes on", () => {
+  it("a setting that throws is an error row; the others are explored; the exit code is non-zero", () => {
+    const lv = level("r8-vma-start-write");
+    // A setting the file cannot make (a broken level object), among good ones.
+    const broken = { ...lv, knobs: [{ ...lv.knobs[0], options: [...lv.knobs[0].options, { ...lv.knobs[0].options[0], value: "bad", set: { kernel: { generation: "5.15" as const, per_vma_lock: true } } }] }] };
+    const rows = verifyLevel(broken);
+    expect(rows.map((r) => r.verdict)).toEqual(["reachable", "safe", "safe", "error"]);
+    expect(rows[3].problems[0]).toMatch(/per_vma_lock|arrived in 6\.4/);
+    expect(rows.slice(0, 3).every((r) => r.problems.length === 0)).toBe(true);
+  });
 });

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import type { Op } from "../sim/config.js";
+import { checkLevelEras } from "./compile.js";
 import { levelSchema, type LevelFile } from "./schema.js";
 
 export class LevelError extends Error {}
@@ -215,7 +216,10 @@ export function parseLevel(file: string, text: string): Level {
   // A seed is a thread in shared/seeds, so it needs the message it comes from; a level whose
   // source is not among the seeds says seed: null and may still cite its source under thread.
   if (lv.seed !== null && lv.thread === null) throw new LevelError(`${file}: thread: a level with a seed cites the message it comes from (subject, date, message_id)`);
-  return { ...lv, file, programs };
+  const level: Level = { ...lv, file, programs };
+  // What the model cannot say is refused here, by key and version, not during play.
+  checkLevelEras(level);
+  return level;
 }
 
 export function loadLevelFile(path: string): Level {

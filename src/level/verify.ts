@@ -8,7 +8,8 @@ import type { Level } from "./load.js";
 export interface VerifyRow {
   level: string;
   knobs: KnobSetting;
-  verdict: ExploreResult["verdict"];
+  /** "error": the setting could not be compiled or explored (the message is in problems). */
+  verdict: ExploreResult["verdict"] | "error";
   expected: "safe" | "reachable";
   states: number;
   /** The shortest violating schedule in `run --schedule` syntax, or null. */
@@ -23,6 +24,16 @@ export interface VerifyRow {
 }
 
 export function verifySetting(level: Level, knobs: KnobSetting, onProgress?: (states: number) => void): VerifyRow {
+  try {
+    return verifyOne(level, knobs, onProgress);
+  } catch (e) {
+    // One failing setting is a row of its own; the caller goes on with the others.
+    const par = level.mode === "hunt" || level.mode === "versus" ? (level.par ?? null) : null;
+    return { level: level.id, knobs, verdict: "error", expected: "reachable", states: 0, schedule: null, steps: null, par, oracle: null, problems: [e instanceof Error ? e.message : String(e)] };
+  }
+}
+
+function verifyOne(level: Level, knobs: KnobSetting, onProgress?: (states: number) => void): VerifyRow {
   const c = compileLevel(level, knobs);
   const r = explore(c.cfg, c.machine, { oracles: c.oracles, onProgress });
   const problems: string[] = [];

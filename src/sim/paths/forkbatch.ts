@@ -170,14 +170,18 @@ definePath("copy_present_ptes", {
   generation: "6.9",
   steps: [
     {
-      line: "page = vm_normal_page(src_vma, addr, pte); folio = page_folio(page); if (unlikely(!*prealloc && folio_test_large(folio) && max_nr != 1)) {   /* batch only if a copy is unlikely */",
+      line: "page = vm_normal_page(src_vma, addr, pte); if (unlikely(!page)) goto copy_pte; folio = page_folio(page); if (unlikely(!*prealloc && folio_test_large(folio) && max_nr != 1)) {   /* batch only if a copy is unlikely */",
       run: (x) => {
         const src = num(x.f, "src");
         const addr = num(x.f, "addr");
         const pte = getPte(x.m, x.cfg, src, addr);
-        if (pte_special(pte)) throw new Error("copy_present_ptes: special PTEs are not modelled");
-        const pfn = pte_pfn(pte);
         x.f.l.pte = pte;
+        // The shared zero page: vm_normal_page() is NULL, so "goto copy_pte" copies the one PTE as it is.
+        if (pte_special(pte)) {
+          x.f.l.nr = 1;
+          return goto("copy");
+        }
+        const pfn = pte_pfn(pte);
         const head = x.m.pages[pfn].folio;
         if (hasPrealloc(x) || x.m.folios[head]!.nr === 1 || num(x.f, "end") - addr === 1) return goto("single");
       },
@@ -243,7 +247,7 @@ definePath("copy_present_ptes", {
     },
     {
       label: "copy",
-      line: "__copy_present_ptes(): if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) { wrprotect_ptes(src_mm, addr, src_pte, nr); pte = pte_wrprotect(pte); }   /* arm64: a block the range covers only in part is unfolded first */",
+      line: "copy_pte: __copy_present_ptes(): if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) { wrprotect_ptes(src_mm, addr, src_pte, nr); pte = pte_wrprotect(pte); }   /* arm64: a block the range covers only in part is unfolded first */",
       run: (x) => {
         const src = num(x.f, "src");
         const addr = num(x.f, "addr");
