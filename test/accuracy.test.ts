@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { compileLevel } from "../src/level/compile.js";
 import { LevelError, loadCampaign, parseLevel } from "../src/level/load.js";
 import { verifyLevel } from "../src/level/verify.js";
-import { cpuStatus } from "../src/sim/engine.js";
+import { cpuStatus, step } from "../src/sim/engine.js";
 import { explore } from "../src/sim/explore.js";
 import { runSchedule } from "../src/sim/game.js";
 import { getPte } from "../src/sim/machine.js";
@@ -166,5 +166,33 @@ describe("item 9: verify reports a failing setting as an error row and goes on",
     expect(rows.map((r) => r.verdict)).toEqual(["reachable", "safe", "safe", "error"]);
     expect(rows[3].problems[0]).toMatch(/per_vma_lock|arrived in 6\.4/);
     expect(rows.slice(0, 3).every((r) => r.problems.length === 0)).toBe(true);
+  });
+});
+
+describe("item 4: r3 says what its shortest schedule shows, and the concurrent window it describes is reachable", () => {
+  it("pin first, fork checks the mark and shares, mark too late: the pin ends in the shared table", () => {
+    const lv = level("r3-cow-page-tables");
+    const c = compileLevel(lv);
+    expect(lv.debrief).toMatch(/What the shortest schedule shows is not a race/);
+    let m = c.machine;
+    let fired: string | null = null;
+    const go = (cpu: number, k: number) => {
+      for (let i = 0; i < k && !fired; i++) {
+        const r = step(c.cfg, m, { cpu });
+        if (r.ev.blocked || m.cpus[cpu].done) return;
+        m = r.m;
+        fired = checkOracles(c.cfg, m, c.oracles)?.message ?? null;
+      }
+    };
+    go(0, 5); // A1: GUP-fast has pinned (refcount 1025) and not yet marked the table
+    expect(m.folios[1]!.refcount).toBeGreaterThanOrEqual(1025);
+    expect(m.tables[0].cowExclusive).toBeFalsy();
+    go(1, 13); // A2: fork checks the mark (unset) and shares the table
+    expect(m.tables[0].refcount).toBe(2);
+    for (let r = 0; r < 10 && !fired; r++) {
+      go(0, 200);
+      go(1, 200);
+    }
+    expect(fired).toMatch(/pinned by A .* shared by A and B/);
   });
 });
