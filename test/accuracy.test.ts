@@ -178,8 +178,9 @@ describe("item 4: r3 says what its shortest schedule shows, and the concurrent w
     let fired: string | null = null;
     const go = (cpu: number, k: number) => {
       for (let i = 0; i < k && !fired; i++) {
+        if (m.cpus[cpu].done) return;
         const r = step(c.cfg, m, { cpu });
-        if (r.ev.blocked || m.cpus[cpu].done) return;
+        if (r.ev.blocked) return;
         m = r.m;
         fired = checkOracles(c.cfg, m, c.oracles)?.message ?? null;
       }
