@@ -8,25 +8,12 @@ import type { KernelConfig, Op } from "../sim/config.js";
 import type { KnobOption } from "./schema.js";
 import type { GENERATIONS } from "./schema.js";
 import type { Level, RawOp } from "./load.js";
+import { GENERATION_VERSION as GV } from "../sim/era.js";
 
 type Generation = (typeof GENERATIONS)[number];
 
-/** A generation as a comparable number (major * 100 + minor; 5.9-rc sits just below 5.9). */
-export const GENERATION_VERSION: Record<Generation, number> = {
-  "4.19": 419,
-  "5.8": 508,
-  "5.9-rc": 508.9,
-  "5.9": 509,
-  "5.11": 511,
-  "5.12": 512,
-  "5.15": 515,
-  "5.19": 519,
-  "6.0": 600,
-  "6.4": 604,
-  "6.5": 605,
-  "6.9": 609,
-  "6.x": 699,
-};
+/** A generation as a comparable number (src/sim/era.ts). */
+export const GENERATION_VERSION = GV as Record<Generation, number>;
 
 /** The first kernel with each operation a level may run (0: every generation the format offers). */
 export const OP_SINCE: Record<Op["kind"], { since: number; what: string }> = {

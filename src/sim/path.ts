@@ -3,6 +3,7 @@
 // Adding a path is writing a table and registering it.
 
 import type { Config } from "./config.js";
+import { mmapSemEra } from "./era.js";
 import { downRead, downWrite } from "./machine.js";
 import type { Cpu, Frame, Locals, Machine, Val, Wait } from "./types.js";
 
@@ -98,7 +99,8 @@ export function allPaths(): RegisteredPath[] {
 }
 
 export function lineOf(s: Step, cfg: Config): string {
-  return typeof s.line === "string" ? s.line : s.line(cfg);
+  // Lines use the 5.8+ mmap lock wrappers; older kernels show mmap_sem (src/sim/era.ts).
+  return mmapSemEra(cfg, typeof s.line === "string" ? s.line : s.line(cfg));
 }
 
 // ---------------------------------------------------------------- common steps
