@@ -80,6 +80,11 @@ export function defineVariant(name: string, pick: (cfg: Config) => string): void
   resolvers.set(name, pick);
 }
 
+/** The names whose body depends on the kernel variant (for listings of what each kernel shows). */
+export function variantNames(): string[] {
+  return [...resolvers.keys()];
+}
+
 /** The path id a call to `name` runs under this configuration. */
 export function resolvePath(name: string, cfg: Config): string {
   const pick = resolvers.get(name);
