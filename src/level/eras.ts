@@ -93,11 +93,20 @@ export function eraProblems(level: Level, k: KernelConfig, params: Record<string
   if (k.cow_pte === "hildenbrand" && gen < 519) flag("cow_pte", `David Hildenbrand's design relies on PageAnonExclusive (5.19); this level runs ${at}`);
 
   // Combinations the simulator does not model.
-  if (k.spf !== "none" && k.per_vma_lock) flag("spf", "the speculative page fault (RFC) and per-VMA locks never shipped together, and the model does not run both");
-  if (k.spf !== "none" && k.contpte !== "none" && k.contpte !== "vendor") flag("spf", "the speculative page fault (RFC) with mainline contpte is not modelled");
+  if (k.spf !== "none" && k.per_vma_lock) flag("spf", "the speculative page fault (RFC) and per-VMA locks never shipped together, and the model does not run both (give per_vma_lock: false for an SPF kernel)");
   if (k.cow_pte !== "none") {
     const zaps = new Set<Op["kind"]>(["munmap", "exit", "mremap", "try_to_unmap"]);
-    for (const { key, op } of ops) {
+    // Only an operation that may run once a fork has shared a table can reach the unmodelled code:
+    // one in a child that fork creates, one after a fork on its own CPU, or one beside a forking CPU of its process.
+    const forks = (i: number) => level.programs[i].some((it) => ("choose" in it ? it.choose : [it]).some((o) => o.op.kind === "fork"));
+    const mayFollowFork = (key: string) => {
+      const [, ci, ri] = /^cpus\[(\d+)\]\.runs\[(\d+)\]/.exec(key)!.map(Number);
+      const proc = level.machine.processes.find((p) => p.name === level.cpus[ci].process)!;
+      if (proc.child_of !== undefined) return true;
+      if (level.programs[ci].slice(0, ri).some((it) => ("choose" in it ? it.choose : [it]).some((o) => o.op.kind === "fork"))) return true;
+      return level.cpus.some((c, i) => i !== ci && c.process === level.cpus[ci].process && forks(i));
+    };
+    for (const { key, op } of ops.filter((o) => mayFollowFork(o.key))) {
       if (zaps.has(op.op.kind) || (op.op.kind === "madvise" && op.op.advice === "dontneed")) {
         out.push({ key, message: `zapping a COW-shared page table (cow_pte: ${k.cow_pte}) is not modelled` });
       }
