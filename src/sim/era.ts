@@ -32,5 +32,6 @@ export function mmapSemEra(cfg: Config, line: string): string {
     .replace(/mmap_write_lock_killable\(([^()]+)\)/g, "down_write_killable(&$1->mmap_sem)")
     .replace(/mmap_read_lock\(([^()]+)\)/g, "down_read(&$1->mmap_sem)")
     .replace(/mmap_read_unlock\(([^()]+)\)/g, "up_read(&$1->mmap_sem)")
-    .replace(/mmap_write_unlock\(([^()]+)\)/g, "up_write(&$1->mmap_sem)");
+    .replace(/mmap_write_unlock\(([^()]+)\)/g, "up_write(&$1->mmap_sem)")
+    .replace(/\bmmap_lock\b/g, "mmap_sem");
 }
