@@ -117,6 +117,15 @@ describe("faultline verify", () => {
     expect(p.code).toBe(1);
     expect(p.err).toBe("faultline: basics-lost-update -: the fewest preemptions of a triggering schedule is 1, but par is 0\n");
   });
+
+  it("a level the model cannot say is an ERROR row; the other levels are still verified; exit 1 (issue 15)", () => {
+    const bad = join(import.meta.dirname, "fixtures", "anachronisms", "pin-user-pages-before-56.yaml");
+    const r = cli("verify", bad, "basics-lost-update");
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/pin-user-pages-before-56\.yaml .*ERROR/);
+    expect(r.out).toMatch(/basics-lost-update .*reachable .*ok/);
+    expect(r.err).toContain("cpus[0].runs[0].pin_user_pages: pin_user_pages() and FOLL_PIN arrived in 5.6 (eddb1c228f79); this level runs kernel 4.19");
+  });
 });
 
 describe("faultline run", () => {

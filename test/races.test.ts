@@ -153,7 +153,7 @@ describe("R4 and R8 mechanics", () => {
   });
 
   it("with vma_start_write() in fork, a fault that arrives during the copy waits for mmap_lock", () => {
-    const c = compileLevel(level("r8-vma-start-write"), { fix: "v6_4_3" });
+    const c = compileLevel(level("r8-vma-start-write"), { fix: "v6_5" });
     let m = runUntil(c, c.machine, 0, "spin_unlock(src_ptl)"); // page 0 is write-protected now
     m = runUntil(c, m, 1, "lock_mmap: mmap_read_lock");
     const r = step(c.cfg, m, { cpu: 1 });

@@ -1,6 +1,6 @@
-import { findLevel, loadCampaign, type Level } from "../level/load.js";
+import { findLevel, LevelError, loadCampaign, type Level } from "../level/load.js";
 import { knobSettings } from "../level/compile.js";
-import { verifySetting, type VerifyRow } from "../level/verify.js";
+import { errorRow, verifySetting, type VerifyRow } from "../level/verify.js";
 import { parse, UsageError } from "./usage.js";
 
 const knobText = (k: Record<string, string>) => Object.entries(k).map(([a, b]) => `${a}=${b}`).join(" ") || "-";
@@ -8,16 +8,24 @@ const knobText = (k: Record<string, string>) => Object.entries(k).map(([a, b]) =
 export function cmdVerify(args: string[]): number {
   const { values, positionals } = parse(args, { json: { type: "boolean" } }, true);
   const campaign = loadCampaign();
-  const levels: Level[] = positionals.length
-    ? positionals.map((p) => {
-        const l = findLevel(campaign, p);
-        if (!l) throw new UsageError(`unknown level "${p}" (see faultline levels)`);
-        return l;
-      })
-    : campaign;
+  const rows: VerifyRow[] = [];
+  // A level file that does not load is an error row; the others are still verified.
+  const levels: Level[] = [];
+  for (const p of positionals) {
+    let l: Level | null;
+    try {
+      l = findLevel(campaign, p);
+    } catch (e) {
+      if (!(e instanceof LevelError)) throw e;
+      rows.push(errorRow(p, {}, e.message));
+      continue;
+    }
+    if (!l) throw new UsageError(`unknown level "${p}" (see faultline levels)`);
+    levels.push(l);
+  }
+  if (!positionals.length) levels.push(...campaign);
   const tty = process.stderr.isTTY === true && !values.json;
   const started = Date.now();
-  const rows: VerifyRow[] = [];
   const settings = levels.flatMap((l) => knobSettings(l).map((s) => ({ l, s })));
   settings.forEach(({ l, s }, i) => {
     const label = `[${i + 1}/${settings.length}] ${l.id} ${knobText(s)}`;
@@ -51,7 +59,7 @@ export function cmdVerify(args: string[]): number {
     for (const r of rows) {
       const pp = r.preemptions === null ? "-" : `${r.preemptions}/${r.parPreemptions ?? "-"}`;
       const sp = r.shortest === null ? (r.steps === null ? "-" : String(r.steps)) : `${r.shortest}/${r.par ?? "-"}`;
-      const mark = r.problems.length ? "MISMATCH" : "ok";
+      const mark = r.verdict === "error" ? "ERROR" : r.problems.length ? "MISMATCH" : "ok";
       process.stdout.write(
         `${r.level.padEnd(wl)}  ${knobText(r.knobs).padEnd(wk)}  ${r.verdict.padEnd(9)}  ${r.expected.padEnd(9)}  ${String(r.states).padStart(8)}  ${pp.padEnd(11)}  ${sp.padEnd(9)}  ${mark}\n`,
       );

@@ -7,8 +7,9 @@ import type { OracleId } from "../sim/oracles.js";
 import { CONT_PTES, mk_pte, pte_cont, pte_mkcont, pte_mkdirty, pte_pfn, pte_present, pte_write, pte_wrprotect } from "../sim/pte.js";
 import type { Cpu, Machine, Mm } from "../sim/types.js";
 import { VM_MAYWRITE, VM_READ, VM_UFFD_WP, VM_WRITE } from "../sim/types.js";
+import { eraProblems, kernelOf, type EraProblem } from "./eras.js";
 import { LevelError, type Level, type RawOp } from "./load.js";
-import type { GENERATIONS } from "./schema.js";
+import type { GENERATIONS, KnobOption } from "./schema.js";
 
 type Preset = Pick<KernelConfig, "do_wp_page" | "early_cow_pinned" | "write_protect_seq" | "gup_force_cow_break" | "uffd_wp_flush" | "per_vma_lock" | "fork_vma_start_write"> & { fork_batch?: boolean };
 
@@ -25,7 +26,8 @@ export const PRESETS: Record<(typeof GENERATIONS)[number], Preset> = {
   "5.15": { do_wp_page: "page_count", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: false, fork_vma_start_write: false },
   "5.19": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: false, fork_vma_start_write: false },
   "6.0": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: false, fork_vma_start_write: false },
-  // Per-VMA locks landed in 6.4; 6.4.0-6.4.2 forked without vma_start_write().
+  // Per-VMA locks landed in 6.4; 6.4.0-6.4.2 forked without vma_start_write(), and 6.4.3
+  // turned them off (f96c48670319, depends on BROKEN) besides taking the fork fixes.
   "6.4": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: true, fork_vma_start_write: false },
   "6.5": { do_wp_page: "anon_exclusive", early_cow_pinned: true, write_protect_seq: true, gup_force_cow_break: false, uffd_wp_flush: true, per_vma_lock: true, fork_vma_start_write: true },
   // f8d937761d65: fork copies a large folio's PTEs in one batch; arm64 transparent contpte merged.
@@ -84,38 +86,49 @@ export function goalOracles(level: Level): OracleId[] {
   return Array.isArray(level.goal.oracle) ? level.goal.oracle : [level.goal.oracle];
 }
 
-export function compileLevel(level: Level, setting: KnobSetting = {}): Compiled {
-  const file = level.file;
-  const params: Record<string, unknown> = { ...level.params };
-  const kernelOverrides: Partial<KernelConfig> & { generation?: string } = {};
-  for (const k of level.knobs) {
+/** The options a knob setting chooses, in knob order (a knob left out takes its first option). */
+function chosenOptions(level: Level, setting: KnobSetting): KnobOption[] {
+  return level.knobs.map((k) => {
     const v = setting[k.id] ?? k.options[0].value;
     const opt = k.options.find((o) => o.value === v);
     if (!opt) throw new LevelError(`knob ${k.id} has no value "${v}"`);
-    Object.assign(params, opt.set.params ?? {});
-    Object.assign(kernelOverrides, opt.set.kernel ?? {});
+    return opt;
+  });
+}
+
+const paramsOf = (level: Level, options: KnobOption[]) => Object.assign({ ...level.params }, ...options.map((o) => o.set.params ?? {})) as Record<string, unknown>;
+
+const problemText = (ps: EraProblem[]) => ps.map((p) => `${p.key}: ${p.message}`).join("; ");
+
+/**
+ * Refuse what the model cannot say (races.md; issue 15 item 9): every knob setting's kernel must
+ * have had the operations and flags the level uses, in a combination the simulator models. A
+ * problem that one knob option brings is reported against that option.
+ */
+export function checkLevelEras(level: Level, settings: KnobSetting[] = knobSettings(level)): void {
+  const file = level.file;
+  for (const s of settings) {
+    const opts = chosenOptions(level, s);
+    const ps = eraProblems(level, kernelOf(level, opts, PRESETS), paramsOf(level, opts));
+    if (!ps.length) continue;
+    if (!level.knobs.length) throw new LevelError(`${file}: ${problemText(ps)}`);
+    // Blame the option that brings the problem by itself, if one does.
+    for (const [i, k] of level.knobs.entries()) {
+      const j = k.options.indexOf(opts[i]);
+      const alone = eraProblems(level, kernelOf(level, [opts[i]], PRESETS), paramsOf(level, [opts[i]]));
+      if (alone.length) throw new LevelError(`${file}: knobs[${i}].options[${j}] (${k.id}=${opts[i].value}): ${problemText(alone)}`);
+    }
+    const named = level.knobs.map((k, i) => `${k.id}=${opts[i].value}`).join(", ");
+    throw new LevelError(`${file}: knobs (${named}): ${problemText(ps)}`);
   }
-  const { generation: fileGeneration, ...fileFlags } = level.kernel;
-  const { generation: knobGeneration, ...knobFlags } = kernelOverrides;
-  // A knob may swap the whole kernel generation (e.g. "run the 5.19 kernel").
-  const generation = (knobGeneration ?? fileGeneration) as (typeof GENERATIONS)[number];
-  const kernel: KernelConfig = {
-    generation,
-    progress_threshold: 32,
-    zap_force_flush: false,
-    cow_pte: "none",
-    spf: "none",
-    spf_vma_recheck: true,
-    contpte: "none",
-    fork_batch: false,
-    fork_aligned_break: false,
-    ...PRESETS[generation],
-    ...(knobGeneration ? {} : stripUndefined(fileFlags)),
-    ...stripUndefined(knobFlags),
-  };
-  if (kernel.do_wp_page === "anon_exclusive" && (!kernel.early_cow_pinned || !kernel.write_protect_seq || !kernel.uffd_wp_flush)) {
-    throw new LevelError(`${file}: kernel: PageAnonExclusive (5.19+) kernels always have the early COW, write_protect_seq and the uffd-wp flush`);
-  }
+}
+
+export function compileLevel(level: Level, setting: KnobSetting = {}): Compiled {
+  const options = chosenOptions(level, setting);
+  const params: Record<string, unknown> = paramsOf(level, options);
+  checkLevelEras(level, [Object.fromEntries(level.knobs.map((k, i) => [k.id, options[i].value]))]);
+  const kernel: KernelConfig = kernelOf(level, options, PRESETS);
+  const file = level.file;
   if (kernel.contpte !== "none" && level.machine.shootdown !== "broadcast") {
     throw new LevelError(`${file}: kernel.contpte: contiguous PTEs are arm64's, and arm64 shoots TLBs down by broadcast (machine.shootdown: broadcast; races.md P5)`);
   }
@@ -183,10 +196,6 @@ function forkAtLoad(m: Machine, cfg: Config, parent: number, child: number, pae:
       if (pae) m.pages[pfn].anonExclusive = false;
     }
   }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export function initialMachine(level: Level, cfg: Config): Machine {

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import type { Op } from "../sim/config.js";
+import { checkLevelEras } from "./compile.js";
 import { levelSchema, type LevelFile } from "./schema.js";
 
 export class LevelError extends Error {}
@@ -180,6 +181,30 @@ export function parseLevel(file: string, text: string): Level {
       }
     });
   });
+  // Operations the simulator cannot run on memory the level does not give them (an internal error
+  // during play otherwise): an mTHP fault and mremap's source need a VMA, mremap's target a free range.
+  const vmasOf = (name: string): { start: number; pages: number }[] => {
+    const p = lv.machine.processes.find((q) => q.name === name)!;
+    const parent = p.child_of ?? p.forked_from;
+    return parent !== undefined ? vmasOf(parent) : p.vmas;
+  };
+  programs.forEach((prog, i) =>
+    prog.forEach((item, j) => {
+      for (const o of "choose" in item ? item.choose : [item]) {
+        const a = o.op as Record<string, unknown>;
+        const vmas = vmasOf(lv.cpus[i].process);
+        const covered = (pg: number) => vmas.some((v) => pg >= v.start && pg < v.start + v.pages);
+        const at = `${file}: cpus[${i}].runs[${j}].${o.op.kind}`;
+        if (o.op.kind === "mthp_fault" && typeof a.page === "number" && !covered(a.page)) throw new LevelError(`${at}.page: page ${a.page} is in no VMA of ${lv.cpus[i].process}`);
+        if (o.op.kind === "mremap" && typeof a.page === "number" && typeof a.pages === "number" && typeof a.to === "number") {
+          for (let k = 0; k < a.pages; k++) {
+            if (!covered(a.page + k)) throw new LevelError(`${at}.page: page ${a.page + k} is in no VMA of ${lv.cpus[i].process}`);
+            if (covered(a.to + k)) throw new LevelError(`${at}.to: page ${a.to + k} is already mapped (mremap needs a free destination)`);
+          }
+        }
+      }
+    }),
+  );
   if (lv.device && !programs.flat().some((it) => ("choose" in it ? it.choose : [it]).some((o) => o.op.kind === "pin_user_pages" || o.op.kind === "pin_user_pages_fast"))) {
     throw new LevelError(`${file}: device.dma: no CPU ever pins a page for the device (pin_user_pages)`);
   }
@@ -211,8 +236,13 @@ export function parseLevel(file: string, text: string): Level {
       if (!knob.options.some((o) => o.value === v)) throw new LevelError(`${file}: goal.expect_when[${i}].knobs.${k}: knob ${k} has no value ${v}`);
     }
   }
-  if ((lv.seed === null) !== (lv.thread === null)) throw new LevelError(`${file}: seed and thread: give both (a level from a thread) or neither`);
-  return { ...lv, file, programs };
+  // A seed is a thread in shared/seeds, so it needs the message it comes from; a level whose
+  // source is not among the seeds says seed: null and may still cite its source under thread.
+  if (lv.seed !== null && lv.thread === null) throw new LevelError(`${file}: thread: a level with a seed cites the message it comes from (subject, date, message_id)`);
+  const level: Level = { ...lv, file, programs };
+  // What the model cannot say is refused here, by key and version, not during play.
+  checkLevelEras(level);
+  return level;
 }
 
 export function loadLevelFile(path: string): Level {

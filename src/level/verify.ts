@@ -5,13 +5,14 @@ import { runSchedule } from "../sim/game.js";
 import { fewestPreemptions } from "../sim/preempt.js";
 import { formatSchedule } from "../sim/schedule.js";
 import { solve, type Solved } from "../sim/solve.js";
-import { compileLevel, type KnobSetting } from "./compile.js";
+import { compileLevel, knobSettings, type KnobSetting } from "./compile.js";
 import type { Level } from "./load.js";
 
 export interface VerifyRow {
   level: string;
   knobs: KnobSetting;
-  verdict: Solved["verdict"];
+  /** "error": the setting could not be compiled or explored (the message is in problems). */
+  verdict: Solved["verdict"] | "error";
   expected: "safe" | "reachable";
   /** States of the solved game (settled machines: local lines fused). */
   states: number;
@@ -35,6 +36,21 @@ export interface VerifyRow {
 }
 
 export function verifySetting(level: Level, knobs: KnobSetting, onProgress?: (states: number) => void): VerifyRow {
+  try {
+    return verifyOne(level, knobs, onProgress);
+  } catch (e) {
+    // One failing setting is a row of its own; the caller goes on with the others.
+    const par = level.mode === "hunt" || level.mode === "versus" ? (level.par ?? null) : null;
+    return { ...errorRow(level.id, knobs, e instanceof Error ? e.message : String(e)), par };
+  }
+}
+
+/** A setting (or a level file) that could not be compiled or explored: a row of its own. */
+export function errorRow(level: string, knobs: KnobSetting, message: string): VerifyRow {
+  return { level, knobs, verdict: "error", expected: "reachable", states: 0, schedule: null, steps: null, preemptions: null, parPreemptions: null, par: null, shortest: null, oracle: null, problems: [message] };
+}
+
+function verifyOne(level: Level, knobs: KnobSetting, onProgress?: (states: number) => void): VerifyRow {
   const c = compileLevel(level, knobs);
   const s = solve(c.cfg, c.machine, { oracles: c.oracles, onProgress });
   const problems: string[] = [];
@@ -71,4 +87,9 @@ export function verifySetting(level: Level, knobs: KnobSetting, onProgress?: (st
     oracle: v ? { id: v.oracle, message: v.message, step: v.step } : null,
     problems,
   };
+}
+
+/** Every knob setting of a level, verified (a failing setting is an error row). */
+export function verifyLevel(level: Level): VerifyRow[] {
+  return knobSettings(level).map((k) => verifySetting(level, k));
 }

@@ -26,7 +26,7 @@ export interface KernelConfig {
   spf_vma_recheck: boolean;
   /** Per-VMA locks (6.4): user faults try lock_vma_under_rcu() before mmap_lock. */
   per_vma_lock: boolean;
-  /** fb49c455323f (6.4.3, 6.5): dup_mmap() calls vma_start_write() on every parent VMA. */
+  /** fb49c455323f (6.5; 6.4.3 has it with CONFIG_PER_VMA_LOCK off): dup_mmap() calls vma_start_write() on every parent VMA. */
   fork_vma_start_write: boolean;
   /** 6ce64428d620 (5.12): do_wp_page flushes the TLB first when userfaultfd-wp deferred a flush. */
   uffd_wp_flush: boolean;

@@ -97,7 +97,8 @@ export type CpuStatus =
 
 export function describeWait(cfg: Config, m: Machine, cpu: number, w: Wait): string {
   const c = m.cpus[cpu];
-  const irq = c.irqsOff ? " with IRQs off" : "";
+  // The waiter's own IRQ state, said next to the verb, so it never reads as the holder's.
+  const spinning = c.irqsOff ? "spinning with IRQs off" : "spinning";
   const who = (h: number) => (h >= 0 ? cpuLabel(cfg, h) : "nobody");
   switch (w.kind) {
     case "spin": {
@@ -105,7 +106,7 @@ export function describeWait(cfg: Config, m: Machine, cpu: number, w: Wait): str
       const h = w.lock.kind === "ptl" ? m.tables[w.lock.table].ptl : m.spinlocks[w.lock.id];
       const q = lockQueue(m, w.lock);
       const ahead = q.indexOf(cpu) > 0 ? `, queued behind ${q.slice(0, q.indexOf(cpu)).map((x) => cpuLabel(cfg, x)).join(", ")}` : "";
-      return `spinning on ${name}, held by ${who(h)}${ahead}${irq}`;
+      return `${spinning} on ${name}, held by ${who(h)}${ahead}`;
     }
     case "rwsem": {
       const s = m.mms[w.mm].mmapLock;

@@ -206,11 +206,12 @@ const pteAfterTeardown: Oracle = {
 const forkSourceChanged: Oracle = {
   id: "fork-source-changed",
   kind: "invariant",
-  title: "A page fault changed a VMA while fork was copying it",
+  title: "A page fault changed a VMA while fork was copying it (fork's rule of fb49c455323f)",
   check: (cfg, m) => {
     for (const mm of m.mms) {
       const v = mm.vmas.find((x) => x.changedDuringFork);
-      if (v) return `a CPU faulted on ${mm.name}'s VMA at pages ${v.start}-${v.end - 1} and changed its page table while fork was copying that VMA: fork expects "both the vma and the pte's behind it to be stable"`;
+      // The rule, and why breaking it is harmful, without claiming this change lost data (a COW copy by itself does not).
+      if (v) return `a CPU faulted on ${mm.name}'s VMA at pages ${v.start}-${v.end - 1} and changed its page table while fork was copying that VMA, breaking fork's rule "We must not take any concurrent page faults on the source vma's as they are being processed" (fb49c455323f): fork chose anon_vma_fork() before the copy and flushes the parent's TLBs only after it, so a fault in between can break the child's rmap or a COW copy can miss a store made through a stale TLB entry`;
     }
     return null;
   },

@@ -3,6 +3,7 @@
 // Adding a path is writing a table and registering it.
 
 import type { Config } from "./config.js";
+import { mmapSemEra } from "./era.js";
 import { downRead, downWrite } from "./machine.js";
 import type { Cpu, Frame, Locals, Machine, Val, Wait } from "./types.js";
 
@@ -89,6 +90,11 @@ export function defineVariant(name: string, pick: (cfg: Config) => string): void
   resolvers.set(name, pick);
 }
 
+/** The names whose body depends on the kernel variant (for listings of what each kernel shows). */
+export function variantNames(): string[] {
+  return [...resolvers.keys()];
+}
+
 /** The path id a call to `name` runs under this configuration. */
 export function resolvePath(name: string, cfg: Config): string {
   const pick = resolvers.get(name);
@@ -108,7 +114,8 @@ export function allPaths(): RegisteredPath[] {
 }
 
 export function lineOf(s: Step, cfg: Config): string {
-  return typeof s.line === "string" ? s.line : s.line(cfg);
+  // Lines use the 5.8+ mmap lock wrappers; older kernels show mmap_sem (src/sim/era.ts).
+  return mmapSemEra(cfg, typeof s.line === "string" ? s.line : s.line(cfg));
 }
 
 // ---------------------------------------------------------------- common steps

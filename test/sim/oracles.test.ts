@@ -86,7 +86,7 @@ describe("oracles", () => {
     m.cpus[1].wait = { kind: "spin", lock: { kind: "ptl", table: 0 } };
     expect(waitCycle(m)).toEqual([0, 1]);
     expect(checkOracles(c.cfg, m, ["deadlock"])?.message).toBe(
-      "deadlock: CPU0 (A1) is waiting for TLB-flush IPI acks from CPU1 (A2) (IRQs off); CPU1 (A2) is spinning on the PTL of table 0, held by CPU0 (A1) with IRQs off",
+      "deadlock: CPU0 (A1) is waiting for TLB-flush IPI acks from CPU1 (A2) (IRQs off); CPU1 (A2) is spinning with IRQs off on the PTL of table 0, held by CPU0 (A1)",
     );
     // With IRQs on the IPI would have been taken: no cycle.
     m.cpus[0].waitAcks = [];

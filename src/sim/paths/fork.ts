@@ -17,7 +17,8 @@ import {
   spinUnlock,
   upWrite,
 } from "../machine.js";
-import { call, defineVariant, definePath, goto, num, ret, type Ctx, type Step } from "../path.js";
+import { kver } from "../era.js";
+import { call, defineVariant, definePath, goto, lineOf, num, ret, type Ctx, type Step } from "../path.js";
 import { mk_pte, pte_mkdirty, pte_mkwrite, pte_none, pte_pfn, pte_special, pte_write, pte_wrprotect } from "../pte.js";
 import type { Frame, Mm } from "../types.js";
 import { VM_DONTCOPY, VM_WRITE } from "../types.js";
@@ -41,10 +42,10 @@ function copyPteRangeFrame(x: Ctx): Frame {
   throw new Error("copy_present_pte outside copy_pte_range");
 }
 
-definePath("kernel_clone", {
+const kernelClone = definePath("kernel_clone", {
   name: "kernel_clone",
   source: "kernel/fork.c",
-  generation: "5.x (_do_fork before 5.10)",
+  generation: "5.10+",
   steps: [
     {
       line: "p = copy_process(NULL, trace, NUMA_NO_NODE, args);   /* -> copy_mm() -> dup_mm(): mm = allocate_mm(); dup_mmap(mm, oldmm); */",
@@ -82,6 +83,24 @@ definePath("kernel_clone", {
     { local: true, line: "return nr;", run: (x) => ret(num(x.f, "child")) },
   ],
 });
+
+// Before 5.10 (cad6967ac108) the function was _do_fork(); before 5.3 it took the clone arguments one by one.
+definePath("_do_fork", {
+  name: "_do_fork",
+  source: "kernel/fork.c",
+  generation: "4.x-5.9 (renamed kernel_clone() in 5.10)",
+  steps: [
+    {
+      ...kernelClone.steps[0],
+      line: (cfg) =>
+        kver(cfg) < 503
+          ? "p = copy_process(clone_flags, stack_start, stack_size, child_tidptr, NULL, trace, tls, NUMA_NO_NODE);   /* -> copy_mm() -> dup_mm(): mm = allocate_mm(); dup_mmap(mm, oldmm); */"
+          : lineOf(kernelClone.steps[0], cfg),
+    },
+    ...kernelClone.steps.slice(1),
+  ],
+});
+defineVariant("kernel_clone", (cfg) => (kver(cfg) < 510 ? "_do_fork" : "kernel_clone"));
 
 definePath("kernel_wait4", {
   name: "kernel_wait4",
@@ -185,7 +204,7 @@ definePath("dup_mmap@6.4", {
 definePath("dup_mmap@6.5", {
   name: "dup_mmap",
   source: "kernel/fork.c",
-  generation: "6.4.3+, 6.5+ (fb49c455323f)",
+  generation: "6.5+ (fb49c455323f)",
   steps: [dupMmapSteps[0], loop64, forkVmaStartWrite, ...dupMmapSteps.slice(2)],
 });
 defineVariant("dup_mmap", (cfg) => (!cfg.kernel.per_vma_lock ? "dup_mmap" : cfg.kernel.fork_vma_start_write ? "dup_mmap@6.5" : "dup_mmap@6.4"));
@@ -553,5 +572,5 @@ definePath("copy_present_page@5.19", {
 });
 
 defineVariant("copy_present_pte", (cfg) => (paeKernel(cfg) ? "copy_present_pte@5.19" : "copy_present_pte@5.9"));
-defineVariant("copy_present_page", (cfg) => (paeKernel(cfg) ? "copy_present_page@5.19" : "copy_present_page@5.9"));
+defineVariant("copy_present_page", (cfg) => (cfg.kernel.fork_batch ? "copy_present_page@6.9" : paeKernel(cfg) ? "copy_present_page@5.19" : "copy_present_page@5.9"));
 

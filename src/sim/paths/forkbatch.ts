@@ -4,15 +4,32 @@
 // the arch decides CONT, unfolding the parent's block on a partial
 // write-protect).
 
-import { folioGet, getPte, isCowMapping, maybeDmaPinned, setPte } from "../machine.js";
-import { call, definePath, lineOf, num, ret, type Ctx, type Step } from "../path.js";
-import { CONT_PTES, contBlockStart, pte_cont, pte_mkcont, pte_mknoncont, pte_pfn, pte_present, pte_special, pte_write, pte_wrprotect } from "../pte.js";
+import { folioGet, folioPut, getPte, isCowMapping, maybeDmaPinned, setPte } from "../machine.js";
+import { call, definePath, goto, lineOf, num, ret, type Ctx, type Step } from "../path.js";
+import { CONT_PTES, contBlockStart, mk_pte, pte_cont, pte_dirty, pte_mkcont, pte_mkdirty, pte_mknoncont, pte_mkwrite, pte_pfn, pte_present, pte_special, pte_write, pte_wrprotect } from "../pte.js";
+import { VM_WRITE } from "../types.js";
 import { setPtes, unfoldFirst } from "./contpte.js";
 import { advance, copyArgs, copyPteRange59, progressCheck } from "./fork.js";
 
 const [lockDst, lockSrc, , noneCheck, copyOne, afterOne, unlockBoth, prealloc, again, putPrealloc] = copyPteRange59.steps;
 
 const srcVma = (x: Ctx) => x.m.mms[num(x.f, "src")].vmas[num(x.f, "vma")];
+const EAGAIN = -11;
+
+/** copy_pte_range's frame below the current one: prealloc lives there. */
+function rangeFrame(x: Ctx) {
+  for (let i = x.c.frames.length - 1; i >= 0; i--) if (x.c.frames[i].path.startsWith("copy_pte_range")) return x.c.frames[i];
+  throw new Error("copy_present_ptes outside copy_pte_range");
+}
+const hasPrealloc = (x: Ctx) => {
+  const p = rangeFrame(x).l.prealloc;
+  return typeof p === "number" && p >= 0;
+};
+/** __folio_try_dup_anon_rmap(): -EBUSY when the folio may be DMA-pinned and a page to share is still exclusive. */
+const needsCowForDma = (x: Ctx, pfn: number, nr: number) =>
+  isCowMapping(srcVma(x).flags) &&
+  x.m.mms[num(x.f, "src")].hasPinned &&
+  Array.from({ length: nr }, (_, i) => pfn + i).some((p) => x.m.pages[p].anonExclusive && maybeDmaPinned(x.m, p));
 
 /** The vendor fix: the lock is dropped only at a block boundary (vendor 5.15 copy_pte_range). */
 const progressCheckAligned: Step = {
@@ -123,15 +140,25 @@ definePath("copy_pte_range@6.9", {
       run: (x) => call("copy_present_ptes", { ...copyArgs(x), end: x.f.l.end }),
     },
     {
-      local: true, line: "if (unlikely(ret == -EAGAIN)) break; nr = ret; progress += 8 * nr; } while (dst_pte += nr, src_pte += nr, addr += PAGE_SIZE * nr, addr != end);",
+      line: "if (unlikely(ret == -EAGAIN || ret == -EHWPOISON)) break; if (unlikely(prealloc)) { folio_put(prealloc); prealloc = NULL; } nr = ret; progress += 8 * nr; } while (dst_pte += nr, src_pte += nr, addr += PAGE_SIZE * nr, addr != end);",
       run: (x) => {
         const nr = num(x.f, "rv");
+        if (nr === EAGAIN) {
+          x.f.l.eagain = true;
+          return goto("out");
+        }
+        const p = x.f.l.prealloc;
+        if (typeof p === "number" && p >= 0) {
+          folioPut(x.m, p);
+          x.f.l.prealloc = -1;
+        }
         x.f.l.progress = num(x.f, "progress") + 8 * nr;
         x.f.l.addr = num(x.f, "addr") + nr - 1;
         return advance(x);
       },
     },
     unlockBoth,
+    { ...prealloc, line: "if (ret == -EAGAIN) { prealloc = folio_prealloc(src_mm, src_vma, addr, false); if (!prealloc) return -ENOMEM; ret = 0; }   /* allocate with no lock held */" },
     again,
     { ...putPrealloc, line: "if (unlikely(prealloc)) folio_put(prealloc); return ret;" },
   ],
@@ -140,39 +167,58 @@ definePath("copy_pte_range@6.9", {
 definePath("copy_present_ptes", {
   name: "copy_present_ptes",
   source: "mm/memory.c",
-  generation: "6.9+",
+  generation: "6.9",
   steps: [
     {
-      line: "folio = page_folio(vm_normal_page(src_vma, addr, pte)); nr = folio_test_large(folio) && max_nr != 1 ? folio_pte_batch(folio, addr, src_pte, pte, max_nr, flags, &any_writable, NULL, NULL) : 1;",
+      line: "page = vm_normal_page(src_vma, addr, pte); if (unlikely(!page)) goto copy_pte; folio = page_folio(page); if (unlikely(!*prealloc && folio_test_large(folio) && max_nr != 1)) {   /* batch only if a copy is unlikely */",
       run: (x) => {
         const src = num(x.f, "src");
         const addr = num(x.f, "addr");
         const pte = getPte(x.m, x.cfg, src, addr);
-        if (pte_special(pte)) throw new Error("copy_present_ptes: special PTEs are not modelled");
+        x.f.l.pte = pte;
+        // The shared zero page: vm_normal_page() is NULL, so "goto copy_pte" copies the one PTE as it is.
+        if (pte_special(pte)) {
+          x.f.l.nr = 1;
+          return goto("copy");
+        }
         const pfn = pte_pfn(pte);
         const head = x.m.pages[pfn].folio;
-        const folioEnd = head + x.m.folios[head]!.nr;
-        // folio_pte_batch: consecutive pages of this folio, same permission (dirty and CONT ignored).
-        let nr = 1;
-        while (addr + nr < num(x.f, "end") && pfn + nr < folioEnd) {
-          const p = getPte(x.m, x.cfg, src, addr + nr);
-          if (!pte_present(p) || pte_pfn(p) !== pfn + nr || pte_write(p) !== pte_write(pte)) break;
-          nr++;
-        }
-        x.f.l.nr = nr;
-        x.f.l.pte = pte;
+        if (hasPrealloc(x) || x.m.folios[head]!.nr === 1 || num(x.f, "end") - addr === 1) return goto("single");
       },
     },
     {
-      line: "folio_ref_add(folio, nr); if (unlikely(folio_try_dup_anon_rmap_ptes(folio, page, nr, src_vma))) { folio_ref_sub(folio, nr); return -EAGAIN; }   /* the pages are shared now: PageAnonExclusive cleared */",
+      line: "    nr = folio_pte_batch(folio, addr, src_pte, pte, max_nr, flags, &any_writable, NULL, NULL);   /* private mapping: dirty must match, the write bit is ignored */",
+      run: (x) => {
+        const src = num(x.f, "src");
+        const addr = num(x.f, "addr");
+        const pte = num(x.f, "pte");
+        const pfn = pte_pfn(pte);
+        const head = x.m.pages[pfn].folio;
+        const folioEnd = head + x.m.folios[head]!.nr;
+        // 6.9 folio_pte_batch(): consecutive pages of this folio whose PTEs agree once the write
+        // (and young, soft-dirty) bits are cleared; FPB_IGNORE_DIRTY only for VM_SHARED, so a
+        // private mapping's batch also stops where the dirty bit changes. CONT is not compared here.
+        let nr = 1;
+        let anyWritable = pte_write(pte);
+        while (addr + nr < num(x.f, "end") && pfn + nr < folioEnd) {
+          const p = getPte(x.m, x.cfg, src, addr + nr);
+          if (!pte_present(p) || pte_pfn(p) !== pfn + nr || pte_dirty(p) !== pte_dirty(pte)) break;
+          anyWritable ||= pte_write(p);
+          nr++;
+        }
+        x.f.l.nr = nr;
+        x.f.l.anyWritable = anyWritable;
+      },
+    },
+    {
+      line: "    folio_ref_add(folio, nr); if (unlikely(folio_try_dup_anon_rmap_ptes(folio, page, nr, src_vma))) { folio_ref_sub(folio, nr); return -EAGAIN; }   /* the pages are shared now: PageAnonExclusive cleared */",
       run: (x) => {
         const pfn = pte_pfn(num(x.f, "pte"));
         const nr = num(x.f, "nr");
+        // -EBUSY: the folio may be pinned; copy_pte_range preallocates and the retry takes the single-PTE path below.
+        if (needsCowForDma(x, pfn, nr)) return ret(EAGAIN);
         for (let i = 0; i < nr; i++) {
           const pg = x.m.pages[pfn + i];
-          if (pg.anonExclusive && x.m.mms[num(x.f, "src")].hasPinned && maybeDmaPinned(x.m, pfn + i)) {
-            throw new Error("copy_present_ptes: the early COW of a pinned page is not modelled on 6.9+ levels");
-          }
           pg.anonExclusive = false;
           pg.mapcount++;
         }
@@ -180,7 +226,28 @@ definePath("copy_present_ptes", {
       },
     },
     {
-      line: "if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) { wrprotect_ptes(src_mm, addr, src_pte, nr); pte = pte_wrprotect(pte); }   /* arm64: a block the range covers only in part is unfolded first */",
+      line: "    if (any_writable) pte = pte_mkwrite(pte, src_vma); __copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, pte, addr, nr); return nr; }",
+      run: (x) => {
+        if (x.f.l.anyWritable === true) x.f.l.pte = pte_mkwrite(num(x.f, "pte"));
+        return goto("copy");
+      },
+    },
+    {
+      label: "single",
+      line: "folio_get(folio); if (folio_test_anon(folio)) { if (unlikely(folio_try_dup_anon_rmap_pte(folio, page, src_vma))) { folio_put(folio); err = copy_present_page(dst_vma, src_vma, dst_pte, src_pte, addr, rss, prealloc, page); return err ? err : 1; } }",
+      run: (x) => {
+        const pfn = pte_pfn(num(x.f, "pte"));
+        x.f.l.nr = 1;
+        if (needsCowForDma(x, pfn, 1)) return call("copy_present_page", { ...x.f.l, pfn }, { then: "copied" });
+        const pg = x.m.pages[pfn];
+        pg.anonExclusive = false;
+        pg.mapcount++;
+        folioGet(x.m, pfn);
+      },
+    },
+    {
+      label: "copy",
+      line: "copy_pte: __copy_present_ptes(): if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) { wrprotect_ptes(src_mm, addr, src_pte, nr); pte = pte_wrprotect(pte); }   /* arm64: a block the range covers only in part is unfolded first */",
       run: (x) => {
         const src = num(x.f, "src");
         const addr = num(x.f, "addr");
@@ -198,6 +265,51 @@ definePath("copy_present_ptes", {
       run: (x) => {
         setPtes(x, num(x.f, "dst"), num(x.f, "addr"), pte_mknoncont(num(x.f, "pte")), num(x.f, "nr"));
         return ret(num(x.f, "nr"));
+      },
+    },
+    {
+      label: "copied",
+      line: "return err ? err : 1;   /* copy_present_page() gave the child its own copy; the parent keeps the pinned page, writable */",
+      run: (x) => ret(num(x.f, "rv") === 0 ? 1 : num(x.f, "rv")),
+    },
+  ],
+});
+
+// 6.9's copy_present_page(): the early COW of a maybe-pinned page, folio-based.
+definePath("copy_present_page@6.9", {
+  name: "copy_present_page",
+  source: "mm/memory.c",
+  generation: "6.9",
+  steps: [
+    {
+      line: "new_folio = *prealloc; if (!new_folio) return -EAGAIN;",
+      run: (x) => {
+        const p = rangeFrame(x).l.prealloc;
+        if (typeof p !== "number" || p < 0) return ret(EAGAIN);
+        x.f.l.new = p;
+      },
+    },
+    {
+      line: "*prealloc = NULL; copy_user_highpage(&new_folio->page, page, addr, src_vma); __folio_mark_uptodate(new_folio); folio_add_new_anon_rmap(new_folio, dst_vma, addr); folio_add_lru_vma(new_folio, dst_vma);",
+      run: (x) => {
+        rangeFrame(x).l.prealloc = -1;
+        const n = num(x.f, "new");
+        const old = num(x.f, "pfn");
+        x.m.pages[n].data = x.m.pages[old].data;
+        x.m.pages[n].dmabuf = x.m.pages[old].dmabuf;
+        x.m.pages[n].mapcount = 1;
+        x.m.pages[n].anonExclusive = true;
+      },
+    },
+    {
+      line: "pte = maybe_mkwrite(pte_mkdirty(mk_pte(&new_folio->page, dst_vma->vm_page_prot)), dst_vma); set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte); return 0;",
+      run: (x) => {
+        let e = pte_mkdirty(mk_pte(num(x.f, "new"), false));
+        const v = srcVma(x);
+        const dv = x.m.mms[num(x.f, "dst")].vmas.find((d) => d.start === v.start)!;
+        if (dv.flags & VM_WRITE) e = pte_mkwrite(e);
+        setPte(x.m, x.cfg, num(x.f, "dst"), num(x.f, "addr"), e);
+        return ret(0);
       },
     },
   ],

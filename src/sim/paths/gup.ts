@@ -2,6 +2,7 @@
 // mmap_read_lock, following the PTE under the PTL and faulting in when needed.
 
 import { findVma, folioOf, getPte, GUP_PIN_COUNTING_BIAS, isCowMapping, ptl, spinLock, spinUnlock, tableOf, upRead } from "../machine.js";
+import { kver } from "../era.js";
 import { bool, call, defineVariant, definePath, goto, num, ret, type Ctx, type Step, mmapLockStep } from "../path.js";
 import { pte_pfn, pte_present, pte_write } from "../pte.js";
 import { paeKernel } from "./fault.js";
@@ -115,19 +116,27 @@ defineVariant("follow_page_pte", (cfg) =>
 
 const gupArgs = (x: Ctx) => ({ va: x.f.l.va, write: x.f.l.write, foll_pin: x.f.l.foll_pin });
 
-function gupSteps(cfgGen: "5.8" | "5.9" | "5.19"): Step[] {
-  const steps: Step[] = [
-    mmapLockStep("mmap_read_lock(mm);", false),
-    {
-      line:
-        cfgGen === "5.19"
+function gupSteps(cfgGen: "4.x" | "5.8" | "5.9" | "5.19"): Step[] {
+  const steps: Step[] = [mmapLockStep("mmap_read_lock(mm);", false)];
+  // mm->has_pinned came with the early COW (008cfe4418b3, 5.9-rc7); 5.15 made it MMF_HAS_PINNED.
+  // Before it, the line at that place in __get_user_pages_locked() sets FOLL_GET.
+  if (cfgGen === "4.x" || cfgGen === "5.8") {
+    steps.push({
+      line: (cfg) => (kver(cfg) < 506 ? "if (pages) flags |= FOLL_GET;" : "if (pages && !(flags & FOLL_PIN)) flags |= FOLL_GET;   /* FOLL_PIN and FOLL_GET are mutually exclusive */"),
+      run: () => undefined,
+    });
+  }
+  if (cfgGen === "5.9" || cfgGen === "5.19") {
+    steps.push({
+      line: (cfg) =>
+        kver(cfg) >= 515
           ? "if (gup_flags & FOLL_PIN) mm_set_has_pinned_flag(&mm->flags);   /* MMF_HAS_PINNED, never cleared */"
           : "if (gup_flags & FOLL_PIN) atomic_set(&mm->has_pinned, 1);",
       run: (x) => {
         if (bool(x.f, "foll_pin")) x.m.mms[x.c.mm].hasPinned = true;
       },
-    },
-  ];
+    });
+  }
   if (cfgGen === "5.8") {
     steps.push({
       line: "if (should_force_cow_break(vma, foll_flags)) foll_flags |= FOLL_WRITE;   /* 17839856fd58: break COW for any GUP on a COW mapping */",
@@ -183,8 +192,9 @@ function gupSteps(cfgGen: "5.8" | "5.9" | "5.19"): Step[] {
 }
 
 definePath("__get_user_pages@5.8", { name: "__get_user_pages", source: "mm/gup.c", generation: "5.8 (17839856fd58)", steps: gupSteps("5.8") });
-definePath("__get_user_pages@5.9", { name: "__get_user_pages", source: "mm/gup.c", generation: "4.x-5.18", steps: gupSteps("5.9") });
+definePath("__get_user_pages@4.x", { name: "__get_user_pages", source: "mm/gup.c", generation: "4.x-5.9-rc6 (before has_pinned)", steps: gupSteps("4.x") });
+definePath("__get_user_pages@5.9", { name: "__get_user_pages", source: "mm/gup.c", generation: "5.9-5.18 (has_pinned; MMF_HAS_PINNED from 5.15)", steps: gupSteps("5.9") });
 definePath("__get_user_pages@5.19", { name: "__get_user_pages", source: "mm/gup.c", generation: "5.19+", steps: gupSteps("5.19") });
 defineVariant("__get_user_pages", (cfg) =>
-  paeKernel(cfg) ? "__get_user_pages@5.19" : cfg.kernel.gup_force_cow_break ? "__get_user_pages@5.8" : "__get_user_pages@5.9",
+  paeKernel(cfg) ? "__get_user_pages@5.19" : cfg.kernel.gup_force_cow_break ? "__get_user_pages@5.8" : kver(cfg) >= 509 ? "__get_user_pages@5.9" : "__get_user_pages@4.x",
 );

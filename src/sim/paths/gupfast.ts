@@ -3,12 +3,13 @@
 
 import type { Config } from "../config.js";
 import { folioOf, folioPut, getPte, GUP_PIN_COUNTING_BIAS, irqDisable, irqEnable } from "../machine.js";
+import { kver } from "../era.js";
 import { bool, call, defineVariant, definePath, goto, num, ret, type Ctx, type Step } from "../path.js";
 import { pte_pfn, pte_present, pte_special, pte_write } from "../pte.js";
 import { paeKernel } from "./fault.js";
 import { registerPin, tryGrab } from "./gup.js";
 
-type Gen = "4.19" | "5.8" | "5.9" | "5.11" | "5.19" | "rfc-v2";
+type Gen = "4.19" | "5.8" | "5.9-rc" | "5.9" | "5.11" | "5.19" | "rfc-v2";
 
 function ungrab(x: Ctx, pfn: number): void {
   const f = folioOf(x.m, pfn);
@@ -20,13 +21,20 @@ function ungrab(x: Ctx, pfn: number): void {
   }
 }
 
-function gupFastSteps(gen: Gen): Step[] {
+function gupFastSteps(g: Gen): Step[] {
+  // The trial series of 5.9-rc is 5.9's GUP-fast without mm->has_pinned (008cfe4418b3, 5.9-rc7).
+  const hasPinned = g !== "4.19" && g !== "5.8" && g !== "5.9-rc";
+  const gen: Exclude<Gen, "5.9-rc"> = g === "5.9-rc" ? "5.9" : g;
   const seq = gen === "5.11" || gen === "5.19" || gen === "rfc-v2";
   const steps: Step[] = [];
-  if (gen !== "4.19" && gen !== "5.8") {
+  if (g === "5.9-rc") {
+    // What stood where 5.9-rc7 put atomic_set(&current->mm->has_pinned, 1).
+    steps.push({ line: "if (!(gup_flags & FOLL_FAST_ONLY)) might_lock_read(&current->mm->mmap_lock);", run: () => undefined });
+  }
+  if (hasPinned) {
     steps.push({
-      line:
-        gen === "5.9"
+      line: (cfg) =>
+        kver(cfg) < 515
           ? "if (gup_flags & FOLL_PIN) atomic_set(&current->mm->has_pinned, 1);"
           : "if (gup_flags & FOLL_PIN) mm_set_has_pinned_flag(&current->mm->flags);",
       run: (x) => {
@@ -160,6 +168,7 @@ function gupFastSteps(gen: Gen): Step[] {
 const gens: Record<Gen, string> = {
   "4.19": "4.x-5.7",
   "5.8": "5.8 (17839856fd58)",
+  "5.9-rc": "5.9-rc (the trial series, before has_pinned)",
   "5.9": "5.9-5.10",
   "5.11": "5.11-5.18 (57efa1fe5957)",
   "5.19": "5.19+",
@@ -179,7 +188,7 @@ export function gupFastVariant(cfg: Config): string {
   if (paeKernel(cfg)) return "gup_fast@5.19";
   if (cfg.kernel.write_protect_seq) return "gup_fast@5.11";
   if (cfg.kernel.gup_force_cow_break) return "gup_fast@5.8";
-  if (cfg.kernel.do_wp_page === "page_count") return "gup_fast@5.9";
+  if (cfg.kernel.do_wp_page === "page_count") return kver(cfg) >= 509 ? "gup_fast@5.9" : "gup_fast@5.9-rc";
   return "gup_fast@4.19";
 }
 defineVariant("gup_fast", gupFastVariant);

@@ -2,6 +2,8 @@
 // taking mmap_lock; writers mark a VMA with vm_lock_seq = mm_lock_seq under
 // mmap_write_lock, and mmap_write_unlock() releases them all at once.
 
+import type { Config } from "../config.js";
+import { kver } from "../era.js";
 import { findVma } from "../machine.js";
 import { call, defineVariant, definePath, goto, num, ret, type Ctx, type Step } from "../path.js";
 import type { Vma } from "../types.js";
@@ -85,7 +87,11 @@ export function perVmaFaultHead(): Step[] {
       run: (x: Ctx) => call("handle_pte_fault", { va: x.f.l.va, write: x.f.l.write, unshare: false }),
     },
     {
-      line: "if (!(fault & (VM_FAULT_RETRY | VM_FAULT_COMPLETED))) vma_end_read(vma); return;",
+      // 6.4 and 6.5 dropped the VMA lock unconditionally; later kernels let handle_mm_fault() drop it on RETRY/COMPLETED.
+      line: (cfg: Config) =>
+        kver(cfg) < 609
+          ? "vma_end_read(vma); if (!(fault & VM_FAULT_RETRY)) { count_vm_vma_lock_event(VMA_LOCK_SUCCESS); goto done; }"
+          : "if (!(fault & (VM_FAULT_RETRY | VM_FAULT_COMPLETED))) vma_end_read(vma); return;",
       run: (x: Ctx) => {
         const v = findVma(x.m.mms[x.c.mm], num(x.f, "va")) ?? x.m.mms[x.c.mm].vmas.find((w) => w.lockReaders.includes(x.cpu));
         if (v) v.lockReaders = v.lockReaders.filter((r) => r !== x.cpu);
@@ -95,7 +101,7 @@ export function perVmaFaultHead(): Step[] {
   ];
 }
 
-/** dup_mmap()'s per-VMA step in 6.4.3+/6.5: write-lock each parent VMA before copying it. */
+/** dup_mmap()'s per-VMA step in 6.5 (fb49c455323f): write-lock each parent VMA before copying it. */
 export const forkVmaStartWrite = {
   line: "    vma_start_write(mpnt);   /* fb49c455323f: no per-VMA-lock fault may touch it while we copy */",
   run: (x: Ctx) => call("vma_start_write", { mm: x.f.l.old, start: x.m.mms[num(x.f, "old")].vmas[num(x.f, "i")].start }),

@@ -1,6 +1,7 @@
 // Tearing mappings down: munmap, exit and the zap_pte_range they share, with
 // the mmu_gather rule that pages are freed only after the TLB flush.
 
+import { kver } from "../era.js";
 import { broadcastFlush, folioPut, getPte, ptl, setPte, spinLock, spinUnlock, upWrite, ZERO_PFN } from "../machine.js";
 import { call, defineVariant, definePath, goto, num, ret, type Ctx, type Step, mmapLockStep } from "../path.js";
 import { CONT_PTES, contBlockStart, pte_none, pte_pfn, pte_special } from "../pte.js";
@@ -171,7 +172,7 @@ const munmapSteps: Step[] = [
 definePath("__do_munmap", {
   name: "__do_munmap",
   source: "mm/mmap.c",
-  generation: "5.x-6.3",
+  generation: "4.20-6.3",
   steps: munmapSteps,
 });
 
@@ -196,7 +197,14 @@ definePath("do_vmi_align_munmap", {
     ...munmapSteps.slice(1),
   ],
 });
-defineVariant("__do_munmap", (cfg) => (cfg.kernel.per_vma_lock ? "do_vmi_align_munmap" : "__do_munmap"));
+// 4.19: vm_munmap() takes mmap_sem and calls do_munmap() (__do_munmap() arrived in 4.20).
+definePath("do_munmap@4.19", {
+  name: "do_munmap",
+  source: "mm/mmap.c",
+  generation: "4.x-4.19 (vm_munmap -> do_munmap)",
+  steps: munmapSteps,
+});
+defineVariant("__do_munmap", (cfg) => (cfg.kernel.per_vma_lock ? "do_vmi_align_munmap" : kver(cfg) < 420 ? "do_munmap@4.19" : "__do_munmap"));
 
 definePath("exit_mmap", {
   name: "exit_mmap",

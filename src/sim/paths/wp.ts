@@ -168,7 +168,7 @@ definePath("do_wp_page@5.19", {
       run: (x) => (x.m.pages[page(x)].anonExclusive ? goto("reuse") : undefined),
     },
     {
-      line: "if (PageKsm(page) || page_count(page) > 1 + PageSwapCache(page)) goto copy;",
+      line: "if (PageKsm(page) || page_count(page) > 3) goto copy; if (!PageLRU(page)) lru_add_drain();   /* only this CPU's LRU pagevecs */  if (page_count(page) > 1 + PageSwapCache(page)) goto copy;",
       run: (x) => (folioOf(x.m, page(x)).refcount > 1 ? goto("copy") : undefined),
     },
     {
