@@ -141,6 +141,17 @@ describe("faultline run", () => {
     expect(j.oracle).toEqual({ id: "lost-update", message: "counter is 1 after 2 completed increments: an update was lost", step: 4 });
   });
 
+  it("N+ runs a CPU to its next decision, as the game's Enter key does", () => {
+    const r = cli("run", "basics-lost-update", "--schedule", "1+ 0+ 1+", "--json");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.steps.map((s: { cpu: number }) => s.cpu)).toEqual([1, 0, 0, 1]);
+    expect(j.oracle).toMatchObject({ id: "lost-update", step: 4 });
+    const bad = cli("run", "basics-lost-update", "--schedule", "d+");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/the DMA device writes once; it has no run/);
+  });
+
   it("prints a readable trace, with knobs", () => {
     const r = cli("run", "basics-spinlock", "--knob", "lock=spin_lock", "--schedule", "0 1 1 0 0 0 1 1 1 1");
     expect(r.code).toBe(0);

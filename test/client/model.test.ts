@@ -275,6 +275,22 @@ describe("keys", () => {
     expect(handleKey({ s }, t.ui, { input: "", tab: true, shift: true }).ui.selected).toBe(0);
   });
 
+  it("Enter runs the selected CPU to its next decision; at a menu, Enter's pick runs and Space's pick steps", () => {
+    const s = clientIn("basics-lost-update", [step(0)]);
+    expect(handleKey({ s }, ui(), { input: "", return: true }).send).toEqual([{ type: "run", seq: 1, cpu: 0 }]);
+    const menu = clientIn("basics-fork-cow", []);
+    const cpu = menu.game!.cpus.findIndex((c) => c.state === "menu");
+    expect(cpu).toBeGreaterThanOrEqual(0);
+    const seen = { introDone: menu.game!.attempt };
+    const open = handleKey({ s: menu }, ui({ selected: cpu, ...seen }), { input: "", return: true });
+    expect(open.ui).toMatchObject({ overlay: "menu", menuRun: true });
+    const choice = menu.game!.cpus[cpu].choices![0];
+    expect(handleKey({ s: menu }, open.ui, { input: "1" }).send).toEqual([{ type: "run", seq: 0, cpu, choice }]);
+    const space = handleKey({ s: menu }, ui({ selected: cpu, ...seen }), { input: " " });
+    expect(space.ui.menuRun).toBe(false);
+    expect(handleKey({ s: menu }, space.ui, { input: "1" }).send).toEqual([{ type: "step", seq: 0, cpu, choice }]);
+  });
+
   it("h, u, c, x, d and R ask the server; R confirms first", () => {
     const s = clientIn("r5-six-steps", [step(0)]);
     expect(handleKey({ s }, ui(), { input: "h" }).send).toEqual([{ type: "hint", seq: 1 }]);

@@ -32,6 +32,11 @@ function MenuOverlay({ title, choices, cursor }: { title: string; choices: { lab
   );
 }
 
+/** While the server solves the level (or found it too big), the status line says so: the adversary waits on it. */
+function solverLine(solver: { state: string; text: string }): string | undefined {
+  return solver.state === "ready" ? undefined : solver.text.charAt(0).toUpperCase() + solver.text.slice(1) + ".";
+}
+
 export function Game({ s, ui, cols, rows, local }: ScreenProps) {
   const room = s.room!;
   const game = s.game!;
@@ -78,7 +83,7 @@ export function Game({ s, ui, cols, rows, local }: ScreenProps) {
       ))}
       {body}
       {overlayTakesAll ? null : <EventLog log={s.log} height={L.logH} width={cols} />}
-      <StatusLine flash={s.flash} fallback={game.phase === "over" ? "This attempt is over: g shows the debrief." : undefined} />
+      <StatusLine flash={s.flash} fallback={game.phase === "over" ? "This attempt is over: g shows the debrief." : solverLine(room.solver)} />
       <KeyBar keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu" })} />
     </Box>
   );
