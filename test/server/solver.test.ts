@@ -75,11 +75,11 @@ describe("the room and its solved game", () => {
     await s.hub.rooms.get(j.state.room.code)!.settled();
     await p.ok({ type: "claim", cpu: 0 });
     let seq = 0;
-    for (let i = 0; i < 3; i++) seq = (await p.ok({ type: "hint", seq })).seq;
-    seq = (await p.ok({ type: "hint", seq })).seq;
+    for (let i = 0; i < 3; i++) seq = (await p.ok({ type: "hint", seq })).seq!;
+    seq = (await p.ok({ type: "hint", seq })).seq!;
     const h = await p.take("update", (m) => m.seq === seq);
     expect(h.event).toMatchObject({ kind: "hint", free: false, text: expect.stringMatching(/^The explorer: from here the race is 4 moves away \(.*\)\. Its next move: run CPU0 \(T0\) through its next shared line\.$/) });
-    seq = (await p.ok({ type: "hint", seq })).seq;
+    seq = (await p.ok({ type: "hint", seq })).seq!;
     const again = await p.take("update", (m) => m.seq === seq);
     expect(again.event).toMatchObject({ kind: "hint", free: true, text: h.event.kind === "hint" ? h.event.text : "" });
     expect(again.game.hintsUsed).toBe(h.game.hintsUsed);
