@@ -83,7 +83,10 @@ export function drivable(room: RoomInfo | null, me: string | null): Actor[] {
   if (!room || me === null) return [];
   const holds = room.seats.some((s) => s.holder === me);
   if (!holds) return [];
-  const out: Actor[] = room.seats.filter((s) => s.holder === me || (s.holder === null && room.policy === "manual")).map((s) => s.cpu);
+  // In a versus room a player steps only their own side, a free CPU included.
+  const sides = mySides(room, me);
+  const free = (cpu: number) => room.policy === "manual" && (!room.versus || sides.includes(seatSide(room, cpu) ?? "red"));
+  const out: Actor[] = room.seats.filter((s) => s.holder === me || (s.holder === null && free(s.cpu))).map((s) => s.cpu);
   if (room.dma === "players") out.push("dma");
   return out;
 }

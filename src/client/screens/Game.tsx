@@ -16,6 +16,7 @@ import { selectedActor } from "../model/input.js";
 import { gameLayout, wrapLine } from "../model/layout.js";
 import { cpuListing, cpuPanel } from "../model/listing.js";
 import { dmaLine, machinePanel, machineView } from "../model/machine.js";
+import type { Flash } from "../model/store.js";
 import type { ScreenProps } from "./props.js";
 
 function MenuOverlay({ title, choices, cursor }: { title: string; choices: { label: string; first: string }[]; cursor: number }) {
@@ -30,6 +31,15 @@ function MenuOverlay({ title, choices, cursor }: { title: string; choices: { lab
       ))}
     </Box>
   );
+}
+
+/**
+ * The status line's message: a refusal or the instructor's notice first, then
+ * who the game waits for (the server says), then an older hint or info line.
+ */
+export function statusFlash(flash: Flash | null, waiting: string | null): Flash | null {
+  if (flash && flash.kind !== "info") return flash;
+  return waiting ? { kind: "info", text: waiting } : flash;
 }
 
 export function Game({ s, ui, cols, rows, local }: ScreenProps) {
@@ -78,7 +88,7 @@ export function Game({ s, ui, cols, rows, local }: ScreenProps) {
       ))}
       {body}
       {overlayTakesAll ? null : <EventLog log={s.log} height={L.logH} width={cols} />}
-      <StatusLine flash={s.flash} fallback={game.phase === "over" ? "This attempt is over: g shows the debrief." : undefined} />
+      <StatusLine flash={statusFlash(s.flash, game.waiting ?? null)} fallback={game.phase === "over" ? "This attempt is over: g shows the debrief." : undefined} />
       <KeyBar keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu" })} />
     </Box>
   );

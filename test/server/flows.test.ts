@@ -1,0 +1,106 @@
+// The flows a class walks through (issue 14): n and retry give each level its
+// own bots unless the room's creator chose some, and a solo versus game against
+// either side's bot ends, with the server saying who it waits for.
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadCampaign, loadLevelFile, type Level } from "../../src/level/load.js";
+import type { TestClient } from "./client.js";
+import { player, server } from "./harness.js";
+
+const VERSUS = "versus-lost-update";
+let levels: Level[] | null = null;
+function campaign(): Level[] {
+  if (!levels) {
+    const all = loadCampaign();
+    const versus = loadLevelFile(join(import.meta.dirname, "..", "fixtures", `${VERSUS}.yaml`));
+    levels = [...all, versus];
+  }
+  return levels;
+}
+
+/** Step CPU `cpu` whenever it can run, until the attempt ends; returns the last game view. */
+async function playOut(p: TestClient, cpu: number, max = 60) {
+  for (let i = 0; i < max; i++) {
+    const last = p.log.filter((m) => m.type === "update" || m.type === "joined" || m.type === "state").at(-1)!;
+    const game = last.type === "update" ? last.game : last.type === "joined" || last.type === "state" ? last.state.game : null;
+    if (game?.result) return game;
+    const seq = p.seq;
+    if (game && game.phase !== "over" && game.cpus[cpu].state === "ready") {
+      const r = await p.request({ type: "step", seq, cpu });
+      if (r.type === "error") expect(["stale-seq", "not-runnable", "game-over"]).toContain(r.code);
+    }
+    // Wait for the next thing to happen (a bot move or the end).
+    await p.take("update", (m) => m.seq > seq).catch(() => undefined);
+  }
+  throw new Error("the game did not end");
+}
+
+describe("n and retry give each level its own bots", () => {
+  it("from a hunt, n into a defend level brings the adversary; an explicit choice stays", async () => {
+    const s = await server();
+    const p = await player(s.url, "solo");
+    const j = await p.ok<"joined">({ type: "create", level: "basics-lost-update" });
+    expect(j.state.room.policy).toBe("manual");
+    await p.ok({ type: "claim", cpu: 0 });
+    for (const cpu of [0, 1, 0, 1]) await p.ok({ type: "step", seq: p.seq, cpu });
+    await p.ok({ type: "next", seq: p.seq });
+    const room = await p.take("room", (m) => m.room.level.id === "basics-spinlock");
+    expect(room.room.policy).toBe("adversary");
+    expect(room.room.seats[1]).toMatchObject({ holder: null, bot: "adversary" });
+    // The adversary now plays CPU1: a player may not step it.
+    await p.refused({ type: "step", seq: p.seq, cpu: 1 }, "not-your-cpu");
+    await p.ok({ type: "leave" });
+
+    // Chosen explicitly: manual on every level.
+    await p.ok({ type: "create", level: "basics-lost-update", policy: "manual" });
+    await p.ok({ type: "claim", cpu: 0 });
+    for (const cpu of [0, 1, 0, 1]) await p.ok({ type: "step", seq: p.seq, cpu });
+    await p.ok({ type: "next", seq: p.seq });
+    const manual = await p.take("room", (m) => m.room.level.id === "basics-spinlock");
+    expect(manual.room.policy).toBe("manual");
+    expect(manual.room.seats[1].bot).toBe("manual");
+  });
+});
+
+describe("solo versus against a side's bot", () => {
+  it("a player on blue: the red bot (adversary) plays T0, says when it waits, and the game ends", async () => {
+    const s = await server({ levels: campaign() });
+    const p = await player(s.url, "ada");
+    const j = await p.ok<"joined">({ type: "create", level: VERSUS });
+    expect(j.state.room.policy).toBe("adversary");
+    expect(j.state.room.seats.map((x) => [x.side, x.bot])).toEqual([
+      ["red", "adversary"],
+      ["blue", "guard"],
+    ]);
+    await p.ok({ type: "claim", cpu: 1, side: "blue" });
+    // A human steps only their side.
+    await p.refused({ type: "step", seq: p.seq, cpu: 0 }, "not-your-cpu");
+    await p.ok({ type: "start", seq: p.seq });
+    // Red reads, then parks (its write would lose the race): the server says it waits for ada.
+    const waits = await p.take("update", (m) => typeof m.game.waiting === "string");
+    expect(waits.game.waiting).toContain("Waiting for ada (blue) to step CPU1 (T1)");
+    expect(waits.game.waiting).toContain("red bot waits");
+    const end = await playOut(p, 1);
+    expect(end.result!.winner).not.toBeNull();
+    const bots = p.log.flatMap((m) => (m.type === "update" && m.event.kind === "step" && m.event.by === "bot" ? [m.event.entry.cpu] : []));
+    expect(bots.length).toBeGreaterThan(0);
+    expect(bots.every((c) => c === 0)).toBe(true);
+  });
+
+  it("a player on red: the blue bot (guard) plays T1 and never waits; the game ends", async () => {
+    const s = await server({ levels: campaign() });
+    const p = await player(s.url, "bob");
+    await p.ok({ type: "create", level: VERSUS });
+    await p.ok({ type: "claim", cpu: 0, side: "red" });
+    await p.refused({ type: "step", seq: p.seq, cpu: 1 }, "not-your-cpu");
+    await p.ok({ type: "start", seq: p.seq });
+    const end = await playOut(p, 0);
+    // Who wins depends on who is quicker (the guard moves as soon as play starts); it ends either way.
+    expect(end.result!.winner).not.toBeNull();
+    const views = p.log.flatMap((m) => (m.type === "update" ? [m] : []));
+    expect(views.every((m) => !m.game.waiting?.includes("blue bot waits"))).toBe(true);
+    const bots = views.flatMap((m) => (m.event.kind === "step" && m.event.by === "bot" ? [m.event.entry.cpu] : []));
+    expect(bots.length).toBeGreaterThan(0);
+    expect(bots.every((c) => c === 1)).toBe(true);
+  });
+});
