@@ -104,3 +104,13 @@ describe("solo versus against a side's bot", () => {
     expect(bots.every((c) => c === 1)).toBe(true);
   });
 });
+
+describe("versus results in the export", () => {
+  it("a versus row says which side won and carries its score", async () => {
+    const { resultRow } = await import("../../server/storage/rows.js");
+    const room = { code: "RRRRRR", level: VERSUS, policy: "level" as const, versus: true, workshop: "WWWWWWWW", team: null, createdAt: 0 };
+    const a = { id: "RRRRRR-1", room: "RRRRRR", n: 1, level: VERSUS, startSeq: 0, startedAt: 0 };
+    const r = { outcome: "won" as const, reason: "finished" as const, oracle: null, steps: 4, par: 4, hintsUsed: 0, rewinds: 0, resets: 0, durationMs: 1, score: 1000, counterexample: null, winner: "blue" as const, scores: { red: 0, blue: 1000 } };
+    expect(resultRow(room, a, {}, r, 1, ["ada"])).toMatchObject({ outcome: "blue won", score: 1000 });
+  });
+});

@@ -138,6 +138,18 @@ export function resultHeadline(r: Result, mode: Mode): string {
   }
 }
 
+/**
+ * The result as it counts for this player. Outside versus, the room's. In a
+ * versus room, the side they played: won or lost with it, and its score;
+ * watching, or playing both sides, counts as played (not won, 0).
+ */
+export function myResult(r: Result, sides: Side[]): Result {
+  if (r.winner === null) return r;
+  if (sides.length !== 1) return { ...r, outcome: "lost", score: 0 };
+  const won = sides[0] === r.winner;
+  return { ...r, outcome: won ? "won" : "lost", score: r.scores?.[sides[0]] ?? (won ? r.score : 0) };
+}
+
 export function scoreLine(r: Result): string {
   const par = r.par === null ? "" : ` (par ${r.par}${r.steps > r.par ? `, ${r.steps - r.par} over` : r.steps === r.par ? ", on par" : ""})`;
   return `Score ${r.score} · ${r.steps} step${r.steps === 1 ? "" : "s"}${par} · hints ${r.hintsUsed} · rewinds ${r.rewinds} · resets ${r.resets} · ${Math.round(r.durationMs / 1000)} s`;

@@ -3,6 +3,7 @@
 // render. The server is the authority on every rule; this only keeps what it
 // said, plus a bounded event log in words.
 
+import { myResult, mySides } from "./game.js";
 import type { DashboardTeam, GameEvent, GameView, LevelInfo, Result, RoomInfo, ServerMessage, TraceEntry } from "../../protocol/server.js";
 
 export type ConnStatus = "connecting" | "open" | "reconnecting" | "closed";
@@ -167,7 +168,9 @@ export function closeText(code: number, reason: string): string {
 function recordFinish(s: ClientState, before: GameView | null, game: GameView): ClientState {
   if (!game.result || (before?.attempt === game.attempt && before.result)) return s;
   if (s.finished.some((f) => f.attempt === game.attempt)) return s;
-  return { ...s, finished: [...s.finished, { attempt: game.attempt, level: game.level, result: game.result }] };
+  // A versus attempt counts for the side this player played (won, lost, or only played).
+  const result = myResult(game.result, mySides(s.room, s.you?.member ?? null));
+  return { ...s, finished: [...s.finished, { attempt: game.attempt, level: game.level, result }] };
 }
 
 function applyMessage(s: ClientState, msg: ServerMessage): ClientState {

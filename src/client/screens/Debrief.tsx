@@ -7,7 +7,7 @@ import { Help } from "../components/Help.js";
 import { Confirm } from "../components/Confirm.js";
 import { KeyBar } from "../components/KeyBar.js";
 import { StatusLine } from "../components/StatusLine.js";
-import { mySides, resultHeadline, scoreLine, winnerLines } from "../model/game.js";
+import { myResult, mySides, resultHeadline, scoreLine, winnerLines } from "../model/game.js";
 import { keyBar } from "../model/help.js";
 import { clip, wrapLine } from "../model/layout.js";
 import { traceLine } from "../model/store.js";
@@ -24,6 +24,7 @@ export function Debrief({ s, ui, cols, rows, local }: ScreenProps) {
   if (ui.overlay === "help") return <Help height={rows - 1} />;
   if (ui.overlay === "quit") return <Confirm question="Quit Faultline?" />;
 
+  const sides = mySides(room, me);
   // The step at which an oracle fired (a hunt's win, a defence's loss, a deadlock); none when every CPU finished.
   const breakStep = r.oracle?.step ?? null;
   const lanes = game.cpus.map((c) => `CPU${c.cpu} ${c.name}`);
@@ -35,8 +36,9 @@ export function Debrief({ s, ui, cols, rows, local }: ScreenProps) {
   const head = [
     `DEBRIEF · ${info.title} · ${game.attempt}`,
     // A versus result names the winning side (red: the race happened; blue: it did not).
-    ...(r.winner !== null ? winnerLines(r, mySides(room, me)) : [resultHeadline(r, info.mode)]).flatMap((t) => wrapLine(t, cols - 1)),
-    scoreLine(r),
+    ...(r.winner !== null ? winnerLines(r, sides) : [resultHeadline(r, info.mode)]).flatMap((t) => wrapLine(t, cols - 1)),
+    // Versus: your side's score (both sides' when you watched or played both).
+    r.winner !== null && sides.length !== 1 && r.scores ? `${scoreLine(r).replace(/^Score \d+/, `Score red ${r.scores.red} · blue ${r.scores.blue}`)}` : scoreLine(myResult(r, sides)),
   ];
   const tlRows = [tl.header, ...tl.lanes.map((l) => l.label + l.cells), ...(tl.marker ? [tl.marker] : [])];
   const hidden = tl.hiddenBefore || tl.hiddenAfter ? `(steps ${tl.hiddenBefore + 1}-${s.trace.length - tl.hiddenAfter} of ${s.trace.length} shown)` : "";
