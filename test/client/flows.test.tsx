@@ -61,3 +61,18 @@ describe("waiting and sides in the client", () => {
     expect(drivable(plain, ME)).toEqual([0, 1]);
   });
 });
+
+describe("nothing leaks from one level to the next", () => {
+  it("n: the new attempt starts with a clean log and status line", () => {
+    const lost = level("basics-lost-update");
+    let st = clientIn("basics-lost-update", [step(0), step(1), step(0), step(1)], { mine: [0, 1] });
+    st = reduce(st, { kind: "local", flash: { kind: "info", text: "CPU1 (T1) has finished: Tab to a CPU that can still run." } });
+    st = reduce(st, { kind: "message", msg: { type: "update", seq: 5, event: { kind: "hint", by: "instructor", index: 0, text: "old hint", free: true }, game: snapshot(lost, play(lost, RACE), { mine: [0, 1] }).game } });
+    expect(st.log.length).toBeGreaterThan(3);
+    const spin = level("basics-spinlock");
+    const game = { ...snapshot(spin, play(spin, []), { mine: [0, 1] }).game, attempt: "K7M2QX-2" };
+    st = reduce(st, { kind: "message", msg: { type: "update", seq: 6, event: { kind: "attempt", by: ME, attempt: "K7M2QX-2", level: "basics-spinlock" }, game } });
+    expect(st.flash).toBeNull();
+    expect(st.log.map((l) => l.text)).toEqual(["You started attempt K7M2QX-2: basics-spinlock"]);
+  });
+});

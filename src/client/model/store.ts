@@ -214,7 +214,9 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
       else if (ev.kind === "rewind") trace = s.trace.slice(0, ev.to);
       else if (ev.kind === "reset" || ev.kind === "attempt") trace = [];
       const kind: LogKind = ev.kind === "step" ? "step" : ev.kind === "hint" ? "hint" : "game";
-      let next = log({ ...s, seq: msg.seq, game: msg.game, trace }, kind, eventLine(ev, s.room, me));
+      // A new attempt starts with a clean log and status line: nothing of the last level's play leaks into it.
+      const base: ClientState = ev.kind === "attempt" ? { ...s, log: [], flash: null } : s;
+      let next = log({ ...base, seq: msg.seq, game: msg.game, trace }, kind, eventLine(ev, s.room, me));
       if (ev.kind === "hint") next = { ...next, flash: { kind: "info", text: `Hint ${ev.index + 1}: ${ev.text}` } };
       else if (next.flash?.kind === "error") next = { ...next, flash: null }; // the machine moved on: an old refusal is stale
       return recordFinish(next, s.game, msg.game);
