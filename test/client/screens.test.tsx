@@ -127,7 +127,7 @@ describe("the lobby, intro and dashboard", () => {
 
   it("shows a level's intro, goal and fix choices before it starts", () => {
     const s = clientIn("basics-spinlock", [], { policy: "adversary" });
-    const out = renderToString(<Intro {...props(s, { introDone: null })} />, { columns: 100 });
+    const out = renderToString(<Intro {...props(s, { introDone: null }, 100, 40)} />, { columns: 100 });
     fits(out, 100, 40);
     expect(out).toContain("Take the lock · defend · basics");
     expect(out).toContain("Goal: Choose a fix and let every CPU finish");

@@ -7,10 +7,26 @@
 import type { ClientMessageInput } from "../../protocol/client.js";
 import type { ClientState } from "./store.js";
 import { actorName, claimFor, drivable, type Actor } from "./game.js";
+import { scrollAt, scrollBy, type Scroll } from "./scroll.js";
+
+/** The scroll keys of each region (the screens draw with the same keys). */
+export const scrollKeys = {
+  debrief: (s: ClientState) => `debrief:${s.game?.attempt ?? ""}`,
+  intro: (s: ClientState) => `intro:${s.game?.attempt ?? ""}`,
+  machine: (s: ClientState) => `machine:${s.game?.attempt ?? ""}`,
+  log: (s: ClientState) => `log:${s.room?.code ?? ""}`,
+  help: () => "help",
+};
+
+/** A scrolling key on region `key`: the UI with the new offset, or null when the key does not scroll. */
+function scrolled(ui: UiState, k: KeyPress, key: string, arrows: boolean, page = 10): Outcome | null {
+  const at = scrollBy(k, scrollAt(ui.scroll, key), key, page, arrows);
+  return at === null ? null : none({ ...ui, scroll: { key, at } });
+}
 
 export type Policy = "manual" | "eager" | "adversary";
 export type Screen = "connecting" | "offline" | "lobby" | "intro" | "game" | "debrief" | "dashboard";
-export type Overlay = "help" | "quit" | "menu" | "reset";
+export type Overlay = "help" | "quit" | "menu" | "reset" | "log";
 export type InputField = "name" | "code" | "announce" | "title";
 
 export interface UiState {
@@ -33,6 +49,8 @@ export interface UiState {
   teamCursor: number;
   /** The instructor dashboard is open. */
   dashboard: boolean;
+  /** The offset of the scrollable region shown (model/scroll.ts). */
+  scroll: Scroll | null;
 }
 
 export const initialUi: UiState = {
@@ -48,6 +66,7 @@ export const initialUi: UiState = {
   replay: null,
   teamCursor: 0,
   dashboard: false,
+  scroll: null,
 };
 
 /** The subset of Ink's Key this client reads. */
@@ -64,6 +83,10 @@ export interface KeyPress {
   ctrl?: boolean;
   backspace?: boolean;
   delete?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
+  home?: boolean;
+  end?: boolean;
 }
 
 export type Effect = { kind: "exit" } | { kind: "rename"; name: string } | { kind: "leave" } | { kind: "flash"; text: string };
@@ -142,6 +165,11 @@ function lobbyKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   const levels = ctx.s.levels;
   if (k.upArrow) return none({ ...ui, lobbyCursor: Math.max(0, ui.lobbyCursor - 1) });
   if (k.downArrow) return none({ ...ui, lobbyCursor: Math.min(levels.length - 1, ui.lobbyCursor + 1) });
+  const last = Math.max(0, levels.length - 1);
+  if (k.home) return none({ ...ui, lobbyCursor: 0 });
+  if (k.end) return none({ ...ui, lobbyCursor: last });
+  if (k.pageUp) return none({ ...ui, lobbyCursor: Math.max(0, ui.lobbyCursor - 10) });
+  if (k.pageDown) return none({ ...ui, lobbyCursor: Math.min(last, ui.lobbyCursor + 10) });
   if (k.return) {
     const level = levels[ui.lobbyCursor];
     if (!level) return none(ui);
@@ -185,6 +213,8 @@ function introKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     return game.phase === "setup" ? send(next, { type: "start", seq }) : none(next);
   }
   if (k.input === "b") return { ui: { ...ui, introDone: null }, send: [{ type: "leave" }], effects: [{ kind: "leave" }] };
+  const sc = scrolled(ui, k, scrollKeys.intro(s), knobs.length === 0);
+  if (sc) return sc;
   if (versus && room) {
     // Seats: Tab (or 0-9 when there is no fix to choose) picks a CPU, c takes it for its side, x hands it back.
     const n = room.seats.length;
@@ -241,6 +271,14 @@ function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     if (k.input === "n" || k.escape) return none({ ...ui, overlay: null });
     return none(ui);
   }
+  if (ui.overlay === "log") {
+    if (k.escape || k.input === "l") return none({ ...ui, overlay: null });
+    return scrolled(ui, k, scrollKeys.log(s), true) ?? none(ui);
+  }
+  // The whole event log and every hint, scrollable; it opens at the newest line.
+  if (k.input === "l") return none({ ...ui, overlay: "log", scroll: { key: scrollKeys.log(s), at: Number.MAX_SAFE_INTEGER } });
+  const sc = scrolled(ui, k, scrollKeys.machine(s), false, 5);
+  if (sc) return sc;
 
   if (k.tab) {
     const order = drivable(s.room, s.you?.member ?? null);
@@ -298,6 +336,8 @@ function debriefKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     if (k.rightArrow) return none({ ...ui, replay: { at: Math.min(n, ui.replay.at + 1), playing: false } });
     if (k.input === " ") return none({ ...ui, replay: { ...ui.replay, playing: !ui.replay.playing && ui.replay.at < n } });
   }
+  const sc = scrolled(ui, k, scrollKeys.debrief(s), true);
+  if (sc) return sc;
   switch (k.input) {
     case "p":
       return n ? none({ ...ui, replay: { at: 1, playing: true } }) : flash(ui, "No step was taken: nothing to replay.");
@@ -347,9 +387,9 @@ export function handleKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome 
   }
   if (ui.overlay === "help") {
     if (k.escape || k.input === "?" || k.input === "q") return none({ ...ui, overlay: null });
-    return none(ui);
+    return scrolled(ui, k, scrollKeys.help(), true) ?? none(ui);
   }
-  if (k.input === "?") return none({ ...ui, overlay: "help" });
+  if (k.input === "?") return none({ ...ui, overlay: "help", scroll: { key: scrollKeys.help(), at: 0 } });
   if (k.input === "q") return none({ ...ui, overlay: "quit" });
   const screen = screenOf(ctx.s, ui);
   if (k.escape && ui.overlay) return none({ ...ui, overlay: null });

@@ -11,7 +11,7 @@ import { keyBar } from "../model/help.js";
 import type { ScreenProps } from "./props.js";
 
 export function Dashboard({ s, ui, cols, rows }: ScreenProps) {
-  if (ui.overlay === "help") return <Help height={rows - 1} />;
+  if (ui.overlay === "help") return <Help height={rows - 1} scroll={ui.scroll} />;
   if (ui.overlay === "quit") return <Confirm question="Quit Faultline? (the workshop goes on without this window)" />;
   const d = s.dashboard;
   const ws = s.workshop;
@@ -36,7 +36,7 @@ export function Dashboard({ s, ui, cols, rows }: ScreenProps) {
       <Text> </Text>
       <Text wrap="truncate-end">{t.summary}</Text>
       <StatusLine flash={s.flash} />
-      <KeyBar keys={keyBar("dashboard")} />
+      <KeyBar width={cols} keys={keyBar("dashboard")} />
     </Box>
   );
 }
