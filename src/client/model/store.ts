@@ -46,7 +46,8 @@ export interface ClientState {
   nextLogId: number;
   /** The latest error or notice, shown on the status line until the next one. */
   flash: Flash | null;
-  workshop: { id: string; title: string; token: string } | null;
+  /** A workshop created here; `saved`: the file its token was saved to (null: not saved). */
+  workshop: { id: string; title: string; token: string; saved?: string | null } | null;
   dashboard: { workshop: { id: string; title: string; paused: boolean }; teams: DashboardTeam[] } | null;
   /** Attempts seen to finish during this session, oldest first (for completion marks and best scores). */
   finished: FinishedAttempt[];
