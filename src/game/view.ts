@@ -21,6 +21,23 @@ export function levelInfo(level: Level): LevelInfo {
   };
 }
 
+/**
+ * The line of `p` that called `callee`: the one before the caller's pc (where a
+ * plain call leaves it), the one at it (a call that resumes by the callee's
+ * result), else the first that names the callee; else the one before the pc.
+ */
+export function callLine(p: ReturnType<typeof getPath>, pc: number, callee: string, cfg: Parameters<typeof lineOf>[1]): string {
+  const name = callee.replace(/ \(.*\)$/, "");
+  const text = (i: number) => (p.steps[i] ? lineOf(p.steps[i], cfg) : "");
+  const calls = (i: number) => text(i).includes(`${name}(`);
+  if (pc > 0 && calls(pc - 1)) return text(pc - 1);
+  if (calls(pc)) return text(pc);
+  const i = p.steps.findIndex((_, k) => calls(k));
+  if (i >= 0) return text(i);
+  // A call under another name (flush_tlb_mm() entering flush_tlb_mm_range()): where a plain call leaves the pc.
+  return text(pc > 0 ? pc - 1 : pc);
+}
+
 export function gameView(level: Level, s: Session, attempt: string, nextLevel: string | null): GameView {
   const c = compiledFor(level, s.knobs);
   const m = current(s);
@@ -32,10 +49,13 @@ export function gameView(level: Level, s: Session, attempt: string, nextLevel: s
       state: st.state,
       text: st.text,
       ...(st.state === "menu" ? { choices: st.choices } : {}),
-      frames: cpu.frames.map((f) => {
+      frames: cpu.frames.map((f, j) => {
         const p = getPath(f.path);
         const at = p.steps[f.pc];
-        return { fn: p.name, path: p.id, source: p.source, pc: f.pc, line: at ? lineOf(at, c.cfg) : "" };
+        // A caller's pc has moved past its call: show the line that made the call.
+        const callee = cpu.frames[j + 1];
+        const line = callee ? callLine(p, f.pc, getPath(callee.path).name, c.cfg) : at ? lineOf(at, c.cfg) : "";
+        return { fn: p.name, path: p.id, source: p.source, pc: f.pc, line };
       }),
     };
   });

@@ -76,3 +76,102 @@ describe("nothing leaks from one level to the next", () => {
     expect(st.log.map((l) => l.text)).toEqual(["You started attempt K7M2QX-2: basics-spinlock"]);
   });
 });
+
+describe("smaller things a player notices (item 9) and the dashboard (item 10)", () => {
+  it("b goes back to the lobby with the cursor on the level just played", async () => {
+    const { handleKey, initialUi } = await import("../../src/client/model/input.js");
+    const s = clientIn("basics-spinlock", [], { policy: "adversary" });
+    const out = handleKey({ s }, { ...initialUi, introDone: s.game!.attempt }, { input: "b" });
+    expect(out.send).toEqual([{ type: "leave" }]);
+    expect(out.ui.lobbyCursor).toBe(s.levels.findIndex((l) => l.id === "basics-spinlock"));
+    expect(out.ui.lobbyCursor).toBeGreaterThan(0);
+  });
+
+  it("the lobby cursor takes Home, End, PgUp and PgDn", async () => {
+    const { handleKey, initialUi } = await import("../../src/client/model/input.js");
+    const { clientInLobby } = await import("./fixtures.js");
+    const s = clientInLobby();
+    const n = s.levels.length;
+    expect(handleKey({ s }, initialUi, { input: "", end: true }).ui.lobbyCursor).toBe(n - 1);
+    expect(handleKey({ s }, { ...initialUi, lobbyCursor: 12 }, { input: "", home: true }).ui.lobbyCursor).toBe(0);
+    expect(handleKey({ s }, initialUi, { input: "", pageDown: true }).ui.lobbyCursor).toBe(10);
+    expect(handleKey({ s }, { ...initialUi, lobbyCursor: 12 }, { input: "", pageUp: true }).ui.lobbyCursor).toBe(2);
+  });
+
+  it("a caller frame shows the line that made the call, and a function's note stays outside its ()", async () => {
+    const { fnCall } = await import("../../src/client/model/listing.js");
+    expect(fnCall("contpte_convert (rewritten in place)")).toBe("contpte_convert() (rewritten in place)");
+    expect(fnCall("dup_mmap")).toBe("dup_mmap()");
+    const { compileLevel } = await import("../../src/level/compile.js");
+    const { explore } = await import("../../src/sim/explore.js");
+    const { getPath, lineOf } = await import("../../src/sim/path.js");
+    let checked = 0;
+    for (const id of ["r5-six-steps", "basics-fork-cow", "r6-gup-fast-fork"]) {
+      const l = level(id);
+      const c = compileLevel(l);
+      const sched = explore(c.cfg, c.machine, { oracles: c.oracles }).schedule!;
+      for (let i = 1; i <= sched.length; i++) {
+        const cmds = sched.slice(0, i).map((a) => ("dma" in a ? step("dma") : step(a.cpu, a.choice)));
+        const game = snapshot(l, play(l, cmds), { mine: l.cpus.map((_, k) => k) }).game;
+        for (const cpu of game.cpus) {
+          cpu.frames.slice(0, -1).forEach((f, j) => {
+            const callee = cpu.frames[j + 1].fn.replace(/ \(.*\)$/, "");
+            // The line names the callee, or (a call under another name) it is the line before the pc, never the line after the call.
+            const before = lineOf(getPath(f.path).steps[Math.max(0, f.pc - 1)], c.cfg);
+            if (!f.line.includes(`${callee}(`)) expect(f.line, `${id} step ${i}: ${f.fn} calling ${callee}`).toBe(before);
+            checked++;
+          });
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+
+  it("a folio whose pin bias is taken before the pin is recorded says the pin is in flight", async () => {
+    const { folioLines } = await import("../../src/client/model/machine.js");
+    const l = level("r5-six-steps");
+    const m = structuredClone(play(l, []).machine);
+    const pfn = m.folios.findIndex((f, i) => f !== null && i > 0 && f.anon);
+    m.folios[pfn]!.refcount += 1024;
+    const line = folioLines(m, null).find((x) => x.startsWith(`pfn ${pfn}`))!;
+    expect(line).toContain("(pin bias 1 x 1024)");
+    expect(line).toContain("pins 0 + 1 in flight");
+  });
+
+  it("the dashboard says paused while the workshop is paused, and fits 80 columns", async () => {
+    const { dashboardRows } = await import("../../src/client/model/dashboard.js");
+    const team = { room: "K7M2QX", team: "a long team name", level: "r5-pick-the-fix", attempt: "K7M2QX-1", phase: "play" as const, steps: 12, hintsUsed: 1, rewinds: 2, outcome: "won" as const, score: 1000, totalScore: 12000, finished: 12, members: 3, connected: 2 };
+    const t = dashboardRows([team], 0, 5, { width: 80, paused: true });
+    expect(t.rows[0].text).toContain("❚❚ paused");
+    expect(t.rows[0].text).not.toContain("▶ play");
+    for (const l of [t.header, t.rows[0].text]) expect([...l].length).toBeLessThan(80);
+    expect(t.rows[0].text).toMatch(/2\/3$/);
+    expect(dashboardRows([team], 0, 5).rows[0].text).toContain("▶ play");
+  });
+
+  it("an announcement and a released hint are confirmed on the status line", async () => {
+    const { handleKey, initialUi } = await import("../../src/client/model/input.js");
+    const { clientInLobby } = await import("./fixtures.js");
+    const s = clientInLobby();
+    const ins = { id: "K7QX2MNP", token: "t".repeat(43) };
+    const typed = handleKey({ s, instructor: ins }, { ...initialUi, dashboard: true, input: { field: "announce", text: "Ten minutes" } }, { input: "", return: true });
+    expect(typed.send).toEqual([{ type: "announce", workshop: ins.id, token: ins.token, text: "Ten minutes" }]);
+    expect(typed.effects).toEqual([{ kind: "flash", text: "Announcement sent to every team: Ten minutes" }]);
+    expect(handleKey({ s, instructor: ins }, { ...initialUi, dashboard: true }, { input: "H" }).effects[0]).toMatchObject({ kind: "flash" });
+  });
+
+  it("the room log says when a player joins, drops, comes back and leaves", async () => {
+    const { memberChanges } = await import("../../src/client/model/store.js");
+    const l = level("basics-lost-update");
+    const alone = roomInfo(l, { mine: [0] });
+    const withAda = roomInfo(l, { mine: [0], others: [1] });
+    const away = { ...withAda, members: withAda.members.map((m) => (m.id === ME ? m : { ...m, connected: false })) };
+    expect(memberChanges(alone, withAda, ME)).toEqual(["Ada joined the room"]);
+    expect(memberChanges(withAda, away, ME)).toEqual(["Ada lost the connection (their seat waits for them)"]);
+    expect(memberChanges(away, withAda, ME)).toEqual(["Ada is back"]);
+    expect(memberChanges(withAda, alone, ME)).toEqual(["Ada left the room"]);
+    let st = clientIn("basics-lost-update", [], { mine: [0] });
+    st = reduce(st, { kind: "message", msg: { type: "room", room: withAda } });
+    expect(st.log.at(-1)!.text).toBe("Ada joined the room");
+  });
+});

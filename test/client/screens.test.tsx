@@ -154,7 +154,7 @@ describe("the lobby, intro and dashboard", () => {
     fits(out, 120, 40);
     expect(out).toContain("WORKSHOP Class · code ABCDEFGH · ❚❚ PAUSED");
     expect(out).toMatch(/▸ K7M2QX red +basics-lost-update +■ over +4 +1 +0 +✓ won 900 +900 +1 +1\/2/);
-    expect(out).toContain("1 team · 0 playing · 1 just won · 1 attempts finished");
+    expect(out).toContain("1 team · 0 in play (paused) · 1 just won · 1 attempts finished");
   });
 
   it("says plainly when the terminal is too small", () => {

@@ -151,7 +151,9 @@ function typing(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
       case "title":
         return send({ ...done, dashboard: true }, { type: "createWorkshop", title: text });
       case "announce":
-        return ctx.instructor ? send(done, { type: "announce", workshop: ctx.instructor.id, token: ctx.instructor.token, text }) : none(done);
+        return ctx.instructor
+          ? { ui: done, send: [{ type: "announce", workshop: ctx.instructor.id, token: ctx.instructor.token, text }], effects: [{ kind: "flash", text: `Announcement sent to every team: ${text}` }] }
+          : none(done);
     }
   }
   if (printable(k)) {
@@ -212,7 +214,7 @@ function introKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     const next = { ...ui, introDone: game.attempt };
     return game.phase === "setup" ? send(next, { type: "start", seq }) : none(next);
   }
-  if (k.input === "b") return { ui: { ...ui, introDone: null }, send: [{ type: "leave" }], effects: [{ kind: "leave" }] };
+  if (k.input === "b") return backToLobby(ctx, { ...ui, introDone: null });
   const sc = scrolled(ui, k, scrollKeys.intro(s), knobs.length === 0);
   if (sc) return sc;
   if (versus && room) {
@@ -242,6 +244,12 @@ function introKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   else if (/^[1-9]$/.test(k.input) && Number(k.input) <= knob.options.length) pick = Number(k.input) - 1;
   if (pick === null || pick === cur) return none(ui);
   return send(ui, { type: "knob", seq, knob: knob.id, value: knob.options[pick].value });
+}
+
+/** Leave the room for the lobby, its cursor on the level just played (not the room's first). */
+function backToLobby(ctx: InputContext, ui: UiState): Outcome {
+  const i = ctx.s.levels.findIndex((l) => l.id === (ctx.s.game?.level ?? ctx.s.room?.level.id));
+  return { ui: { ...ui, lobbyCursor: i >= 0 ? i : ui.lobbyCursor }, send: [{ type: "leave" }], effects: [{ kind: "leave" }] };
 }
 
 function stepMsg(seq: number, a: Actor, choice?: string): ClientMessageInput {
@@ -320,7 +328,7 @@ function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     case "g":
       return game.phase === "over" ? none({ ...ui, lookAt: null }) : none(ui);
     case "b":
-      return { ui: { ...ui, lookAt: null, replay: null, selected: null }, send: [{ type: "leave" }], effects: [{ kind: "leave" }] };
+      return backToLobby(ctx, { ...ui, lookAt: null, replay: null, selected: null });
   }
   return none(ui);
 }
@@ -349,7 +357,7 @@ function debriefKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     case "g":
       return none({ ...ui, lookAt: game.attempt, replay: null });
     case "b":
-      return { ui: { ...ui, lookAt: null, replay: null, selected: null }, send: [{ type: "leave" }], effects: [{ kind: "leave" }] };
+      return backToLobby(ctx, { ...ui, lookAt: null, replay: null, selected: null });
   }
   return none(ui);
 }
@@ -369,10 +377,12 @@ function dashboardKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
       return none({ ...ui, input: { field: "announce", text: "" } });
     case "h": {
       const team = teams[ui.teamCursor];
-      return team ? send(ui, { type: "releaseHint", ...creds, room: team.room }) : flash(ui, "No team to send a hint to yet.");
+      return team
+        ? { ui, send: [{ type: "releaseHint", ...creds, room: team.room }], effects: [{ kind: "flash", text: `Next hint released to ${team.team ?? team.room} (free for them).` }] }
+        : flash(ui, "No team to send a hint to yet.");
     }
     case "H":
-      return send(ui, { type: "releaseHint", ...creds });
+      return { ui, send: [{ type: "releaseHint", ...creds }], effects: [{ kind: "flash", text: "Next hint released to every team (free for them)." }] };
   }
   return none(ui);
 }

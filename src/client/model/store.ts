@@ -166,6 +166,22 @@ export function closeText(code: number, reason: string): string {
   return reason ? `${words}: ${reason}` : words;
 }
 
+/** The members who joined, left, dropped or came back between two views of a room (not this player). */
+export function memberChanges(before: RoomInfo, after: RoomInfo, me: string | null): string[] {
+  const out: string[] = [];
+  const old = new Map(before.members.map((m) => [m.id, m]));
+  const now = new Map(after.members.map((m) => [m.id, m]));
+  for (const m of after.members) {
+    if (m.id === me) continue;
+    const was = old.get(m.id);
+    if (!was) out.push(`${m.name} joined the room`);
+    else if (was.connected && !m.connected) out.push(`${m.name} lost the connection (their seat waits for them)`);
+    else if (!was.connected && m.connected) out.push(`${m.name} is back`);
+  }
+  for (const m of before.members) if (m.id !== me && !now.has(m.id)) out.push(`${m.name} left the room`);
+  return out;
+}
+
 function recordFinish(s: ClientState, before: GameView | null, game: GameView): ClientState {
   if (!game.result || (before?.attempt === game.attempt && before.result)) return s;
   if (s.finished.some((f) => f.attempt === game.attempt)) return s;
@@ -222,8 +238,12 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
       else if (next.flash?.kind === "error") next = { ...next, flash: null }; // the machine moved on: an old refusal is stale
       return recordFinish(next, s.game, msg.game);
     }
-    case "room":
-      return { ...s, room: msg.room };
+    case "room": {
+      // Who came and went, in the room's log.
+      let next: ClientState = { ...s, room: msg.room };
+      if (s.room?.code === msg.room.code) for (const line of memberChanges(s.room, msg.room, me)) next = log(next, "info", line);
+      return next;
+    }
     case "error": {
       const text = errorText(msg.code, msg.message);
       return log({ ...s, flash: { kind: "error", text } }, "error", text);

@@ -36,7 +36,7 @@ export function Dashboard({ s, ui, cols, rows }: ScreenProps) {
   const d = s.dashboard;
   const ws = s.workshop;
   const head = instructorLines(s.url, ws, cols).length;
-  const t = dashboardRows(d?.teams ?? [], ui.teamCursor, Math.max(3, rows - 8 - head));
+  const t = dashboardRows(d?.teams ?? [], ui.teamCursor, Math.max(3, rows - 8 - head), { width: cols, paused: d?.workshop.paused === true });
   return (
     <Box flexDirection="column" width={cols}>
       <Text bold wrap="truncate-end">
