@@ -175,3 +175,22 @@ describe("smaller things a player notices (item 9) and the dashboard (item 10)",
     expect(st.log.at(-1)!.text).toBe("Ada joined the room");
   });
 });
+
+describe("a key right after Enter", () => {
+  it("acts on the state the start makes, not the one it replaces; n starts on the player's own CPU", async () => {
+    const { handleKey, initialUi } = await import("../../src/client/model/input.js");
+    const s = clientIn("basics-lost-update", [], { mine: [0, 1] });
+    const entered = handleKey({ s }, initialUi, { input: "", return: true });
+    expect(entered.send).toEqual([{ type: "start", seq: 0 }]);
+    // The start's update has not arrived: the step names seq 1, the state after the start.
+    expect(handleKey({ s }, entered.ui, { input: " " }).send).toEqual([{ type: "step", seq: 1, cpu: 0 }]);
+    // Once it has (or after a reset, when seq has moved on), the seq is the one the client saw.
+    const started = { ...s, seq: 1, game: { ...s.game!, phase: "play" as const } };
+    expect(handleKey({ s: started }, entered.ui, { input: " " }).send).toEqual([{ type: "step", seq: 1, cpu: 0 }]);
+    const reset = { ...s, seq: 7 };
+    expect(handleKey({ s: reset }, entered.ui, { input: " " }).send).toEqual([{ type: "step", seq: 7, cpu: 0 }]);
+    // n from a debrief forgets the CPU last looked at.
+    const over = clientIn("basics-lost-update", RACE, { mine: [0, 1] });
+    expect(handleKey({ s: over }, { ...initialUi, selected: 1 }, { input: "n" }).ui.selected).toBeNull();
+  });
+});

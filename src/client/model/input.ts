@@ -51,6 +51,8 @@ export interface UiState {
   dashboard: boolean;
   /** The offset of the scrollable region shown (model/scroll.ts). */
   scroll: Scroll | null;
+  /** The start this player sent from the intro, and the seq it was sent on (its update may not have arrived yet). */
+  startSent: { attempt: string; seq: number } | null;
 }
 
 export const initialUi: UiState = {
@@ -67,6 +69,7 @@ export const initialUi: UiState = {
   teamCursor: 0,
   dashboard: false,
   scroll: null,
+  startSent: null,
 };
 
 /** The subset of Ink's Key this client reads. */
@@ -212,7 +215,7 @@ function introKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
       return flash(ui, "Pick your side first: Tab to a CPU, then c to take it.");
     }
     const next = { ...ui, introDone: game.attempt };
-    return game.phase === "setup" ? send(next, { type: "start", seq }) : none(next);
+    return game.phase === "setup" ? send({ ...next, startSent: { attempt: game.attempt, seq } }, { type: "start", seq }) : none(next);
   }
   if (k.input === "b") return backToLobby(ctx, { ...ui, introDone: null });
   const sc = scrolled(ui, k, scrollKeys.intro(s), knobs.length === 0);
@@ -259,7 +262,10 @@ function stepMsg(seq: number, a: Actor, choice?: string): ClientMessageInput {
 function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   const s = ctx.s;
   const game = s.game!;
-  const seq = s.seq;
+  // A key pressed right after Enter, before the start's update arrives, acts on the state the start makes (seq + 1),
+  // not on the one it replaces (which the server would refuse as stale).
+  const pending = game.phase === "setup" && ui.startSent?.attempt === game.attempt && ui.startSent.seq === s.seq;
+  const seq = pending ? s.seq + 1 : s.seq;
   const sel = selectedActor(s, ui);
   const view = sel === "dma" ? null : game.cpus[sel];
 
@@ -349,11 +355,12 @@ function debriefKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   switch (k.input) {
     case "p":
       return n ? none({ ...ui, replay: { at: 1, playing: true } }) : flash(ui, "No step was taken: nothing to replay.");
+    // A new attempt starts on the player's own CPU (the last one looked at may be a bot's there).
     case "r":
-      return send({ ...ui, replay: null, lookAt: null }, { type: "retry", seq });
+      return send({ ...ui, replay: null, lookAt: null, selected: null, menuCursor: 0 }, { type: "retry", seq });
     case "n":
       if (!game.offers?.next) return flash(ui, "That was the last level of the campaign.");
-      return send({ ...ui, replay: null, lookAt: null }, { type: "next", seq });
+      return send({ ...ui, replay: null, lookAt: null, selected: null, menuCursor: 0 }, { type: "next", seq });
     case "g":
       return none({ ...ui, lookAt: game.attempt, replay: null });
     case "b":
