@@ -70,6 +70,8 @@ export interface ResultRow {
   steps: number;
   par: number | null;
   hints: number;
+  /** Hints the instructor released to the team (free). */
+  hintsReleased: number;
   rewinds: number;
   resets: number;
   durationMs: number;

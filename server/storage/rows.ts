@@ -19,6 +19,7 @@ export function resultRow(room: RoomRecord, a: AttemptRecord, knobs: Record<stri
     steps: r.steps,
     par: r.par,
     hints: r.hintsUsed,
+    hintsReleased: r.hintsReleased ?? 0,
     rewinds: r.rewinds,
     resets: r.resets,
     durationMs: r.durationMs,

@@ -306,10 +306,14 @@ function judge(level: Level, c: Compiled, s: Session, at: number): Result | null
   let v: { oracle: OracleId; message: string } | null = checkOracles(c.cfg, m, watch);
   if (!v && goal.includes("livelock")) v = livelockNow(level, c, s);
   const base = { steps: s.trace.length, par: level.par ?? null, hintsUsed: s.hintsUsed, rewinds: s.rewinds, resets: s.resets, durationMs: Math.max(0, at - (s.startedAt ?? at)) };
+  // Hints the instructor released (free): shown, not asked for.
+  const released = s.hints.length - s.hintsUsed;
   const finish = (won: boolean, reason: Result["reason"], counterexample: string | null = null): Result => {
     const oracle = v ? { id: v.oracle, message: v.message, step: s.trace.length } : null;
-    if (s.versus) return { ...versusResult(v !== null && goal.includes(v.oracle), base), reason, oracle, counterexample };
-    return { outcome: won ? "won" : "lost", reason, oracle, ...base, score: score({ mode: level.mode, won, ...base, fixCost: fixCost(level, s.knobs) }), counterexample, winner: null };
+    const r: Result = s.versus
+      ? { ...versusResult(v !== null && goal.includes(v.oracle), base), reason, oracle, counterexample }
+      : { outcome: won ? "won" : "lost", reason, oracle, ...base, score: score({ mode: level.mode, won, ...base, fixCost: fixCost(level, s.knobs) }), counterexample, winner: null };
+    return released > 0 ? { ...r, hintsReleased: released } : r;
   };
   if (v) {
     const isGoal = goal.includes(v.oracle);

@@ -72,6 +72,8 @@ export const resultSchema = z.strictObject({
   counterexample: z.string().nullable(),
   /** Versus rooms: red wins when the race happens, blue when every CPU finishes safely. */
   winner: side.nullable(),
+  /** Hints the instructor released (free, not in hintsUsed); absent when none. */
+  hintsReleased: z.int().optional(),
   /** Versus rooms: each side's score (the losing side's is 0); `outcome` and `score` are the winner's. */
   scores: z.strictObject({ red: z.int(), blue: z.int() }).optional(),
 });

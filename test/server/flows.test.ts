@@ -114,3 +114,24 @@ describe("versus results in the export", () => {
     expect(resultRow(room, a, {}, r, 1, ["ada"])).toMatchObject({ outcome: "blue won", score: 1000 });
   });
 });
+
+describe("released hints in the results (item 10)", () => {
+  it("a result counts the instructor's released hints apart, and the export has a column for them", async () => {
+    const { applyCommand, newSession } = await import("../../src/game/session.js");
+    const { resultRow } = await import("../../server/storage/rows.js");
+    const { toCsv } = await import("../../src/cli/results.js");
+    const lv = campaign().find((l) => l.id === "basics-lost-update")!;
+    let s = newSession(lv);
+    s = applyCommand(lv, s, { kind: "hint", free: true }, 0, "instructor").s;
+    s = applyCommand(lv, s, { kind: "hint" }, 0, "p").s;
+    for (const actor of [0, 1, 0, 1]) s = applyCommand(lv, s, { kind: "step", actor }, 1, "p").s;
+    expect(s.result).toMatchObject({ outcome: "won", hintsUsed: 1, hintsReleased: 1 });
+    const room = { code: "RRRRRR", level: lv.id, policy: "level" as const, versus: false, workshop: "WWWWWWWW", team: "reds", createdAt: 0 };
+    const a = { id: "RRRRRR-1", room: "RRRRRR", n: 1, level: lv.id, startSeq: 0, startedAt: 0 };
+    const row = resultRow(room, a, {}, s.result!, 1, ["ada"]);
+    expect(row).toMatchObject({ hints: 1, hintsReleased: 1 });
+    const csv = toCsv([row]).split("\r\n");
+    expect(csv[0]).toContain(",hints,hintsReleased,rewinds,");
+    expect(csv[1]).toContain(",1,1,0,");
+  });
+});
