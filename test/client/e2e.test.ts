@@ -81,7 +81,7 @@ describe("faultline in a terminal", () => {
     for (let i = 0; i < 12 && !end; i++) {
       const at = s.mark();
       s.type(KEY.space);
-      end = await s.waitFor(/DEBRIEF · Take the lock[\s\S]*Why your fix failed/, at, 1500).catch(() => "");
+      end = await s.waitFor(/DEBRIEF · Take the lock[\s\S]*Why your fix failed/, at, 3000).catch(() => "");
     }
     if (!end) throw new Error(`no debrief; the screen said:\n${s.text().slice(-2500)}`);
     expect(end).toContain("Why your fix failed (No lock (as in the last level))");

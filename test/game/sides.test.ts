@@ -61,3 +61,43 @@ describe("versus bots", () => {
     expect(sidesPlan(fixture, s, (a) => (a === 0 ? "red" : null), 3).cmds).toEqual([{ kind: "step", actor: 0 }]);
   });
 });
+
+/**
+ * A solo game on a versus level: the player holds `mine` and steps the first of
+ * them that can run whenever the bots wait (or every other turn); the bots play
+ * the rest by their sides. Returns the session and the slowest bot decision (ms).
+ */
+function solo(level: Level, mine: number[]): { s: Session; slowest: number } {
+  let s = started(level);
+  const side = (a: number | "dma"): Side | null => (a === "dma" ? "red" : mine.includes(a) ? null : (level.cpus[a].side as Side));
+  let slowest = 0;
+  for (let n = 0; n < 400 && !s.result; n++) {
+    const t0 = performance.now();
+    const plan = sidesPlan(level, s, side, n);
+    slowest = Math.max(slowest, performance.now() - t0);
+    const runnable = mine.filter((c) => s.machine.cpus[c] && ["ready", "menu"].includes(cpuState(level, s, c)));
+    // The player moves when the bots wait, and otherwise every third turn.
+    const playerMoves = runnable.length > 0 && (plan.cmds.length === 0 || n % 3 === 2);
+    const cmd = playerMoves ? ({ kind: "step", actor: runnable[0] } as const) : plan.cmds[0];
+    expect(cmd, `turn ${n}: nobody moves`).toBeDefined();
+    s = applyCommand(level, s, cmd!, n, playerMoves ? "p" : "bot").s;
+  }
+  return { s, slowest };
+}
+
+import { gameView } from "../../src/game/view.js";
+const cpuState = (level: Level, s: Session, c: number) => gameView(level, s, "X-1", null).cpus[c].state;
+
+describe("a solo game on finale-versus ends against either side's bots", () => {
+  it("the player on blue (A1) against red's bots (A2, B)", () => {
+    const { s, slowest } = solo(finale, [0]);
+    expect(s.result?.winner).not.toBeNull();
+    expect(slowest).toBeLessThan(5_000);
+  });
+
+  it("the player on red (A2, B) against blue's guard (A1)", () => {
+    const { s, slowest } = solo(finale, [1, 2]);
+    expect(s.result?.winner).not.toBeNull();
+    expect(slowest).toBeLessThan(5_000);
+  });
+});
