@@ -62,6 +62,29 @@ describe("n and retry give each level its own bots", () => {
   });
 });
 
+describe("the status line says who the game waits for", () => {
+  it("defend: the adversary reads, then waits for the player, and the game view says so", async () => {
+    const s = await server();
+    const p = await player(s.url, "solo");
+    await p.ok({ type: "create", level: "basics-spinlock" });
+    await p.ok({ type: "claim", cpu: 0 });
+    await p.ok({ type: "start", seq: p.seq });
+    const waits = await p.take("update", (m) => typeof m.game.waiting === "string");
+    expect(waits.event).toMatchObject({ kind: "step", by: "bot" });
+    expect(waits.game.waiting).toBe("Waiting for solo to step CPU0 (T0) (the adversary bot waits: each of its moves would lose the race).");
+  });
+
+  it("a manual hunt room says nothing: the players schedule every CPU", async () => {
+    const s = await server();
+    const p = await player(s.url, "solo");
+    await p.ok({ type: "create", level: "basics-lost-update" });
+    await p.ok({ type: "claim", cpu: 0 });
+    await p.ok({ type: "step", seq: p.seq, cpu: 0 });
+    const u = await p.take("update", (m) => m.event.kind === "step");
+    expect(u.game.waiting ?? null).toBeNull();
+  });
+});
+
 describe("solo versus against a side's bot", () => {
   it("a player on blue: the red bot (adversary) plays T0, says when it waits, and the game ends", async () => {
     const s = await server({ levels: campaign() });
