@@ -81,14 +81,15 @@ describe("faultline in a terminal", () => {
     for (let i = 0; i < 12 && !end; i++) {
       const at = s.mark();
       s.type(KEY.space);
-      end = await s.waitFor(/DEBRIEF · Take the lock[\s\S]*Why your fix failed/, at, 3000).catch(() => "");
+      end = await s.waitFor(/DEBRIEF · Take the lock[\s\S]*Why your fix failed \(No lock \(as in the last level\)\)/, at, 3000).catch(() => "");
     }
     if (!end) throw new Error(`no debrief; the screen said:\n${s.text().slice(-2500)}`);
     expect(end).toContain("Why your fix failed (No lock (as in the last level))");
     // Back to the lobby, its cursor on the level just played; End reaches the versus level; its intro shows the room code.
     await press(s, "b", "▸ ◐  2. Take the lock");
     await press(s, KEY.end, /▸ +25\. Versus: pin it while fork looks away/);
-    const intro = await press(s, KEY.enter, /Room [2-9A-Z]{6}: others join with j [2-9A-Z]{6}/);
+    // Wait for the whole frame (the seat lines come last), not only its first lines.
+    const intro = await press(s, KEY.enter, /Room [2-9A-Z]{6}: others join with j [2-9A-Z]{6}[\s\S]*free \(guard bot\)[\s\S]*Pick your side/);
     expect(intro).toContain("free (adversary bot)");
     expect(intro).toContain("free (guard bot)");
 

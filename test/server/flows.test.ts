@@ -128,6 +128,21 @@ describe("solo versus against a side's bot", () => {
   });
 });
 
+describe("a versus room on a level without sides", () => {
+  it("a free CPU plays against the side the players chose, by the guard when that is blue", async () => {
+    const s = await server();
+    const p = await player(s.url, "ada");
+    await p.ok({ type: "create", level: "basics-lost-update", versus: true });
+    await p.ok({ type: "claim", cpu: 0, side: "red" });
+    const room = await p.take("room", (m) => m.room.seats[0].holder !== null);
+    expect(room.room.seats.map((x) => [x.side, x.bot])).toEqual([
+      ["red", null],
+      ["blue", "guard"],
+    ]);
+    await p.refused({ type: "step", seq: p.seq, cpu: 1 }, "not-your-cpu");
+  });
+});
+
 describe("versus results in the export", () => {
   it("a versus row says which side won and carries its score", async () => {
     const { resultRow } = await import("../../server/storage/rows.js");
