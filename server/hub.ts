@@ -355,7 +355,8 @@ export class Hub implements RoomHost {
     const room = Room.create(this, {
       code,
       level: level.id,
-      policy: msg.policy ?? level.bots ?? (level.mode === "defend" ? "adversary" : "manual"),
+      // No choice: every level the room plays gets its own default bots (Room.policy).
+      policy: msg.policy ?? "level",
       // A versus level makes a versus room whatever the request says (its CPUs play for fixed sides).
       versus: msg.versus === true || level.mode === "versus",
       workshop: w?.id ?? null,

@@ -4,16 +4,18 @@
 // broadcast with the event that caused them. One process owns a room.
 
 import { botPlan, type Policy } from "../src/game/bots.js";
+import { sidesPlan } from "../src/game/sides.js";
 import { hintAt, proofOf, track } from "../src/game/solved.js";
 import { advance } from "../src/sim/engine.js";
 import type { Solved } from "../src/sim/solve.js";
 import type { Machine } from "../src/sim/types.js";
 import type { LogEntry } from "../src/game/replay.js";
 import { replayLog } from "../src/game/replay.js";
-import { applyCommand, compiledFor, GameError, initialMachine, newSession, type Command, type Facts, type Session } from "../src/game/session.js";
+import { actorOf, applyCommand, compiledFor, current, GameError, initialMachine, newSession, type Command, type Facts, type Session } from "../src/game/session.js";
 import { gameView, levelInfo } from "../src/game/view.js";
 import type { Level } from "../src/level/load.js";
-import type { GameEvent, RoomInfo, ServerMessage, Snapshot } from "../src/protocol/server.js";
+import type { GameEvent, GameView, RoomInfo, ServerMessage, Snapshot } from "../src/protocol/server.js";
+import { cpuLabel, enabledActions } from "../src/sim/engine.js";
 import type { Timing } from "./options.js";
 import type { Peer } from "./peer.js";
 import type { SolveEntry, SolverPool } from "./solver/pool.js";
@@ -73,9 +75,22 @@ export function versusOn(created: boolean, level: Level): boolean {
   return created || level.mode === "versus";
 }
 
+/**
+ * The bots a level gets when the room's creator chose none: the level's own
+ * `bots`, else the adversary on defend levels and in versus (where it plays
+ * red and the guard plays blue), else manual.
+ */
+export function levelPolicy(level: Level, versus: boolean): Policy {
+  return level.bots ?? (level.mode === "defend" || versus ? "adversary" : "manual");
+}
+
+/** What drives a CPU nobody holds, as RoomInfo's seats say: the room's policy, or in a versus room with bots, the side's bot. */
+export type SeatBot = Policy | "guard";
+
 export class Room {
   readonly code: string;
-  readonly policy: Policy;
+  /** The bots the room's creator chose for every level, or null: each level's own (levelPolicy). */
+  private readonly chosenPolicy: Policy | null;
   /** The room was created versus (a `versus` request, or on a versus level): every level it plays is. */
   private readonly createdVersus: boolean;
   readonly workshop: string | null;
@@ -92,7 +107,7 @@ export class Room {
   sides: (Side | null)[];
   private botTimer: NodeJS.Timeout | null = null;
   /** The bot's remaining plan, valid while the room is still at `seq` (nobody else moved). */
-  private plan: { cmds: Command[]; seq: number } = { cmds: [], seq: -1 };
+  private plan: { cmds: Command[]; seq: number; waiting: Side[] } = { cmds: [], seq: -1, waiting: [] };
   private idleTimer: NodeJS.Timeout | null = null;
   private disposed = false;
   /** Where the attempt's machine is in its solved game, kept up to date step by step (nodeIn). */
@@ -108,7 +123,7 @@ export class Room {
     attempt: Attempt,
   ) {
     this.code = rec.code;
-    this.policy = rec.policy;
+    this.chosenPolicy = rec.policy === "level" ? null : rec.policy;
     this.createdVersus = rec.versus;
     this.workshop = rec.workshop;
     this.team = rec.team;
@@ -152,6 +167,30 @@ export class Room {
       }
     }
     return room;
+  }
+
+  /** The bots driving the CPUs nobody holds on the current level. */
+  get policy(): Policy {
+    return this.chosenPolicy ?? levelPolicy(this.level, this.versus);
+  }
+
+  /** A versus room whose bots play the sides: red's the adversary, blue's the guard. */
+  private get sideBots(): boolean {
+    return this.versus && this.policy === "adversary";
+  }
+
+  /**
+   * The side a CPU plays for in a versus room: its holder's; for a free CPU the
+   * level's, else the side no player plays when the players all play one (the
+   * bot plays against them), else red. Null outside versus.
+   */
+  sideOf(cpu: number): Side | null {
+    if (!this.versus) return null;
+    if (this.seats[cpu] !== null) return this.sides[cpu];
+    const fixed = cpuSide(this.level, cpu);
+    if (fixed) return fixed;
+    const played = new Set(this.sides.filter((x, i) => x !== null && this.seats[i] !== null));
+    return played.size === 1 && played.has("red") ? "blue" : "red";
   }
 
   /** Players pick a side when they claim, and a result names the winning side. */
@@ -231,6 +270,7 @@ export class Room {
     this.seats[cpu] = m.player.id;
     this.sides[cpu] = this.versus ? (side ?? fixed) : null;
     this.attempt.players.set(m.player.id, m.player.name);
+    this.plan.seq = -1; // who the bots play for changed
     accepted?.();
     this.publishRoom();
     this.host.changed(this);
@@ -241,6 +281,7 @@ export class Room {
     if (this.seats[cpu] !== m.player.id) throw new GameError("not-your-cpu", `you do not hold CPU${cpu}`);
     this.seats[cpu] = null;
     this.sides[cpu] = null;
+    this.plan.seq = -1;
     accepted?.();
     this.publishRoom();
     this.host.changed(this);
@@ -261,7 +302,12 @@ export class Room {
     const holder = this.seats[cmd.actor];
     if (holder === m.player.id) return;
     if (holder !== null) throw new GameError("not-your-cpu", `CPU${cmd.actor} is held by ${this.members.get(holder)?.player.name ?? "another player"}`);
-    if (this.policy !== "manual") throw new GameError("not-your-cpu", `CPU${cmd.actor} is driven by the ${this.policy} bot; claim it to step it`);
+    if (this.policy !== "manual") throw new GameError("not-your-cpu", `CPU${cmd.actor} is driven by the ${this.seatBot(cmd.actor)} bot; claim it to step it`);
+    // Versus: a player steps only their own side, even a free CPU of a manual room.
+    const side = this.sideOf(cmd.actor);
+    if (side !== null && !this.seats.some((h, i) => h === m.player.id && this.sides[i] === side)) {
+      throw new GameError("not-your-cpu", `CPU${cmd.actor} plays for ${side}, and you do not`);
+    }
   }
 
   /**
@@ -295,6 +341,8 @@ export class Room {
       }
     });
     // Durable: now it happened.
+    // The rest of the bot's plan still holds after its own move (nobody else moved in between).
+    if (by === "bot" && this.plan.seq === this.seq) this.plan.seq = seq;
     this.seq = seq;
     this.attempt.session = r.s;
     this.attempt.players = players;
@@ -447,38 +495,93 @@ export class Room {
     this.botTimer = null;
   }
 
-  private botTurn(): void {
-    if (this.disposed || this.paused || !this.anyoneConnected()) return;
+  /** The side a bot plays an actor for in a versus room with side bots (the DMA device: red's), or null when a player holds it. */
+  private botSide(a: number | "dma"): Side | null {
+    if (a === "dma") return "red";
+    return this.seats[a] === null ? this.sideOf(a) : null;
+  }
+
+  /**
+   * The bots' plan from the room as it stands: the remaining moves of the last
+   * plan while nobody else has moved and every move is still the bots' to make,
+   * else a new one. `waiting` names the side bots that could move but wait.
+   * The adversary and the side bots move by lookups in the level setting's
+   * solved game; while it is being solved they wait (the room's solver status
+   * says the adversary is thinking), and on a setting too big to solve they
+   * play eagerly.
+   */
+  private planNow(): { cmds: Command[]; waiting: Side[] } {
     const owns = (a: number | "dma") => a === "dma" || this.seats[a] === null;
-    // A plan holds while nobody else has moved and every move in it is still the bot's to make.
     const stale = this.plan.seq !== this.seq || this.plan.cmds.some((c) => c.kind === "step" && !owns(c.actor));
     if (stale || this.plan.cmds.length === 0) {
-      let policy = this.policy;
-      let solved: { s: Solved; node: number } | undefined;
-      if (policy === "adversary") {
-        // The adversary's moves are lookups in the solved game; while it is being solved, it waits.
+      const s = this.attempt.session;
+      if (this.policy === "manual" || s.phase !== "play") this.plan = { cmds: [], seq: this.seq, waiting: [] };
+      else {
         const st = this.solved().status;
-        if (st.state === "solving") return;
-        if (st.state === "too-big") policy = "eager";
-        else solved = { s: st.solved, node: this.nodeIn(st.solved) };
+        const solved = st.state === "ready" ? { s: st.solved, node: this.nodeIn(st.solved) } : undefined;
+        const thinks = this.sideBots || this.policy === "adversary";
+        // Planned again once the solve settles (the room hears of it and schedules the bots).
+        if (thinks && st.state === "solving") this.plan = { cmds: [], seq: -1, waiting: [] };
+        else if (this.sideBots) this.plan = { ...sidesPlan(this.level, s, (a) => this.botSide(a), this.seq, solved ?? "eager"), seq: this.seq };
+        else this.plan = { cmds: botPlan(this.level, s, this.policy === "adversary" && !solved ? "eager" : this.policy, owns, this.seq, solved), seq: this.seq, waiting: [] };
       }
-      this.plan = { cmds: botPlan(this.level, this.attempt.session, policy, owns, this.seq, solved), seq: this.seq };
     }
-    const cmd = this.plan.cmds.shift();
+    return this.plan;
+  }
+
+  private botTurn(): void {
+    if (this.disposed || this.paused || !this.anyoneConnected()) return;
+    const cmd = this.planNow().cmds.shift();
     if (!cmd) return;
     try {
-      this.plan.seq = this.perform("bot", cmd, null);
+      this.perform("bot", cmd, null);
     } catch (e) {
       // A bot move the rules refuse is a bug in the bot, not a reason to stop the room.
-      this.plan = { cmds: [], seq: -1 };
+      this.plan = { cmds: [], seq: -1, waiting: [] };
       this.host.log(`room ${this.code}: bot move refused: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+
+  /**
+   * Who the game waits for, in words, when the bots will not move next (null
+   * when a bot is about to move, outside play, in a manual room outside
+   * versus, or while paused: the top bar says so).
+   */
+  waitingFor(): string | null {
+    const s = this.attempt.session;
+    if (s.phase !== "play" || this.paused) return null;
+    if (this.policy === "manual" && !this.versus) return null;
+    const plan = this.planNow();
+    if (plan.cmds.length > 0) return null;
+    const c = compiledFor(this.level, s.knobs);
+    const actors = enabledActions(c.cfg, current(s)).map(actorOf);
+    // Who may step each actor that can run: its holder, or in a manual room the players of its side (any player outside versus).
+    const byWho = new Map<string, string[]>();
+    for (const a of new Set(actors)) {
+      const label = a === "dma" ? "the DMA device" : cpuLabel(c.cfg, a);
+      const holder = a === "dma" ? null : this.seats[a];
+      let who: string;
+      if (holder !== null) {
+        const name = this.members.get(holder)?.player.name ?? "a player";
+        const side = this.sides[a as number];
+        who = side ? `${name} (${side})` : name;
+      } else if (this.policy === "manual") {
+        const side = a === "dma" ? null : this.sideOf(a);
+        who = side ? `the ${side} players` : "a player";
+      } else continue; // a bot's actor, and the bot waits (below)
+      byWho.set(who, [...(byWho.get(who) ?? []), label]);
+    }
+    const players = [...byWho].map(([who, labels]) => `${who} to step ${labels.join(" or ")}`).join("; ");
+    // The part a narrow status line must keep comes first.
+    const bot = plan.waiting.length ? `the ${plan.waiting.join(" and ")} bot` : actors.some((a) => a === "dma" || this.seats[a] === null) ? `the ${this.policy} bot` : null;
+    const why = bot ? ` (${bot} waits: each of its moves would lose the race)` : "";
+    if (!players) return bot ? `Nobody can move but ${bot}, and it waits: each of its moves would lose the race.` : null;
+    return `Waiting for ${players}${why}.`;
   }
 
   // ------------------------------------------------------------------ views and broadcast
 
   info(): RoomInfo {
-    const bot = this.policy;
     return {
       code: this.code,
       level: levelInfo(this.level),
@@ -497,19 +600,29 @@ export class Room {
         cpu,
         name: this.level.cpus[cpu].name,
         holder,
-        side: this.sides[cpu],
-        bot: holder === null ? bot : null,
+        side: this.sideOf(cpu),
+        bot: holder === null ? this.seatBot(cpu) : null,
       })),
       dma: this.level.device === undefined ? null : this.policy === "manual" ? "players" : "bot",
       solver: this.solverInfo(),
     };
   }
 
+  /** What drives a free CPU: the room's policy; in a versus room with side bots, red's adversary or blue's guard. */
+  seatBot(cpu: number): SeatBot {
+    return this.sideBots && this.sideOf(cpu) === "blue" ? "guard" : this.policy;
+  }
+
+  /** The game as clients see it, with who the game waits for. */
+  private view(): GameView {
+    return { ...gameView(this.level, this.attempt.session, this.attempt.id, this.host.nextLevel(this.level.id)), waiting: this.waitingFor() };
+  }
+
   snapshot(): Snapshot {
     return {
       seq: this.seq,
       room: this.info(),
-      game: gameView(this.level, this.attempt.session, this.attempt.id, this.host.nextLevel(this.level.id)),
+      game: this.view(),
       trace: this.attempt.session.trace,
       intro: this.level.intro,
     };
@@ -526,7 +639,7 @@ export class Room {
   }
 
   private publishUpdate(event: GameEvent): void {
-    const game = gameView(this.level, this.attempt.session, this.attempt.id, this.host.nextLevel(this.level.id));
+    const game = this.view();
     this.publish(JSON.stringify({ type: "update", seq: this.seq, event, game } satisfies ServerMessage));
   }
 

@@ -28,7 +28,8 @@ export interface WorkshopRecord {
 export interface RoomRecord {
   code: string;
   level: string;
-  policy: "manual" | "eager" | "adversary";
+  /** The bots the creator chose for every level, or "level": each level's own (server/room.ts levelPolicy). */
+  policy: "manual" | "eager" | "adversary" | "level";
   versus: boolean;
   workshop: string | null;
   team: string | null;
@@ -69,6 +70,8 @@ export interface ResultRow {
   steps: number;
   par: number | null;
   hints: number;
+  /** Hints the instructor released to the team (free). */
+  hintsReleased: number;
   rewinds: number;
   resets: number;
   durationMs: number;

@@ -13,11 +13,13 @@ export function resultRow(room: RoomRecord, a: AttemptRecord, knobs: Record<stri
     knobs: Object.entries(knobs)
       .map(([k, v]) => `${k}=${v}`)
       .join(" "),
-    outcome: r.outcome,
+    // A versus attempt is won by a side: say which.
+    outcome: r.winner ? `${r.winner} won` : r.outcome,
     reason: r.reason,
     steps: r.steps,
     par: r.par,
     hints: r.hintsUsed,
+    hintsReleased: r.hintsReleased ?? 0,
     rewinds: r.rewinds,
     resets: r.resets,
     durationMs: r.durationMs,

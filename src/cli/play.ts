@@ -53,5 +53,9 @@ export async function cmdJoin(args: string[]): Promise<number> {
   if (!needTty()) return 2;
   prepareEnv();
   const { runClient } = await import("../client/run.js");
-  return runClient({ url, name: values.name, room: values.room, workshop: values.workshop?.toUpperCase(), team: values.team, token: values.token });
+  const workshop = values.workshop?.toUpperCase();
+  // The instructor, again: --workshop ID without --team or --token uses the token saved when the workshop was created here.
+  const { tokenFor } = await import("../client/tokens.js");
+  const token = tokenFor(workshop, values.team, values.token);
+  return runClient({ url, name: values.name, room: values.room, workshop, team: values.team, token });
 }

@@ -9,7 +9,7 @@ import { parse, UsageError } from "./usage.js";
 
 const COLUMNS: (keyof ResultRow)[] = [
   "workshop", "team", "room", "attempt", "level", "knobs", "outcome", "reason", "steps", "par",
-  "hints", "rewinds", "resets", "durationMs", "score", "players", "startedAt", "endedAt",
+  "hints", "hintsReleased", "rewinds", "resets", "durationMs", "score", "players", "startedAt", "endedAt",
 ];
 
 export function cmdResults(args: string[]): number {

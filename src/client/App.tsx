@@ -108,7 +108,7 @@ export function App(props: AppProps) {
   const screen = screenOf(s, ui);
   // The game, debrief and dashboard place overlays inside their own layout; the simpler screens give way whole.
   if (screen !== "game" && screen !== "debrief" && screen !== "dashboard") {
-    if (ui.overlay === "help") return <Help height={rows - 1} />;
+    if (ui.overlay === "help") return <Help height={rows - 1} scroll={ui.scroll} />;
     if (ui.overlay === "quit") return <Confirm question="Quit Faultline?" />;
   }
   switch (screen) {

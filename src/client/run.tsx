@@ -12,6 +12,7 @@ import { leftRoom } from "./model/store.js";
 import { Connection } from "./net/connection.js";
 import { defaultName, loadProfile, saveProfile } from "./profile.js";
 import { ClientStore } from "./store.js";
+import { saveWorkshopToken, type SavedWorkshop } from "./tokens.js";
 
 export interface ClientOptions {
   url: string;
@@ -28,7 +29,9 @@ export interface ClientOptions {
 }
 
 /** The client without a screen: a store fed by a connection, sending what the state changes call for. */
-export function connectClient(opts: ClientOptions & { name: string; progress?: Progress; onProgress?: (p: Progress) => void }): { store: ClientStore; conn: Connection } {
+export function connectClient(
+  opts: ClientOptions & { name: string; progress?: Progress; onProgress?: (p: Progress) => void; saveToken?: (id: string, w: SavedWorkshop) => string | null },
+): { store: ClientStore; conn: Connection } {
   const store = new ClientStore(opts.url);
   const conn = new Connection({ url: opts.url, name: opts.name, onEvent: store.dispatch });
   const watch = opts.workshop && opts.token ? { id: opts.workshop, token: opts.token } : null;
@@ -42,6 +45,18 @@ export function connectClient(opts: ClientOptions & { name: string; progress?: P
       opts.onProgress?.(progress);
     }
     if (opts.note && !prev.player && next.player) store.dispatch({ kind: "local", flash: { kind: "info", text: opts.note } });
+    // A workshop created here: keep its instructor token where `faultline join --workshop ID` finds it.
+    if (!prev.workshop && next.workshop && opts.saveToken) {
+      const w = next.workshop;
+      const saved = opts.saveToken(w.id, { token: w.token, url: opts.url, title: w.title });
+      store.update((s) => (s.workshop ? { ...s, workshop: { ...s.workshop, saved } } : s));
+      store.dispatch({
+        kind: "local",
+        flash: saved
+          ? { kind: "info", text: `Instructor token saved in ${saved}: faultline join ${opts.url} --workshop ${w.id} opens this dashboard again.` }
+          : { kind: "error", text: "The instructor token could not be saved: copy it from the dashboard." },
+      });
+    }
   });
   conn.start();
   return { store, conn };
@@ -56,6 +71,7 @@ export async function runClient(opts: ClientOptions): Promise<number> {
     ...opts,
     name: savedName,
     progress,
+    saveToken: (id, w) => saveWorkshopToken(id, w),
     onProgress: (p) => {
       progress = p;
       saveProfile({ name: savedName, progress });

@@ -18,7 +18,7 @@ import { preempts } from "../sim/preempt.js";
 import { formatSchedule } from "../sim/schedule.js";
 import { digestMachine, hashMachine } from "../sim/state.js";
 import type { Action, Machine } from "../sim/types.js";
-import { score } from "./score.js";
+import { score, type ScoreInput } from "./score.js";
 
 export type Actor = number | "dma";
 export type Phase = "setup" | "play" | "over";
@@ -378,16 +378,15 @@ function judge(level: Level, c: Compiled, s: Session, at: number, facts: Facts):
   let v: { oracle: OracleId; message: string } | null = checkOracles(c.cfg, m, watch);
   if (!v && goal.includes("livelock")) v = livelockNow(level, c, s);
   const base = { steps: s.trace.length, par: level.par ?? null, preemptions: s.preemptions, parPreemptions: level.preemptions ?? null, hintsUsed: s.hintsUsed, rewinds: s.rewinds, resets: s.resets, durationMs: Math.max(0, at - (s.startedAt ?? at)) };
-  const finish = (won: boolean, reason: Result["reason"], counterexample: string | null = null): Result => ({
-    outcome: won ? "won" : "lost",
-    reason,
-    oracle: v ? { id: v.oracle, message: v.message, step: s.trace.length } : null,
-    ...base,
-    score: score({ mode: level.mode, won, ...base, fixCost: fixCost(level, s.knobs) }),
-    counterexample,
-    // Red plays for the race, blue for every CPU finishing safely.
-    winner: s.versus ? (v && goal.includes(v.oracle) ? "red" : "blue") : null,
-  });
+  // Hints the instructor released (free): shown, not asked for.
+  const released = s.hintCount - s.hintsUsed;
+  const finish = (won: boolean, reason: Result["reason"], counterexample: string | null = null): Result => {
+    const oracle = v ? { id: v.oracle, message: v.message, step: s.trace.length } : null;
+    const r: Result = s.versus
+      ? { ...versusResult(v !== null && goal.includes(v.oracle), base), reason, oracle, counterexample }
+      : { outcome: won ? "won" : "lost", reason, oracle, ...base, score: score({ mode: level.mode, won, ...base, fixCost: fixCost(level, s.knobs) }), counterexample, winner: null };
+    return released > 0 ? { ...r, hintsReleased: released } : r;
+  };
   if (v) {
     const isGoal = goal.includes(v.oracle);
     const reason: Result["reason"] = isGoal ? "oracle" : v.oracle === "deadlock" ? "deadlock" : v.oracle === "livelock" ? "livelock" : "oracle";
@@ -401,6 +400,21 @@ function judge(level: Level, c: Compiled, s: Session, at: number, facts: Facts):
   if (proof.verdict === "reachable") return finish(false, "unsafe-fix", proof.counterexample);
   if (proof.verdict === "incomplete" && c.expect === "reachable") return finish(false, "unsafe-fix");
   return finish(true, "finished");
+}
+
+/**
+ * A versus attempt is won by one side: red when the race happened, blue when it
+ * did not. Each side's score is its own (red's against par, like a hunt; blue's
+ * like a defence with no fix to pay for; the losing side's 0); `outcome` and
+ * `score` are the winning side's, so a versus attempt always reads "won".
+ */
+function versusResult(raced: boolean, base: Omit<ScoreInput, "mode" | "won"> & { durationMs: number; steps: number; par: number | null }): Omit<Result, "reason" | "oracle" | "counterexample"> {
+  const scores = {
+    red: score({ mode: "hunt", won: raced, ...base }),
+    blue: score({ mode: "defend", won: !raced, ...base }),
+  };
+  const winner = raced ? "red" : "blue";
+  return { outcome: "won", ...base, score: scores[winner], winner, scores };
 }
 
 export function describeAction(c: Compiled, a: Action): string {

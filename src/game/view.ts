@@ -22,6 +22,23 @@ export function levelInfo(level: Level): LevelInfo {
   };
 }
 
+/**
+ * The line of `p` that called `callee`: the one before the caller's pc (where a
+ * plain call leaves it), the one at it (a call that resumes by the callee's
+ * result), else the first that names the callee; else the one before the pc.
+ */
+export function callLine(p: ReturnType<typeof getPath>, pc: number, callee: string, cfg: Parameters<typeof lineOf>[1]): string {
+  const name = callee.replace(/ \(.*\)$/, "");
+  const text = (i: number) => (p.steps[i] ? lineOf(p.steps[i], cfg) : "");
+  const calls = (i: number) => text(i).includes(`${name}(`);
+  if (pc > 0 && calls(pc - 1)) return text(pc - 1);
+  if (calls(pc)) return text(pc);
+  const i = p.steps.findIndex((_, k) => calls(k));
+  if (i >= 0) return text(i);
+  // A call under another name (flush_tlb_mm() entering flush_tlb_mm_range()): where a plain call leaves the pc.
+  return text(pc > 0 ? pc - 1 : pc);
+}
+
 export function gameView(level: Level, s: Session, attempt: string, nextLevel: string | null): GameView {
   const c = compiledFor(level, s.knobs);
   const m = current(s);
@@ -33,10 +50,13 @@ export function gameView(level: Level, s: Session, attempt: string, nextLevel: s
       state: st.state,
       text: st.text,
       ...(st.state === "menu" ? { choices: st.choices } : {}),
-      frames: cpu.frames.map((f) => {
+      frames: cpu.frames.map((f, j) => {
         const p = getPath(f.path);
         const at = p.steps[f.pc];
-        return { fn: p.name, path: p.id, source: p.source, pc: f.pc, line: at ? lineOf(at, c.cfg) : "" };
+        // A caller's pc has moved past its call: show the line that made the call.
+        const callee = cpu.frames[j + 1];
+        const line = callee ? callLine(p, f.pc, getPath(callee.path).name, c.cfg) : at ? lineOf(at, c.cfg) : "";
+        return { fn: p.name, path: p.id, source: p.source, pc: f.pc, line };
       }),
     };
   });
@@ -57,6 +77,41 @@ export function gameView(level: Level, s: Session, attempt: string, nextLevel: s
     machine: m as unknown as Record<string, unknown>,
     result: s.result,
     offers: s.result ? { replay: true, retry: true, next: nextLevel } : null,
-    debrief: s.result ? level.debrief : null,
+    debrief: s.result ? debriefText(level, s) : null,
   };
+}
+
+/**
+ * The debrief for the result. A hunt's and a versus level's is the level's. A
+ * defence's follows the outcome: won, why the chosen fix held (each option's
+ * `explain`), then the level's debrief; lost, why it failed, the schedule that
+ * breaks it (this attempt's own trace, which the debrief replays, or the
+ * explorer's counterexample with the command that replays it), and the fixes
+ * that hold.
+ */
+export function debriefText(level: Level, s: Session): string {
+  const r = s.result;
+  if (!r || level.mode !== "defend" || level.knobs.length === 0) return level.debrief;
+  const chosen = level.knobs.map((k) => ({ k, o: k.options.find((o) => o.value === s.knobs[k.id]) ?? k.options[0] }));
+  const setting = chosen.map(({ k, o }) => `${k.id}=${o.value}`).join(" ");
+  const named = chosen.map(({ o }) => o.label).join("; ");
+  const explained = chosen.flatMap(({ o }) => (o.explain ? [o.explain] : [])).join(" ");
+  if (r.outcome === "won") {
+    return [`Why your fix held (${named}): ${explained || "the explorer tried every schedule and none breaks it."}`, "", level.debrief.trim()].join("\n");
+  }
+  const out = [`Why your fix failed (${named}): ${explained || "a schedule breaks it."}`, ""];
+  if (r.reason === "unsafe-fix") {
+    out.push(
+      r.counterexample
+        ? `Every CPU finished this time, but the explorer found a schedule that breaks it: ${r.counterexample}. Replay it step by step: faultline run ${level.id} ${chosen.map(({ k, o }) => `--knob ${k.id}=${o.value}`).join(" ")} --schedule "${r.counterexample}"`
+        : `Every CPU finished this time, but the explorer could not prove the fix (${setting}) safe.`,
+    );
+  } else {
+    const what = r.reason === "deadlock" ? "Deadlock" : r.reason === "livelock" ? "Livelock" : "The race happened";
+    out.push(`${what} at step ${r.oracle?.step ?? r.steps}: ${r.oracle?.message ?? "an invariant broke"}. This attempt's trace is the counterexample: p replays it step by step.`);
+  }
+  const holds = level.knobs.length === 1 ? level.knobs[0].options.filter((o) => o.expect === "safe") : [];
+  if (holds.length) out.push("", `What holds: ${holds.map((o) => `${o.label}${o.explain ? ` (${o.explain})` : ""}`).join("; ")}.`);
+  out.push("", level.debrief.trim());
+  return out.join("\n");
 }

@@ -79,6 +79,10 @@ export const resultSchema = z.strictObject({
   counterexample: z.string().nullable(),
   /** Versus rooms: red wins when the race happens, blue when every CPU finishes safely. */
   winner: side.nullable(),
+  /** Hints the instructor released (free, not in hintsUsed); absent when none. */
+  hintsReleased: z.int().optional(),
+  /** Versus rooms: each side's score (the losing side's is 0); `outcome` and `score` are the winner's. */
+  scores: z.strictObject({ red: z.int(), blue: z.int() }).optional(),
 });
 export type Result = z.infer<typeof resultSchema>;
 
@@ -120,6 +124,8 @@ export const gameViewSchema = z.strictObject({
   /** After a result: what the room may do next (next is the next level's id, or null after the last). */
   offers: z.strictObject({ replay: z.boolean(), retry: z.boolean(), next: z.string().nullable() }).nullable(),
   debrief: z.string().nullable(),
+  /** During play, when no bot is about to move: who the game waits for and for what, in words. */
+  waiting: z.string().nullable().optional(),
 });
 export type GameView = z.infer<typeof gameViewSchema>;
 
@@ -143,8 +149,10 @@ export const seatViewSchema = z.strictObject({
   name: z.string(),
   /** Member id holding the CPU, or null (then `bot` drives it). */
   holder: z.string().nullable(),
+  /** The side the CPU plays for in a versus room: its holder's; for a free CPU, the side its bot plays. */
   side: side.nullable(),
-  bot: policy.nullable(),
+  /** What drives a free CPU: the room's policy, or "guard" (blue's bot in a versus room). */
+  bot: z.enum([...policy.options, "guard"]).nullable(),
 });
 export const roomInfoSchema = z.strictObject({
   code: z.string(),

@@ -52,7 +52,7 @@ async function quit(s: PtySession): Promise<number> {
 }
 
 describe("faultline in a terminal", () => {
-  it("plays basics-lost-update to a win with keystrokes and shows the debrief", async () => {
+  it("plays basics-lost-update to a win with keystrokes and shows the debrief; n brings the defend level's adversary; the versus intro shows the room code", { timeout: 60_000 }, async () => {
     const { env: e, home } = env();
     const s = start(e);
     await s.waitFor("Campaign");
@@ -73,6 +73,26 @@ describe("faultline in a terminal", () => {
     expect(debrief).toContain("CPU1 T1 ● · · ✖");
     expect(debrief).toContain("The breaking step: #4 CPU1 (T1) counter_inc: WRITE_ONCE(counter, tmp + 1);");
     expect(debrief).toContain("atomic_inc()");
+
+    // n: the defend level next, with its own bots (the adversary), not the hunt's manual ones (issue 14).
+    await press(s, "n", /Take the lock · defend · basics · room [2-9A-Z]{6}/);
+    await press(s, KEY.enter, "CPU1 T1: adversary bot");
+    // The default fix (no lock) loses to the adversary; step CPU0 until the debrief.
+    let end = "";
+    for (let i = 0; i < 12 && !end; i++) {
+      const at = s.mark();
+      s.type(KEY.space);
+      end = await s.waitFor(/DEBRIEF · Take the lock[\s\S]*Why your fix failed \(No lock \(as in the last level\)\)/, at, 3000).catch(() => "");
+    }
+    if (!end) throw new Error(`no debrief; the screen said:\n${s.text().slice(-2500)}`);
+    expect(end).toContain("Why your fix failed (No lock (as in the last level))");
+    // Back to the lobby, its cursor on the level just played; End reaches the versus level; its intro shows the room code.
+    await press(s, "b", "▸ ◐  2. Take the lock");
+    await press(s, KEY.end, /▸ +25\. Versus: pin it while fork looks away/);
+    // Wait for the whole frame (the seat lines come last), not only its first lines.
+    const intro = await press(s, KEY.enter, /Room [2-9A-Z]{6}: others join with j [2-9A-Z]{6}[\s\S]*free \(guard bot\)[\s\S]*Pick your side/);
+    expect(intro).toContain("free (adversary bot)");
+    expect(intro).toContain("free (guard bot)");
 
     const from = s.mark();
     expect(await quit(s)).toBe(0);

@@ -85,4 +85,4 @@ export class PtySession {
 }
 
 /** Keys as a terminal sends them. */
-export const KEY = { tab: "\t", enter: "\r", esc: "\x1b", space: " ", up: "\x1b[A", down: "\x1b[B", right: "\x1b[C", left: "\x1b[D", ctrlC: "\x03" } as const;
+export const KEY = { tab: "\t", enter: "\r", esc: "\x1b", space: " ", up: "\x1b[A", down: "\x1b[B", right: "\x1b[C", left: "\x1b[D", ctrlC: "\x03", end: "\x1b[F", pageDown: "\x1b[6~" } as const;

@@ -127,7 +127,7 @@ describe("the lobby, intro and dashboard", () => {
 
   it("shows a level's intro, goal and fix choices before it starts", () => {
     const s = clientIn("basics-spinlock", [], { policy: "adversary" });
-    const out = renderToString(<Intro {...props(s, { introDone: null })} />, { columns: 100 });
+    const out = renderToString(<Intro {...props(s, { introDone: null }, 100, 40)} />, { columns: 100 });
     fits(out, 100, 40);
     expect(out).toContain("Take the lock · defend · basics");
     expect(out).toContain("Goal: Choose a fix and let every CPU finish");
@@ -154,7 +154,7 @@ describe("the lobby, intro and dashboard", () => {
     fits(out, 120, 40);
     expect(out).toContain("WORKSHOP Class · code ABCDEFGH · ❚❚ PAUSED");
     expect(out).toMatch(/▸ K7M2QX red +basics-lost-update +■ over +4 +1 +0 +✓ won 900 +900 +1 +1\/2/);
-    expect(out).toContain("1 team · 0 playing · 1 just won · 1 attempts finished");
+    expect(out).toContain("1 team · 0 in play (paused) · 1 just won · 1 attempts finished");
   });
 
   it("says plainly when the terminal is too small", () => {

@@ -18,10 +18,14 @@ describe("versus judging", () => {
     const s = run(steps(0, 1, 0, 1));
     expect(s.result).toMatchObject({ outcome: "won", reason: "oracle", winner: "red" });
     expect(s.result!.score).toBeGreaterThan(0);
+    expect(s.result!.scores).toEqual({ red: s.result!.score, blue: 0 });
   });
 
   it("every CPU finishes safely: blue wins, with no fix proof asked for", () => {
     const s = run(steps(0, 0, 1, 1));
-    expect(s.result).toMatchObject({ outcome: "lost", reason: "finished", winner: "blue", counterexample: null });
+    // Blue won: the attempt reads "won" with blue's score, and red's is 0.
+    expect(s.result).toMatchObject({ outcome: "won", reason: "finished", winner: "blue", counterexample: null });
+    expect(s.result!.score).toBe(1000);
+    expect(s.result!.scores).toEqual({ red: 0, blue: 1000 });
   });
 });

@@ -86,9 +86,9 @@ describe("faultline serve and results", () => {
   });
 
   it("CSV quotes what needs quoting and defuses cells a spreadsheet would run", () => {
-    const row = { workshop: "W", team: '=HYPERLINK("x")', room: "R", attempt: "R-1", level: "l", knobs: "a=b c=d", outcome: "won", reason: "oracle", steps: 4, par: 4, hints: 0, rewinds: 0, resets: 0, durationMs: 10, score: 1000, players: "ann; bo, jr", startedAt: "t0", endedAt: "t1" } satisfies ResultRow;
+    const row = { workshop: "W", team: '=HYPERLINK("x")', room: "R", attempt: "R-1", level: "l", knobs: "a=b c=d", outcome: "won", reason: "oracle", steps: 4, par: 4, hints: 0, hintsReleased: 0, rewinds: 0, resets: 0, durationMs: 10, score: 1000, players: "ann; bo, jr", startedAt: "t0", endedAt: "t1" } satisfies ResultRow;
     const [head, line] = toCsv([row]).split("\r\n");
-    expect(head.split(",")).toHaveLength(18);
-    expect(line).toBe(`W,"'=HYPERLINK(""x"")",R,R-1,l,a=b c=d,won,oracle,4,4,0,0,0,10,1000,"ann; bo, jr",t0,t1`);
+    expect(head.split(",")).toHaveLength(19);
+    expect(line).toBe(`W,"'=HYPERLINK(""x"")",R,R-1,l,a=b c=d,won,oracle,4,4,0,0,0,0,10,1000,"ann; bo, jr",t0,t1`);
   });
 });

@@ -48,7 +48,7 @@ function check(st: Storage): void {
   expect(st.results("WWWWWWWW")).toEqual([
     {
       workshop: "WWWWWWWW", room: "RRRRRR", team: "reds", attempt: "RRRRRR-1", level: "basics-lost-update", knobs: "lock=none",
-      outcome: "won", reason: "oracle", steps: 4, par: 4, hints: 1, rewinds: 0, resets: 0, durationMs: 1234, score: 900,
+      outcome: "won", reason: "oracle", steps: 4, par: 4, hints: 1, hintsReleased: 0, rewinds: 0, resets: 0, durationMs: 1234, score: 900,
       players: "ann", startedAt: new Date(10).toISOString(), endedAt: new Date(40).toISOString(),
     },
   ]);

@@ -64,7 +64,7 @@ describe("versus levels", () => {
     await red.refused({ type: "claim", cpu: 0, side: "blue" }, "wrong-side");
     await red.ok({ type: "claim", cpu: 0, side: "red" });
     await blue.ok({ type: "claim", cpu: 1, side: "blue" });
-    const room = await red.take("room", (m) => m.room.seats[1].side === "blue");
+    const room = await red.take("room", (m) => m.room.seats[1].side === "blue" && m.room.seats[1].holder !== null);
     expect(room.room.seats.map((x) => [x.holder !== null, x.side])).toEqual([
       [true, "red"],
       [true, "blue"],

@@ -28,7 +28,9 @@ export function EventLog({ log, height, width }: { log: LogLine[]; height: numbe
   if (plain) parts.push(plain);
   return (
     <Box flexDirection="column" width={width}>
-      <Text bold>Event log</Text>
+      <Text bold>
+        Event log <Text dimColor>(l: all of it, lines whole, and every hint)</Text>
+      </Text>
       {shown.length ? <Text>{parts}</Text> : null}
     </Box>
   );

@@ -85,7 +85,10 @@ export function drivable(room: RoomInfo | null, me: string | null): Actor[] {
   if (!room || me === null) return [];
   const holds = room.seats.some((s) => s.holder === me);
   if (!holds) return [];
-  const out: Actor[] = room.seats.filter((s) => s.holder === me || (s.holder === null && room.policy === "manual")).map((s) => s.cpu);
+  // In a versus room a player steps only their own side, a free CPU included.
+  const sides = mySides(room, me);
+  const free = (cpu: number) => room.policy === "manual" && (!room.versus || sides.includes(seatSide(room, cpu) ?? "red"));
+  const out: Actor[] = room.seats.filter((s) => s.holder === me || (s.holder === null && free(s.cpu))).map((s) => s.cpu);
   if (room.dma === "players") out.push("dma");
   return out;
 }
@@ -135,6 +138,18 @@ export function resultHeadline(r: Result, mode: Mode): string {
     case "unsafe-fix":
       return `✗ Every CPU finished, but the fix is unsafe: the explorer found a schedule that breaks it${r.counterexample ? `: ${r.counterexample}` : ""}.`;
   }
+}
+
+/**
+ * The result as it counts for this player. Outside versus, the room's. In a
+ * versus room, the side they played: won or lost with it, and its score;
+ * watching, or playing both sides, counts as played (not won, 0).
+ */
+export function myResult(r: Result, sides: Side[]): Result {
+  if (r.winner === null) return r;
+  if (sides.length !== 1) return { ...r, outcome: "lost", score: 0 };
+  const won = sides[0] === r.winner;
+  return { ...r, outcome: won ? "won" : "lost", score: r.scores?.[sides[0]] ?? (won ? r.score : 0) };
 }
 
 export function scoreLine(r: Result): string {

@@ -5,30 +5,47 @@ import type { Screen } from "./input.js";
 
 export function keyBar(
   screen: Screen,
-  extra: { policy?: string | null; over?: boolean; menu?: boolean; replay?: boolean; versus?: boolean; knobs?: boolean } = {},
+  extra: { policy?: string | null; over?: boolean; menu?: boolean; replay?: boolean; versus?: boolean; knobs?: boolean; scroll?: boolean; log?: boolean } = {},
 ): string {
   switch (screen) {
     case "connecting":
     case "offline":
       return "q quit";
     case "lobby":
-      return `↑↓ level · Enter play · j join by code · n name · p bots: ${extra.policy ?? "level default"} · w run a workshop · ? help · q quit`;
-    case "intro":
+      return `↑↓ level · Enter play · j join by code · n name · p bots: ${extra.policy ?? "level default"} · w run a workshop · PgUp/PgDn Home/End · ? help · q quit`;
+    case "intro": {
+      const scroll = extra.scroll ? ` · PgUp/PgDn scroll` : "";
       if (extra.versus) {
         const fix = extra.knobs ? " · ↑↓ knob · ←→ or 1-9 fix" : "";
-        return `${extra.knobs ? "Tab" : "Tab/0-9"} CPU · c take it (its side) · x hand it back · Enter start${fix} · b lobby · ? help · q quit`;
+        return `${extra.knobs ? "Tab" : "Tab/0-9"} CPU · c take it (its side) · x hand it back · Enter start${fix} · b lobby${scroll} · ? help · q quit`;
       }
-      return "Enter start · ↑↓ knob · ←→ or 1-9 choose the fix · b lobby · ? help · q quit";
+      // A hunt has no fix to choose: no knob keys.
+      return extra.knobs ? `Enter start · ↑↓ knob · ←→ or 1-9 choose the fix · b lobby${scroll} · ? help · q quit` : `Enter start · b lobby${scroll} · ? help · q quit`;
+    }
     case "game":
       if (extra.menu) return "↑↓ choose · Enter or 1-9 pick it · Esc close";
-      if (extra.over) return "g debrief · Tab/0-9 look at a CPU · b lobby · ? help · q quit";
-      return "Enter run to next decision · Space step · Tab/0-9 CPU · h hint · u rewind · c take · d DMA · R reset · ? help · q quit";
+      if (extra.log) return "↑↓ PgUp/PgDn scroll · Home/End · Esc or l close";
+      if (extra.over) return "g debrief · Tab/0-9 look at a CPU · l log · b lobby · ? help · q quit";
+      return "Enter run to next decision · Space step · Tab/0-9 CPU · h hint · u rewind · c take · x release · d DMA · R reset · l log and hints · PgUp/PgDn machine · ? help · q quit";
     case "debrief":
-      if (extra.replay) return "Space pause/play · ←→ step · Esc stop · r retry · n next level · ? help · q quit";
-      return "p replay · r retry · n next level · g final machine · b lobby · ? help · q quit";
+      if (extra.replay) return `Space pause/play · ←→ step · Esc stop · r retry · n next level${extra.scroll ? " · ↑↓ PgUp/PgDn scroll" : ""} · ? help · q quit`;
+      return `p replay · r retry · n next level · g final machine · b lobby${extra.scroll ? " · ↑↓ PgUp/PgDn scroll" : ""} · ? help · q quit`;
     case "dashboard":
       return "↑↓ team · p pause/resume · a announce · h hint to team · H hint to all · b back · q quit";
   }
+}
+
+/**
+ * The key bar cut to `width` columns: items drop from the end of the middle,
+ * never "? help" and "q quit" (they must stay on the bar at 80 columns).
+ */
+export function fitKeys(keys: string, width: number): string {
+  const parts = keys.split(" · ");
+  const tail: string[] = parts.filter((p) => p === "? help" || p === "q quit");
+  const body = parts.filter((p) => !tail.includes(p));
+  const join = () => [...body, ...tail].join(" · ");
+  while (body.length > 1 && [...join()].length > width) body.pop();
+  return join();
 }
 
 export const HELP_TEXT: { title: string; lines: string[] }[] = [
@@ -49,6 +66,8 @@ export const HELP_TEXT: { title: string; lines: string[] }[] = [
       "c         take over the CPU shown from the bot           x  hand it back",
       "          versus: c takes a CPU for the side the level gives it (red or blue; where it gives",
       "          none, c again on your CPU switches its side); in the intro Tab picks the CPU",
+      "l         the whole event log and every hint so far (↑↓ PgUp/PgDn scroll, Esc closes)",
+      "PgUp/PgDn scroll the machine panel (debrief, intro and help: the whole screen); Home/End",
       "b         back to the lobby      ?  this help      q  quit (asks; y to confirm)",
       "Esc       close any overlay",
     ],

@@ -7,10 +7,26 @@
 import type { ClientMessageInput } from "../../protocol/client.js";
 import type { ClientState } from "./store.js";
 import { actorName, claimFor, drivable, type Actor } from "./game.js";
+import { scrollAt, scrollBy, type Scroll } from "./scroll.js";
+
+/** The scroll keys of each region (the screens draw with the same keys). */
+export const scrollKeys = {
+  debrief: (s: ClientState) => `debrief:${s.game?.attempt ?? ""}`,
+  intro: (s: ClientState) => `intro:${s.game?.attempt ?? ""}`,
+  machine: (s: ClientState) => `machine:${s.game?.attempt ?? ""}`,
+  log: (s: ClientState) => `log:${s.room?.code ?? ""}`,
+  help: () => "help",
+};
+
+/** A scrolling key on region `key`: the UI with the new offset, or null when the key does not scroll. */
+function scrolled(ui: UiState, k: KeyPress, key: string, arrows: boolean, page = 10): Outcome | null {
+  const at = scrollBy(k, scrollAt(ui.scroll, key), key, page, arrows);
+  return at === null ? null : none({ ...ui, scroll: { key, at } });
+}
 
 export type Policy = "manual" | "eager" | "adversary";
 export type Screen = "connecting" | "offline" | "lobby" | "intro" | "game" | "debrief" | "dashboard";
-export type Overlay = "help" | "quit" | "menu" | "reset";
+export type Overlay = "help" | "quit" | "menu" | "reset" | "log";
 export type InputField = "name" | "code" | "announce" | "title";
 
 export interface UiState {
@@ -35,6 +51,10 @@ export interface UiState {
   teamCursor: number;
   /** The instructor dashboard is open. */
   dashboard: boolean;
+  /** The offset of the scrollable region shown (model/scroll.ts). */
+  scroll: Scroll | null;
+  /** The start this player sent from the intro, and the seq it was sent on (its update may not have arrived yet). */
+  startSent: { attempt: string; seq: number } | null;
 }
 
 export const initialUi: UiState = {
@@ -51,6 +71,8 @@ export const initialUi: UiState = {
   replay: null,
   teamCursor: 0,
   dashboard: false,
+  scroll: null,
+  startSent: null,
 };
 
 /** The subset of Ink's Key this client reads. */
@@ -67,6 +89,10 @@ export interface KeyPress {
   ctrl?: boolean;
   backspace?: boolean;
   delete?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
+  home?: boolean;
+  end?: boolean;
 }
 
 export type Effect = { kind: "exit" } | { kind: "rename"; name: string } | { kind: "leave" } | { kind: "flash"; text: string };
@@ -131,7 +157,9 @@ function typing(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
       case "title":
         return send({ ...done, dashboard: true }, { type: "createWorkshop", title: text });
       case "announce":
-        return ctx.instructor ? send(done, { type: "announce", workshop: ctx.instructor.id, token: ctx.instructor.token, text }) : none(done);
+        return ctx.instructor
+          ? { ui: done, send: [{ type: "announce", workshop: ctx.instructor.id, token: ctx.instructor.token, text }], effects: [{ kind: "flash", text: `Announcement sent to every team: ${text}` }] }
+          : none(done);
     }
   }
   if (printable(k)) {
@@ -145,6 +173,11 @@ function lobbyKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   const levels = ctx.s.levels;
   if (k.upArrow) return none({ ...ui, lobbyCursor: Math.max(0, ui.lobbyCursor - 1) });
   if (k.downArrow) return none({ ...ui, lobbyCursor: Math.min(levels.length - 1, ui.lobbyCursor + 1) });
+  const last = Math.max(0, levels.length - 1);
+  if (k.home) return none({ ...ui, lobbyCursor: 0 });
+  if (k.end) return none({ ...ui, lobbyCursor: last });
+  if (k.pageUp) return none({ ...ui, lobbyCursor: Math.max(0, ui.lobbyCursor - 10) });
+  if (k.pageDown) return none({ ...ui, lobbyCursor: Math.min(last, ui.lobbyCursor + 10) });
   if (k.return) {
     const level = levels[ui.lobbyCursor];
     if (!level) return none(ui);
@@ -185,9 +218,11 @@ function introKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
       return flash(ui, "Pick your side first: Tab to a CPU, then c to take it.");
     }
     const next = { ...ui, introDone: game.attempt };
-    return game.phase === "setup" ? send(next, { type: "start", seq }) : none(next);
+    return game.phase === "setup" ? send({ ...next, startSent: { attempt: game.attempt, seq } }, { type: "start", seq }) : none(next);
   }
-  if (k.input === "b") return { ui: { ...ui, introDone: null }, send: [{ type: "leave" }], effects: [{ kind: "leave" }] };
+  if (k.input === "b") return backToLobby(ctx, { ...ui, introDone: null });
+  const sc = scrolled(ui, k, scrollKeys.intro(s), knobs.length === 0);
+  if (sc) return sc;
   if (versus && room) {
     // Seats: Tab (or 0-9 when there is no fix to choose) picks a CPU, c takes it for its side, x hands it back.
     const n = room.seats.length;
@@ -217,6 +252,12 @@ function introKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   return send(ui, { type: "knob", seq, knob: knob.id, value: knob.options[pick].value });
 }
 
+/** Leave the room for the lobby, its cursor on the level just played (not the room's first). */
+function backToLobby(ctx: InputContext, ui: UiState): Outcome {
+  const i = ctx.s.levels.findIndex((l) => l.id === (ctx.s.game?.level ?? ctx.s.room?.level.id));
+  return { ui: { ...ui, lobbyCursor: i >= 0 ? i : ui.lobbyCursor }, send: [{ type: "leave" }], effects: [{ kind: "leave" }] };
+}
+
 function stepMsg(seq: number, a: Actor, choice?: string, type: "step" | "run" = "step"): ClientMessageInput {
   return { type, seq, cpu: a, ...(choice !== undefined ? { choice } : {}) };
 }
@@ -224,7 +265,10 @@ function stepMsg(seq: number, a: Actor, choice?: string, type: "step" | "run" = 
 function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   const s = ctx.s;
   const game = s.game!;
-  const seq = s.seq;
+  // A key pressed right after Enter, before the start's update arrives, acts on the state the start makes (seq + 1),
+  // not on the one it replaces (which the server would refuse as stale).
+  const pending = game.phase === "setup" && ui.startSent?.attempt === game.attempt && ui.startSent.seq === s.seq;
+  const seq = pending ? s.seq + 1 : s.seq;
   const sel = selectedActor(s, ui);
   const view = sel === "dma" ? null : game.cpus[sel];
 
@@ -244,6 +288,14 @@ function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     if (k.input === "n" || k.escape) return none({ ...ui, overlay: null });
     return none(ui);
   }
+  if (ui.overlay === "log") {
+    if (k.escape || k.input === "l") return none({ ...ui, overlay: null });
+    return scrolled(ui, k, scrollKeys.log(s), true) ?? none(ui);
+  }
+  // The whole event log and every hint, scrollable; it opens at the newest line.
+  if (k.input === "l") return none({ ...ui, overlay: "log", scroll: { key: scrollKeys.log(s), at: Number.MAX_SAFE_INTEGER } });
+  const sc = scrolled(ui, k, scrollKeys.machine(s), false, 5);
+  if (sc) return sc;
 
   if (k.tab) {
     const order = drivable(s.room, s.you?.member ?? null);
@@ -286,7 +338,7 @@ function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     case "g":
       return game.phase === "over" ? none({ ...ui, lookAt: null }) : none(ui);
     case "b":
-      return { ui: { ...ui, lookAt: null, replay: null, selected: null }, send: [{ type: "leave" }], effects: [{ kind: "leave" }] };
+      return backToLobby(ctx, { ...ui, lookAt: null, replay: null, selected: null });
   }
   return none(ui);
 }
@@ -302,18 +354,21 @@ function debriefKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     if (k.rightArrow) return none({ ...ui, replay: { at: Math.min(n, ui.replay.at + 1), playing: false } });
     if (k.input === " ") return none({ ...ui, replay: { ...ui.replay, playing: !ui.replay.playing && ui.replay.at < n } });
   }
+  const sc = scrolled(ui, k, scrollKeys.debrief(s), true);
+  if (sc) return sc;
   switch (k.input) {
     case "p":
       return n ? none({ ...ui, replay: { at: 1, playing: true } }) : flash(ui, "No step was taken: nothing to replay.");
+    // A new attempt starts on the player's own CPU (the last one looked at may be a bot's there).
     case "r":
-      return send({ ...ui, replay: null, lookAt: null }, { type: "retry", seq });
+      return send({ ...ui, replay: null, lookAt: null, selected: null, menuCursor: 0 }, { type: "retry", seq });
     case "n":
       if (!game.offers?.next) return flash(ui, "That was the last level of the campaign.");
-      return send({ ...ui, replay: null, lookAt: null }, { type: "next", seq });
+      return send({ ...ui, replay: null, lookAt: null, selected: null, menuCursor: 0 }, { type: "next", seq });
     case "g":
       return none({ ...ui, lookAt: game.attempt, replay: null });
     case "b":
-      return { ui: { ...ui, lookAt: null, replay: null, selected: null }, send: [{ type: "leave" }], effects: [{ kind: "leave" }] };
+      return backToLobby(ctx, { ...ui, lookAt: null, replay: null, selected: null });
   }
   return none(ui);
 }
@@ -333,10 +388,12 @@ function dashboardKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
       return none({ ...ui, input: { field: "announce", text: "" } });
     case "h": {
       const team = teams[ui.teamCursor];
-      return team ? send(ui, { type: "releaseHint", ...creds, room: team.room }) : flash(ui, "No team to send a hint to yet.");
+      return team
+        ? { ui, send: [{ type: "releaseHint", ...creds, room: team.room }], effects: [{ kind: "flash", text: `Next hint released to ${team.team ?? team.room} (free for them).` }] }
+        : flash(ui, "No team to send a hint to yet.");
     }
     case "H":
-      return send(ui, { type: "releaseHint", ...creds });
+      return { ui, send: [{ type: "releaseHint", ...creds }], effects: [{ kind: "flash", text: "Next hint released to every team (free for them)." }] };
   }
   return none(ui);
 }
@@ -351,9 +408,9 @@ export function handleKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome 
   }
   if (ui.overlay === "help") {
     if (k.escape || k.input === "?" || k.input === "q") return none({ ...ui, overlay: null });
-    return none(ui);
+    return scrolled(ui, k, scrollKeys.help(), true) ?? none(ui);
   }
-  if (k.input === "?") return none({ ...ui, overlay: "help" });
+  if (k.input === "?") return none({ ...ui, overlay: "help", scroll: { key: scrollKeys.help(), at: 0 } });
   if (k.input === "q") return none({ ...ui, overlay: "quit" });
   const screen = screenOf(ctx.s, ui);
   if (k.escape && ui.overlay) return none({ ...ui, overlay: null });

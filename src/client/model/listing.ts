@@ -88,8 +88,14 @@ function pathLines(p: RegisteredPath, cfg: Config, pc: number): ListingLine[] {
   return p.steps.map((s, n) => ({ n, text: lineOf(s, cfg), at: n === pc }));
 }
 
+/** A function's name as a call: "contpte_convert (rewritten in place)" is contpte_convert() (rewritten in place). */
+export function fnCall(fn: string): string {
+  const m = /^(\S+)( \(.*\))$/.exec(fn);
+  return m ? `${m[1]}()${m[2]}` : `${fn}()`;
+}
+
 function headerOf(fn: string, source: string, generation: string): string {
-  return [`${fn}()`, source, generation === "any" ? "" : generation].filter(Boolean).join(" · ");
+  return [fnCall(fn), source, generation === "any" ? "" : generation].filter(Boolean).join(" · ");
 }
 
 /** The path an operation enters, under this configuration (null if this client does not know it). */
@@ -107,7 +113,7 @@ export function cpuListing(view: CpuView, m: Machine | null, cfg: Config | null)
   const mc = m?.cpus[view.cpu];
   const top = view.frames[view.frames.length - 1];
   if (top) {
-    const stack = view.frames.slice(0, -1).map((f) => `${f.fn}() at: ${f.line}`);
+    const stack = view.frames.slice(0, -1).map((f) => `${fnCall(f.fn)} at: ${f.line}`);
     const p = cfg ? safePath(top.path) : null;
     let lines: ListingLine[] = [{ n: top.pc, text: top.line, at: true }];
     if (p && cfg && p.steps.length > top.pc) {
@@ -124,7 +130,7 @@ export function cpuListing(view: CpuView, m: Machine | null, cfg: Config | null)
     if (item && "choose" in item) {
       const choices = item.choose.map((o) => {
         const p = entryPath(cfg, o.op);
-        return { label: o.label, first: p && p.steps[0] ? `${p.name}(): ${lineOf(p.steps[0], cfg)}` : "" };
+        return { label: o.label, first: p && p.steps[0] ? `${fnCall(p.name)}: ${lineOf(p.steps[0], cfg)}` : "" };
       });
       return { ...base, stack: [], header: "", lines: [], upcoming: true, locals: "", choices };
     }

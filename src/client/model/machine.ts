@@ -117,11 +117,14 @@ export function folioLines(m: Machine, cfg: Config | null): string[] {
     if (pfn === 0 && !f.anon && page.mapcount === 0 && f.refcount <= 1) return;
     const { pins, gets } = pinsOn(m, pfn, f.nr);
     const head = `pfn ${pfn}${f.nr > 1 ? `-${pfn + f.nr - 1}` : ""}${f.anon ? "" : pfn === 0 ? " (zero page)" : " (file)"}`;
+    // A small folio's pin is counted in its refcount (a bias of 1024) before GUP records the pin: that pin is in flight.
+    const bias = f.nr === 1 ? Math.floor(f.refcount / GUP_PIN_COUNTING_BIAS) : 0;
+    const flight = bias > pins ? bias - pins : 0;
     const parts = [
-      `refcount ${f.refcount}${pins && f.nr === 1 ? ` (pin bias ${pins} x ${GUP_PIN_COUNTING_BIAS})` : ""}`,
+      `refcount ${f.refcount}${bias ? ` (pin bias ${bias} x ${GUP_PIN_COUNTING_BIAS})` : ""}`,
       `mapcount ${page.mapcount}`,
       ...(showAE ? [`AnonExclusive ${page.anonExclusive ? "✓" : "✗"}`] : []),
-      `pins ${pins}${f.nr > 1 ? ` (pincount ${f.pincount})` : ""}`,
+      `pins ${pins}${f.nr > 1 ? ` (pincount ${f.pincount})` : ""}${flight ? ` + ${flight} in flight (the bias is taken, GUP has not recorded the pin yet)` : ""}`,
       ...(gets ? [`FOLL_GET refs ${gets}`] : []),
       ...(f.locked ? ["PG_locked"] : []),
       `data "${page.data}"`,

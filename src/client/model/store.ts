@@ -3,6 +3,7 @@
 // render. The server is the authority on every rule; this only keeps what it
 // said, plus a bounded event log in words.
 
+import { myResult, mySides } from "./game.js";
 import type { DashboardTeam, GameEvent, GameView, LevelInfo, Result, RoomInfo, ServerMessage, TraceEntry } from "../../protocol/server.js";
 
 export type ConnStatus = "connecting" | "open" | "reconnecting" | "closed";
@@ -45,7 +46,8 @@ export interface ClientState {
   nextLogId: number;
   /** The latest error or notice, shown on the status line until the next one. */
   flash: Flash | null;
-  workshop: { id: string; title: string; token: string } | null;
+  /** A workshop created here; `saved`: the file its token was saved to (null: not saved). */
+  workshop: { id: string; title: string; token: string; saved?: string | null } | null;
   dashboard: { workshop: { id: string; title: string; paused: boolean }; teams: DashboardTeam[] } | null;
   /** Attempts seen to finish during this session, oldest first (for completion marks and best scores). */
   finished: FinishedAttempt[];
@@ -166,10 +168,28 @@ export function closeText(code: number, reason: string): string {
   return reason ? `${words}: ${reason}` : words;
 }
 
+/** The members who joined, left, dropped or came back between two views of a room (not this player). */
+export function memberChanges(before: RoomInfo, after: RoomInfo, me: string | null): string[] {
+  const out: string[] = [];
+  const old = new Map(before.members.map((m) => [m.id, m]));
+  const now = new Map(after.members.map((m) => [m.id, m]));
+  for (const m of after.members) {
+    if (m.id === me) continue;
+    const was = old.get(m.id);
+    if (!was) out.push(`${m.name} joined the room`);
+    else if (was.connected && !m.connected) out.push(`${m.name} lost the connection (their seat waits for them)`);
+    else if (!was.connected && m.connected) out.push(`${m.name} is back`);
+  }
+  for (const m of before.members) if (m.id !== me && !now.has(m.id)) out.push(`${m.name} left the room`);
+  return out;
+}
+
 function recordFinish(s: ClientState, before: GameView | null, game: GameView): ClientState {
   if (!game.result || (before?.attempt === game.attempt && before.result)) return s;
   if (s.finished.some((f) => f.attempt === game.attempt)) return s;
-  return { ...s, finished: [...s.finished, { attempt: game.attempt, level: game.level, result: game.result }] };
+  // A versus attempt counts for the side this player played (won, lost, or only played).
+  const result = myResult(game.result, mySides(s.room, s.you?.member ?? null));
+  return { ...s, finished: [...s.finished, { attempt: game.attempt, level: game.level, result }] };
 }
 
 function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
@@ -214,15 +234,21 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
       else if (ev.kind === "rewind") trace = s.trace.slice(0, ev.to);
       else if (ev.kind === "reset" || ev.kind === "attempt") trace = [];
       const kind: LogKind = ev.kind === "step" || ev.kind === "run" ? "step" : ev.kind === "hint" ? "hint" : "game";
-      let next: ClientState = { ...s, seq: msg.seq, game: msg.game, trace };
+      // A new attempt starts with a clean log and status line: nothing of the last level's play leaks into it.
+      const base: ClientState = ev.kind === "attempt" ? { ...s, log: [], flash: null } : s;
+      let next: ClientState = { ...base, seq: msg.seq, game: msg.game, trace };
       // A run is one action of many lines: each line gets its own log line, as steps do.
       for (const line of eventLine(ev, s.room, me).split("\n")) next = log(next, kind, line);
       if (ev.kind === "hint") next = { ...next, flash: { kind: "info", text: `Hint ${ev.index + 1}: ${ev.text}` } };
       else if (next.flash?.kind === "error") next = { ...next, flash: null }; // the machine moved on: an old refusal is stale
       return recordFinish(next, s.game, msg.game);
     }
-    case "room":
-      return { ...s, room: msg.room };
+    case "room": {
+      // Who came and went, in the room's log.
+      let next: ClientState = { ...s, room: msg.room };
+      if (s.room?.code === msg.room.code) for (const line of memberChanges(s.room, msg.room, me)) next = log(next, "info", line);
+      return next;
+    }
     case "error": {
       const text = errorText(msg.code, msg.message);
       return log({ ...s, flash: { kind: "error", text } }, "error", text);

@@ -8,21 +8,43 @@ import { KeyBar } from "../components/KeyBar.js";
 import { StatusLine } from "../components/StatusLine.js";
 import { dashboardRows } from "../model/dashboard.js";
 import { keyBar } from "../model/help.js";
+import { wrapLine } from "../model/layout.js";
+import type { ClientState } from "../model/store.js";
 import type { ScreenProps } from "./props.js";
 
+/**
+ * How teams join, and the instructor's token whole on a line of its own (so
+ * that it copies), with where it was saved. Every line fits `cols` (wrapped).
+ */
+export function instructorLines(url: string, ws: ClientState["workshop"], cols: number): string[] {
+  if (!ws) return [" "];
+  const wrap = (t: string) => wrapLine(t, cols - 1);
+  return [
+    ...wrap(`Teams join with: faultline join ${url} --workshop ${ws.id} --team NAME`),
+    ...wrap(
+      ws.saved
+        ? `Your instructor token (secret) is saved in ${ws.saved}; faultline join ${url} --workshop ${ws.id} opens this dashboard again. The token:`
+        : `Your instructor token (secret; it was not saved): faultline join ${url} --workshop ${ws.id} --token TOKEN opens this dashboard again. The token:`,
+    ),
+    ws.token,
+  ];
+}
+
 export function Dashboard({ s, ui, cols, rows }: ScreenProps) {
-  if (ui.overlay === "help") return <Help height={rows - 1} />;
+  if (ui.overlay === "help") return <Help height={rows - 1} scroll={ui.scroll} />;
   if (ui.overlay === "quit") return <Confirm question="Quit Faultline? (the workshop goes on without this window)" />;
   const d = s.dashboard;
   const ws = s.workshop;
-  const t = dashboardRows(d?.teams ?? [], ui.teamCursor, Math.max(3, rows - 10));
+  const head = instructorLines(s.url, ws, cols).length;
+  const t = dashboardRows(d?.teams ?? [], ui.teamCursor, Math.max(3, rows - 8 - head), { width: cols, paused: d?.workshop.paused === true });
   return (
     <Box flexDirection="column" width={cols}>
       <Text bold wrap="truncate-end">
         WORKSHOP {d ? `${d.workshop.title} · code ${d.workshop.id}${d.workshop.paused ? " · ❚❚ PAUSED" : " · ▶ running"}` : "(waiting for the dashboard…)"}
       </Text>
-      <Text wrap="truncate-end">{ws ? `Teams join with: faultline join ${s.url} --workshop ${ws.id} --team NAME` : " "}</Text>
-      <Text wrap="truncate-end">{ws ? `Watch it again: faultline join ${s.url} --workshop ${ws.id} --token ${ws.token}` : " "}</Text>
+      {instructorLines(s.url, ws, cols).map((t, i) => (
+        <Text key={`w${i}`}>{t}</Text>
+      ))}
       {ui.input ? <Text>Announcement: {ui.input.text}▏ (Enter sends to every team, Esc cancels)</Text> : <Text> </Text>}
       <Text bold wrap="truncate-end">
         {t.header}
@@ -36,7 +58,7 @@ export function Dashboard({ s, ui, cols, rows }: ScreenProps) {
       <Text> </Text>
       <Text wrap="truncate-end">{t.summary}</Text>
       <StatusLine flash={s.flash} />
-      <KeyBar keys={keyBar("dashboard")} />
+      <KeyBar width={cols} keys={keyBar("dashboard")} />
     </Box>
   );
 }

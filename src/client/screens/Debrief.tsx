@@ -2,14 +2,18 @@
 // timeline with the breaking step marked, the upstream fix, the score against
 // par, and the keys for replay, retry and the next level.
 
-import { Box, Text } from "ink";
+import { Box } from "ink";
 import { Help } from "../components/Help.js";
 import { Confirm } from "../components/Confirm.js";
 import { KeyBar } from "../components/KeyBar.js";
 import { StatusLine } from "../components/StatusLine.js";
-import { mySides, resultHeadline, scoreLine, winnerLines } from "../model/game.js";
+import { myResult, mySides, resultHeadline, scoreLine, winnerLines } from "../model/game.js";
 import { keyBar } from "../model/help.js";
-import { clip, wrapLine } from "../model/layout.js";
+import { wrapLine } from "../model/layout.js";
+import { scrollKeys } from "../model/input.js";
+import type { PanelLine } from "../model/machine.js";
+import { scrollAt, scrollWindow } from "../model/scroll.js";
+import { Lines } from "../components/Lines.js";
 import { traceLine } from "../model/store.js";
 import { TIMELINE_LEGEND, timelineRows } from "../model/timeline.js";
 import type { ScreenProps } from "./props.js";
@@ -21,9 +25,10 @@ export function Debrief({ s, ui, cols, rows, local }: ScreenProps) {
   const info = room.level;
   const level = local.level(game.level);
   const me = s.you?.member ?? null;
-  if (ui.overlay === "help") return <Help height={rows - 1} />;
+  if (ui.overlay === "help") return <Help height={rows - 1} scroll={ui.scroll} />;
   if (ui.overlay === "quit") return <Confirm question="Quit Faultline?" />;
 
+  const sides = mySides(room, me);
   // The step at which an oracle fired (a hunt's win, a defence's loss, a deadlock); none when every CPU finished.
   const breakStep = r.oracle?.step ?? null;
   const lanes = game.cpus.map((c) => `CPU${c.cpu} ${c.name}`);
@@ -32,55 +37,41 @@ export function Debrief({ s, ui, cols, rows, local }: ScreenProps) {
   const focusText = focus ? `${ui.replay ? `Replay ${ui.replay.at}/${s.trace.length}${ui.replay.playing ? " ▶" : " ❚❚"}` : "The breaking step"}: ${traceLine(focus, room, me)}` : null;
   const thread = level?.thread ? `Upstream: "${level.thread.subject}" (${level.thread.date})` : null;
 
+  // The title and the result in bold, then the score.
   const head = [
     `DEBRIEF · ${info.title} · ${game.attempt}`,
     // A versus result names the winning side (red: the race happened; blue: it did not).
-    ...(r.winner !== null ? winnerLines(r, mySides(room, me)) : [resultHeadline(r, info.mode)]).flatMap((t) => wrapLine(t, cols - 1)),
-    scoreLine(r),
+    ...(r.winner !== null ? winnerLines(r, sides) : [resultHeadline(r, info.mode)]).flatMap((t) => wrapLine(t, cols - 1)),
   ];
+  // Versus: your side's score (both sides' when you watched or played both).
+  const score = wrapLine(r.winner !== null && sides.length !== 1 && r.scores ? scoreLine(r).replace(/^Score \d+/, `Score red ${r.scores.red} · blue ${r.scores.blue}`) : scoreLine(myResult(r, sides)), cols - 1);
   const tlRows = [tl.header, ...tl.lanes.map((l) => l.label + l.cells), ...(tl.marker ? [tl.marker] : [])];
   const hidden = tl.hiddenBefore || tl.hiddenAfter ? `(steps ${tl.hiddenBefore + 1}-${s.trace.length - tl.hiddenAfter} of ${s.trace.length} shown)` : "";
   const focusLines = focusText ? wrapLine(focusText, cols - 1) : [];
-  const used = head.length + 1 + 1 + tlRows.length + 1 + focusLines.length + 1 + (thread ? 1 : 0) + 3;
   const fix = (game.debrief ?? "")
     .trim()
     .split("\n")
     .flatMap((l) => wrapLine(l, cols - 1, ""));
+  // Everything but the status line and the key bar scrolls (PgUp/PgDn, ↑↓, Home/End).
+  const lines: PanelLine[] = [
+    ...head.map((text) => ({ text, head: true })),
+    ...score.map((text) => ({ text })),
+    { text: "" },
+    { text: `Timeline ${hidden}`, head: true },
+    ...tlRows.map((text) => ({ text })),
+    ...wrapLine(TIMELINE_LEGEND, cols - 1).map((text) => ({ text })),
+    ...focusLines.map((text) => ({ text })),
+    { text: "" },
+    ...(thread ? [{ text: thread, head: true }] : []),
+    ...fix.map((text) => ({ text })),
+  ];
+  const key = scrollKeys.debrief(s);
+  const win = scrollWindow(lines, rows - 3, scrollAt(ui.scroll, key), (text): PanelLine => ({ text, head: true }), key);
   return (
     <Box flexDirection="column" width={cols}>
-      {head.map((t, i) => (
-        <Text key={`h${i}`} bold={i < head.length - 1} wrap="truncate-end">
-          {t}
-        </Text>
-      ))}
-      <Text> </Text>
-      <Text bold>Timeline {hidden}</Text>
-      {tlRows.map((t, i) => (
-        <Text key={`t${i}`} wrap="truncate-end">
-          {t}
-        </Text>
-      ))}
-      <Text dimColor wrap="truncate-end">
-        {TIMELINE_LEGEND}
-      </Text>
-      {focusLines.map((t, i) => (
-        <Text key={`f${i}`} wrap="truncate-end">
-          {t}
-        </Text>
-      ))}
-      <Text> </Text>
-      {thread ? (
-        <Text bold wrap="truncate-end">
-          {thread}
-        </Text>
-      ) : null}
-      {clip(fix, Math.max(1, rows - used - 1), "more lines").map((t, i) => (
-        <Text key={`d${i}`} wrap="truncate-end">
-          {t || " "}
-        </Text>
-      ))}
+      <Lines lines={win.lines} width={cols} />
       <StatusLine flash={s.flash} />
-      <KeyBar keys={keyBar("debrief", { replay: ui.replay !== null })} />
+      <KeyBar width={cols} keys={keyBar("debrief", { replay: ui.replay !== null, scroll: win.max > 0 })} />
     </Box>
   );
 }

@@ -12,10 +12,12 @@ import { Lines } from "../components/Lines.js";
 import { StatusLine } from "../components/StatusLine.js";
 import { dmaDriver, driverLabels, topBar } from "../model/game.js";
 import { keyBar } from "../model/help.js";
-import { selectedActor } from "../model/input.js";
+import { scrollKeys, selectedActor } from "../model/input.js";
+import { scrollAt, scrollWindow } from "../model/scroll.js";
 import { gameLayout, wrapLine } from "../model/layout.js";
 import { cpuListing, cpuPanel } from "../model/listing.js";
-import { dmaLine, machinePanel, machineView } from "../model/machine.js";
+import { dmaLine, machinePanel, machineView, type PanelLine } from "../model/machine.js";
+import type { Flash } from "../model/store.js";
 import type { ScreenProps } from "./props.js";
 
 function MenuOverlay({ title, choices, cursor }: { title: string; choices: { label: string; first: string }[]; cursor: number }) {
@@ -30,6 +32,29 @@ function MenuOverlay({ title, choices, cursor }: { title: string; choices: { lab
       ))}
     </Box>
   );
+}
+
+/** The whole event log, each line wrapped (nothing cut), then every hint shown so far; it scrolls. */
+export function LogOverlay({ s, ui, cols, height }: { s: ScreenProps["s"]; ui: ScreenProps["ui"]; cols: number; height: number }) {
+  const lines: PanelLine[] = [{ text: "Event log (l or Esc closes)", head: true }];
+  for (const l of s.log) for (const w of wrapLine(`${l.text}${(l.repeat ?? 1) > 1 ? ` (x${l.repeat})` : ""}`, cols - 1)) lines.push({ text: w });
+  const hints = s.game?.hints ?? [];
+  lines.push({ text: "" }, { text: `Hints shown (${hints.length})`, head: true });
+  hints.forEach((h, i) => {
+    for (const w of wrapLine(`${i + 1}. ${h}`, cols - 1)) lines.push({ text: w });
+  });
+  const key = scrollKeys.log(s);
+  const win = scrollWindow(lines, height, scrollAt(ui.scroll, key), (text): PanelLine => ({ text, head: true }), key);
+  return <Lines lines={win.lines} width={cols} />;
+}
+
+/**
+ * The status line's message: a refusal or the instructor's notice first, then
+ * who the game waits for (the server says), then an older hint or info line.
+ */
+export function statusFlash(flash: Flash | null, waiting: string | null): Flash | null {
+  if (flash && flash.kind !== "info") return flash;
+  return waiting ? { kind: "info", text: waiting } : flash;
 }
 
 /** While the server solves the level (or found it too big), the status line says so: the adversary waits on it. */
@@ -52,8 +77,9 @@ export function Game({ s, ui, cols, rows, local }: ScreenProps) {
   const wrap = (t: string, w: number) => wrapLine(t, w);
 
   let body;
-  if (ui.overlay === "help") body = <Help height={L.bodyH + L.logH} />;
+  if (ui.overlay === "help") body = <Help height={L.bodyH + L.logH} scroll={ui.scroll} />;
   else if (ui.overlay === "quit") body = <Confirm question="Quit Faultline? (your seat is released)" />;
+  else if (ui.overlay === "log") body = <LogOverlay s={s} ui={ui} cols={cols} height={L.bodyH + L.logH} />;
   else if (ui.overlay === "reset") body = <Confirm question="Reset the level to its start? (counts against the score)" />;
   else if (ui.overlay === "menu" && sel !== "dma") {
     const l = listings[sel];
@@ -64,7 +90,9 @@ export function Game({ s, ui, cols, rows, local }: ScreenProps) {
     const rightH = L.twoCol ? L.bodyH : L.bodyH - leftH;
     const left = cpuPanel({ listings, selected: sel, who: driverLabels(room, me), dma }, L.leftW, leftH, wrap);
     const machine = machinePanel(mv, L.rightW, wrap);
-    const right = machine.length > rightH ? [...machine.slice(0, rightH - 1), { text: `… ${machine.length - rightH + 1} more lines (a taller terminal shows them)` }] : machine;
+    // The machine scrolls (PgUp/PgDn) when it is taller than its panel.
+    const mkey = scrollKeys.machine(s);
+    const right = scrollWindow(machine, rightH, scrollAt(ui.scroll, mkey), (text): PanelLine => ({ text, head: true }), mkey).lines;
     body = (
       <Box flexDirection={L.twoCol ? "row" : "column"} height={L.bodyH}>
         <Lines lines={left} width={L.leftW} />
@@ -73,7 +101,7 @@ export function Game({ s, ui, cols, rows, local }: ScreenProps) {
       </Box>
     );
   }
-  const overlayTakesAll = ui.overlay === "help";
+  const overlayTakesAll = ui.overlay === "help" || ui.overlay === "log";
   return (
     <Box flexDirection="column" width={cols}>
       {top.map((t, i) => (
@@ -83,8 +111,8 @@ export function Game({ s, ui, cols, rows, local }: ScreenProps) {
       ))}
       {body}
       {overlayTakesAll ? null : <EventLog log={s.log} height={L.logH} width={cols} />}
-      <StatusLine flash={s.flash} fallback={game.phase === "over" ? "This attempt is over: g shows the debrief." : solverLine(room.solver)} />
-      <KeyBar keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu" })} />
+      <StatusLine flash={statusFlash(s.flash, game.waiting ?? null)} fallback={game.phase === "over" ? "This attempt is over: g shows the debrief." : solverLine(room.solver)} />
+      <KeyBar width={cols} keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu", log: ui.overlay === "log" })} />
     </Box>
   );
 }

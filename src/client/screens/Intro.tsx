@@ -1,11 +1,14 @@
 // A level's intro before it starts: the story, the goal, and for defend
 // levels the fix to choose (the knobs, set before play begins).
 
-import { Box, Text } from "ink";
+import { Box } from "ink";
 import { goalSentence, mySides, seatLabels } from "../model/game.js";
-import { selectedActor } from "../model/input.js";
+import { scrollKeys, selectedActor } from "../model/input.js";
+import type { PanelLine } from "../model/machine.js";
+import { scrollAt, scrollWindow } from "../model/scroll.js";
+import { Lines } from "../components/Lines.js";
 import { keyBar } from "../model/help.js";
-import { clip, wrapLine } from "../model/layout.js";
+import { wrapLine } from "../model/layout.js";
 import { KeyBar } from "../components/KeyBar.js";
 import { StatusLine } from "../components/StatusLine.js";
 import type { ScreenProps } from "./props.js";
@@ -52,38 +55,27 @@ export function Intro({ s, ui, cols, rows, local }: ScreenProps) {
         ? "Pick your side: Tab to a CPU, c to take it; then Enter begins."
         : "Every CPU is taken: Enter watches."
     : `Press Enter to begin. Your CPUs: ${mine.join(", ") || "none yet"}`;
-  const budget = Math.max(3, rows - 9 - knobLines.length - seatLines.length - (thread ? 1 : 0));
+  // The room code, so that others can join before play starts (a versus room's sides are picked here).
+  const code = `Room ${room.code}: others join with j ${room.code} in their lobby, or faultline join ${s.url} --room ${room.code}`;
+  // Everything but the status line and the key bar scrolls (PgUp/PgDn, Home/End).
+  const lines: PanelLine[] = [
+    { text: `${info.title} · ${info.mode} · ${info.race}${info.parPreemptions !== null ? ` · par ${info.parPreemptions} preemption${info.parPreemptions === 1 ? "" : "s"}` : ""} · room ${room.code}`, head: true },
+    ...(thread ? [{ text: thread }] : []),
+    ...wrapLine(code, cols - 1).map((text) => ({ text })),
+    { text: "" },
+    ...introLines.map((text) => ({ text })),
+    { text: "" },
+    ...wrapLine(`Goal: ${goalSentence(info.mode, level, room.versus)}`, cols - 1).map((text) => ({ text, head: true })),
+    ...knobLines.map((k) => ({ text: k.text, head: k.sel })),
+    ...seatLines.flatMap((t, i) => wrapLine(t, cols - 1).map((text) => ({ text, head: i === 0 }))),
+  ];
+  const key = scrollKeys.intro(s);
+  const win = scrollWindow(lines, rows - 3, scrollAt(ui.scroll, key), (text): PanelLine => ({ text, head: true }), key);
   return (
-    <Box flexDirection="column">
-      <Text bold wrap="truncate-end">
-        {info.title} · {info.mode} · {info.race}
-        {info.parPreemptions !== null ? ` · par ${info.parPreemptions} preemption${info.parPreemptions === 1 ? "" : "s"}` : ""}
-      </Text>
-      {thread ? <Text wrap="truncate-end">{thread}</Text> : null}
-      <Text> </Text>
-      {clip(introLines, budget, "more lines").map((l, i) => (
-        <Text key={i} wrap="truncate-end">
-          {l || " "}
-        </Text>
-      ))}
-      <Text> </Text>
-      {wrapLine(`Goal: ${goalSentence(info.mode, level, room.versus)}`, cols - 1).map((t, i) => (
-        <Text key={`g${i}`} bold wrap="truncate-end">
-          {t}
-        </Text>
-      ))}
-      {knobLines.map((k, i) => (
-        <Text key={`k${i}`} bold={k.sel} wrap="truncate-end">
-          {k.text}
-        </Text>
-      ))}
-      {seatLines.map((t, i) => (
-        <Text key={`s${i}`} bold={i === 0} wrap="truncate-end">
-          {t}
-        </Text>
-      ))}
+    <Box flexDirection="column" width={cols}>
+      <Lines lines={win.lines} width={cols} />
       <StatusLine flash={s.flash} fallback={fallback} />
-      <KeyBar keys={keyBar("intro", { versus: room.versus, knobs: info.knobs.length > 0 })} />
+      <KeyBar width={cols} keys={keyBar("intro", { versus: room.versus, knobs: info.knobs.length > 0, scroll: win.max > 0 })} />
     </Box>
   );
 }

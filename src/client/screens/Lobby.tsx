@@ -11,7 +11,7 @@ import type { ScreenProps } from "./props.js";
 
 const FIELD_PROMPT = { name: "Your name", code: "Room code", announce: "Announcement", title: "Workshop title" } as const;
 
-export function Lobby({ s, ui, rows, progress }: ScreenProps) {
+export function Lobby({ s, ui, cols, rows, progress }: ScreenProps) {
   const levels = s.levels;
   const cur = levels[ui.lobbyCursor];
   // Header (4) + detail (3) + status and keys (2) + a spare line.
@@ -56,7 +56,7 @@ export function Lobby({ s, ui, rows, progress }: ScreenProps) {
         <Text>{s.conn === "open" ? "Waiting for the campaign…" : "Connecting…"}</Text>
       )}
       <StatusLine flash={s.flash} />
-      <KeyBar keys={keyBar("lobby", { policy: ui.policy })} />
+      <KeyBar width={cols} keys={keyBar("lobby", { policy: ui.policy })} />
     </Box>
   );
 }
