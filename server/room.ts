@@ -551,6 +551,8 @@ export class Room {
     const s = this.attempt.session;
     if (s.phase !== "play" || this.paused) return null;
     if (this.policy === "manual" && !this.versus) return null;
+    // While the setting is being solved the bots think, not wait: RoomInfo.solver says so.
+    if ((this.sideBots || this.policy === "adversary") && this.solved().status.state === "solving") return null;
     const plan = this.planNow();
     if (plan.cmds.length > 0) return null;
     const c = compiledFor(this.level, s.knobs);
