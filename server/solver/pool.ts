@@ -68,6 +68,14 @@ export class SolveEntry {
   }
 }
 
+// A loaded level is not changed in place (an edited file is a new Level), so its digest is taken once.
+const digests = new WeakMap<Level, string>();
+function contentOf(level: Level): string {
+  let d = digests.get(level);
+  if (d === undefined) digests.set(level, (d = createHash("sha256").update(JSON.stringify(level)).digest("base64url").slice(0, 22)));
+  return d;
+}
+
 /** The compiled worker: beside this file when running from dist/, else the build's copy (tests run the TypeScript). */
 function workerFile(): string {
   const here = fileURLToPath(import.meta.url);
@@ -99,8 +107,7 @@ export class SolverPool {
   }
 
   static key(level: Level, knobs: KnobSetting): string {
-    const content = createHash("sha256").update(JSON.stringify(level)).digest("base64url").slice(0, 22);
-    return `${SIM_VERSION}:${level.id}:${content}:${JSON.stringify(Object.entries(knobs).sort())}`;
+    return `${SIM_VERSION}:${level.id}:${contentOf(level)}:${JSON.stringify(Object.entries(knobs).sort())}`;
   }
 
   /** The setting's entry; the first ask starts solving it. */

@@ -13,7 +13,7 @@ import { advance, allDone, cpuLabel, SimError, step } from "../sim/engine.js";
 import { explore } from "../sim/explore.js";
 import { livelockSince } from "../sim/game.js";
 import { checkOracles, type OracleId } from "../sim/oracles.js";
-import { decisionAhead, MAX_RUN, othersRunnable } from "../sim/decide.js";
+import { decisionAhead, MAX_RUN } from "../sim/decide.js";
 import { preempts } from "../sim/preempt.js";
 import { formatSchedule } from "../sim/schedule.js";
 import { digestMachine, hashMachine } from "../sim/state.js";
@@ -222,12 +222,11 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
       let next = s;
       let action = actionOf(cmd.actor, cmd.choice);
       for (;;) {
-        const before = cmd.actor === "dma" ? null : othersRunnable(c.cfg, next.machine, cmd.actor);
         const r = stepOnce(level, c, next, action, at, by, facts);
         next = r.s;
         entries.push(r.entry);
-        if (next.result || before === null || r.entry.blocked || entries.length >= MAX_RUN) break;
-        if (decisionAhead(c.cfg, next.machine, cmd.actor as number, before)) break;
+        if (next.result || cmd.actor === "dma" || r.entry.blocked || entries.length >= MAX_RUN) break;
+        if (decisionAhead(c.cfg, next.machine, cmd.actor)) break;
         action = actionOf(cmd.actor);
       }
       return { s: next, event: { kind: "run", entries } };

@@ -10,9 +10,10 @@
 //   mmap_lock or per-VMA lock, or a CPU's IRQ state, which a TLB-shootdown IPI
 //   waits on) that another runnable actor will touch before it next blocks or
 //   ends its operation: the edge of a contended critical section;
-// - after a line that lets another actor run (a lock released, a child born, a
-//   pin handed to the device);
 // - at a menu, a blocked line, or the end of its work.
+// An actor that a line lets run (a lock released, a child born, a pin handed to
+// the device) is among the others from the next line on: its next line is
+// compared like everyone's.
 // The explorer's verdicts never depend on this: it only decides how many lines
 // one key press runs.
 
@@ -25,12 +26,6 @@ import type { Action, Machine } from "./types.js";
 
 /** More lines than one press may run (a CPU that loops forever stops here). */
 export const MAX_RUN = 400;
-
-/** Actors other than `cpu` that can run now. */
-export function othersRunnable(cfg: Config, m: Machine, cpu: number): Set<string> {
-  const own = String(cpu);
-  return new Set(enabledActions(cfg, m).map(actorKey).filter((k) => k !== own));
-}
 
 /** Whether a then b and b then a are both possible and reach the same machine. */
 export function commute(cfg: Config, m: Machine, a: Action, b: Action): boolean {
@@ -92,14 +87,9 @@ function wanted(cfg: Config, m: Machine, cpu: number): Set<string> {
   return out;
 }
 
-/**
- * Whether `cpu`, which has just run a line of a press (`before` is who else
- * could run before that line), should stop here rather than run its next line.
- */
-export function decisionAhead(cfg: Config, m: Machine, cpu: number, before: ReadonlySet<string>): boolean {
+/** Whether `cpu`, which has just run a line of a press, should stop here rather than run its next line. */
+export function decisionAhead(cfg: Config, m: Machine, cpu: number): boolean {
   if (cpuStatus(cfg, m, cpu).state !== "ready") return true;
-  const now = othersRunnable(cfg, m, cpu);
-  for (const k of now) if (!before.has(k)) return true; // someone can run who could not
   if (nextIsLocal(cfg, m, cpu)) return false;
   const next = lockLine(cfg, m, cpu);
   if (next.length > 0 && next.some((k) => wanted(cfg, m, cpu).has(k))) return true;
@@ -117,9 +107,8 @@ export function decisionAhead(cfg: Config, m: Machine, cpu: number, before: Read
 export function runToDecision(cfg: Config, m: Machine, cpu: number): Action[] {
   const out: Action[] = [];
   for (;;) {
-    const before = othersRunnable(cfg, m, cpu);
     m = advance(cfg, m, { cpu });
     out.push({ cpu });
-    if (out.length >= MAX_RUN || decisionAhead(cfg, m, cpu, before)) return out;
+    if (out.length >= MAX_RUN || decisionAhead(cfg, m, cpu)) return out;
   }
 }

@@ -4,7 +4,7 @@
 import type { Config } from "./config.js";
 import { describeChanges } from "./describe.js";
 import { enabledActions, SimError, step, type StepEvent } from "./engine.js";
-import { decisionAhead, MAX_RUN, othersRunnable } from "./decide.js";
+import { decisionAhead, MAX_RUN } from "./decide.js";
 import { checkOracles, type OracleId, type Violation } from "./oracles.js";
 import type { ScheduleItem } from "./schedule.js";
 import { hashMachine } from "./state.js";
@@ -101,10 +101,9 @@ export function runSchedule(cfg: Config, m0: Machine, items: readonly ScheduleIt
     const cpu = item.run;
     let a: Action = item.choice === undefined ? { cpu } : { cpu, choice: item.choice };
     for (let n = 1; ; n++) {
-      const before = Number.isInteger(cpu) && cpu >= 0 && cpu < m.cpus.length ? othersRunnable(cfg, m, cpu) : new Set<string>();
       const v = one(a);
       if (v) return { steps, violation: v, m };
-      if (steps[steps.length - 1].ev.blocked || n >= MAX_RUN || decisionAhead(cfg, m, cpu, before)) break;
+      if (steps[steps.length - 1].ev.blocked || n >= MAX_RUN || decisionAhead(cfg, m, cpu)) break;
       a = { cpu };
     }
   }

@@ -54,8 +54,8 @@ export const HELP_TEXT: { title: string; lines: string[] }[] = [
     lines: [
       "Enter     run the CPU shown in full to its next decision: it runs line after line and stops",
       "          before a line that races with another CPU's next line, before it takes or drops a",
-      "          lock another CPU will want (a PTL, mmap_lock, IRQs off), after it lets another CPU run,",
-      "          and at a menu, a blocked line or its end. One action: the trace shows every line.",
+      "          lock another CPU will want (a PTL, mmap_lock, IRQs off), and at a menu, a blocked",
+      "          line or its end. One action: the trace shows every line.",
       "Space     step the CPU shown in full (the ▸ one): it runs the line at the arrow",
       "m         open the syscall menu when that CPU is at one (Enter and Space do too: a pick",
       "          after Enter runs to the next decision, after Space steps one line)",
