@@ -20,6 +20,7 @@
 import { fork } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
 import { roomPlans, type DefendFromClient, type DefendToClient, type DefendWindow, type Scenario } from "./defend-common.js";
@@ -215,8 +216,9 @@ async function main() {
   const huntRooms = Number(flag("hunt-rooms", "100"));
   const defendClients = Number(flag("defend-clients", "300"));
   const m = machine();
+  const loadBefore = loadavg();
   warnInvestigation();
-  console.log(`Defend rooms under load: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}`);
+  console.log(`Defend rooms under load: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}; load average ${loadBefore.map((x) => x.toFixed(2)).join(" ")} before the run (other work on the machine shares its cores)`);
   console.log(`${huntRooms} hunt rooms of 1-4 clients (r5-six-steps, manual, 2 actions a second per client); ${defendClients} clients in adversary rooms (A: finale-rdma, its 6 settings; B: every defend level), each stepping its own CPU when it can run, twice a second; a ping probe every ${PING_EVERY_MS} ms`);
   const o = { warmupS, measureS, storage, huntRooms, defendClients };
   const stages: Stage[] = [
@@ -263,6 +265,8 @@ async function main() {
       );
       return t;
     });
+  const loadAfter = loadavg();
+  console.log(`load average ${loadAfter.map((x) => x.toFixed(2)).join(" ")} after the run`);
   const bp = results[0].ping.window;
   console.log(`baseline: ping max ${f1(bp.max)} ms in the window`);
   const out = join(root, "bench", "defend-results.json");
@@ -272,6 +276,7 @@ async function main() {
       {
         date: new Date().toISOString(),
         machine: m,
+        loadAverage: { before: loadBefore, after: loadAfter },
         config: { warmupS, measureS, storage, huntRooms, defendClients, pingEveryMs: PING_EVERY_MS, investigation: investigation() },
         targets: { defendStepP99Ms: TARGET_DEFEND_P99_MS, huntRatioToBaseline: TARGET_HUNT_RATIO, pingMaxMs: TARGET_PING_MAX_MS },
         verdicts: targets,
