@@ -1,7 +1,7 @@
 // The floor: a bare `ws` server doing the load benchmark's fan-out with no game
 // logic. It speaks just enough of the protocol (hello, create, join, claim,
-// step, retry) for bench/load-client.ts to drive it exactly as it drives the
-// real server: each action is parsed (JSON.parse, no validation), acked to its
+// step, retry; and run, knob, start and ping for bench/defend.ts) for the load
+// generators to drive it exactly as they drive the real server: each action is parsed (JSON.parse, no validation), acked to its
 // sender, and an `update` of the same size as the real server's is sent to
 // every member of the room. No simulator, no storage, no rate limits, no
 // heartbeat. Whatever latency this shows is the cost of Node, ws and loopback
@@ -46,6 +46,8 @@ export async function startFloor(opts: { host: string; port: number; updateBytes
     ws.on("message", (data) => {
       const m = JSON.parse(String(data)) as { type: string; rid?: number; seq?: number; room?: string; name?: string };
       switch (m.type) {
+        case "ping":
+          return ws.send(JSON.stringify({ type: "pong", t: (m as { t?: number }).t, now: Date.now() }));
         case "hello":
           return ws.send(JSON.stringify({ type: "welcome", protocol: 1, player: { id: `p${nextId++}`, name: m.name }, resumed: false }));
         case "create":
@@ -62,6 +64,9 @@ export async function startFloor(opts: { host: string; port: number; updateBytes
         case "claim":
           return ws.send(JSON.stringify({ type: "ack", rid: m.rid }));
         case "step":
+        case "run":
+        case "knob":
+        case "start":
         case "retry": {
           if (!room) return;
           const seq = ++room.seq;
