@@ -414,11 +414,16 @@ export class Room {
     return { ...cmd, text: hintAt(solved, compiledFor(this.level, s.knobs).cfg, this.nodeIn(solved)) };
   }
 
-  /** What the solved game tells the session: the defend proof, once solved. */
+  /**
+   * What the solved game tells the session: the defend proof. Never explored on
+   * this thread: while the setting is still being solved, or when it is too big,
+   * the proof is "incomplete" and the session judges by the level file's verified
+   * claim for the setting (an unsafe fix then loses without a counterexample).
+   */
   private facts(): Facts {
     if (this.level.mode !== "defend") return {};
-    const st = this.host.solver.get(this.level, this.attempt.session.knobs).status;
-    return st.state === "ready" ? { proof: proofOf(st.solved) } : {};
+    const st = this.solved().status;
+    return { proof: st.state === "ready" ? proofOf(st.solved) : { verdict: "incomplete", counterexample: null } };
   }
 
   private solverInfo(): RoomInfo["solver"] {
