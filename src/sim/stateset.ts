@@ -21,6 +21,23 @@ export class StateSet {
 
   /** Insert m; returns its id and whether it was new. */
   add(m: Machine): { id: number; fresh: boolean } {
+    const { h, slot, id } = this.probe(m);
+    if (id >= 0) return { id, fresh: false };
+    const fresh = this.keys.length;
+    this.keys.push(this.buf.slice(0, this.n));
+    this.hashes.push(h);
+    this.table[slot] = fresh + 1;
+    if (this.keys.length * 2 > this.table.length) this.grow();
+    return { id: fresh, fresh: true };
+  }
+
+  /** The id of m if it is in the set, else -1 (nothing is inserted). */
+  find(m: Machine): number {
+    return this.probe(m).id;
+  }
+
+  /** Encode m into buf, hash it, and find its id or the empty slot where it would go (id -1). */
+  private probe(m: Machine): { h: number; slot: number; id: number } {
     this.n = 0;
     this.encode(m);
     if (this.n > this.buf.length) {
@@ -39,39 +56,9 @@ export class StateSet {
     const mask = this.table.length - 1;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const e = this.table[slot];
-      if (e === 0) {
-        const id = this.keys.length;
-        this.keys.push(s.slice(0, n));
-        this.hashes.push(h);
-        this.table[slot] = id + 1;
-        if (this.keys.length * 2 > this.table.length) this.grow();
-        return { id, fresh: true };
-      }
+      if (e === 0) return { h, slot, id: -1 };
       const id = e - 1;
-      if (this.hashes[id] === h && sameAs(this.keys[id], s, n)) return { id, fresh: false };
-    }
-  }
-
-  /** The id of m if it is in the set, else -1 (nothing is inserted). */
-  find(m: Machine): number {
-    this.n = 0;
-    this.encode(m);
-    if (this.n > this.buf.length) {
-      this.buf = new Int32Array(this.n * 2);
-      this.n = 0;
-      this.encode(m);
-    }
-    const s = this.buf;
-    const n = this.n;
-    let h = 0x811c9dc5 | 0;
-    for (let i = 0; i < n; i++) h = Math.imul(h ^ s[i], 0x01000193);
-    h = (h ^ (h >>> 15)) >>> 0;
-    const mask = this.table.length - 1;
-    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-      const e = this.table[slot];
-      if (e === 0) return -1;
-      const id = e - 1;
-      if (this.hashes[id] === h && sameAs(this.keys[id], s, n)) return id;
+      if (this.hashes[id] === h && sameAs(this.keys[id], s, n)) return { h, slot, id };
     }
   }
 
