@@ -25,7 +25,7 @@ import { hashMachine } from "./state.js";
 import type { Action, Machine } from "./types.js";
 
 /** More lines than one press may run (a CPU that loops forever stops here). */
-export const MAX_RUN = 400;
+export const MAX_RUN = 120;
 
 /** Whether a then b and b then a are both possible and reach the same machine. */
 export function commute(cfg: Config, m: Machine, a: Action, b: Action): boolean {
