@@ -19,7 +19,14 @@ export interface Level extends LevelFile {
   programs: RawItem[][];
 }
 
+/** `if`: a parameter's name (run when it is true), or `!name` (run when it is not), or null. */
 export type RawOp = { op: Record<string, unknown> & { kind: Op["kind"] }; label: string; if: string | null };
+
+/** Whether an operation's `if:` lets it run under these parameter values. */
+export function condHolds(cond: string | null, params: Record<string, unknown>): boolean {
+  if (cond === null) return true;
+  return cond.startsWith("!") ? params[cond.slice(1)] !== true : params[cond] === true;
+}
 export type RawItem = RawOp | { choose: RawOp[] };
 
 const OP_ARGS: Record<Op["kind"], Record<string, "int" | "bool" | "string" | "advice">> = {
@@ -107,8 +114,9 @@ function parseOp(file: string, at: string, raw: unknown, params: Record<string, 
   }
   let cond: string | null = null;
   if (o.if !== undefined) {
-    if (typeof o.if !== "string" || !(o.if in params)) throw new LevelError(`${file}: ${at}.if: expected the name of a declared parameter`);
-    cond = o.if;
+    const name = typeof o.if === "string" ? o.if.replace(/^!\s*/, "") : null;
+    if (name === null || !(name in params)) throw new LevelError(`${file}: ${at}.if: expected the name of a declared parameter, or !name for its negation (got ${JSON.stringify(o.if)})`);
+    cond = (o.if as string).startsWith("!") ? `!${name}` : name;
   }
   const label = o.label === undefined ? kind : o.label;
   if (typeof label !== "string" || !/^[A-Za-z_][\w-]*$/.test(label)) throw new LevelError(`${file}: ${at}.label: expected a word (letters, digits, _ or -)`);
@@ -125,7 +133,6 @@ function parseItem(file: string, at: string, raw: unknown, params: Record<string
     const labels = ops.map((o) => o.label);
     const dup = labels.find((l, i) => labels.indexOf(l) !== i);
     if (dup) throw new LevelError(`${file}: ${at}.choose: two choices are called "${dup}"; give one a label`);
-    if (ops.some((o) => o.if)) throw new LevelError(`${file}: ${at}.choose: menu choices cannot be conditional`);
     return { choose: ops };
   }
   return parseOp(file, at, raw, params);
@@ -143,10 +150,23 @@ export function parseLevel(file: string, text: string): Level {
   const r = levelSchema.safeParse(data);
   if (!r.success) throw new LevelError(formatZod(file, r.error));
   const lv = r.data;
+  // Independent checks report together (faultline lint shows every problem, not only the first).
+  const problems: string[] = [];
+  const collect = (f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof LevelError)) throw e;
+      problems.push(e.message);
+    }
+  };
+  const flush = () => {
+    if (problems.length) throw new LevelError(problems.join("\n"));
+  };
   const procNames = lv.machine.processes.map((p) => p.name);
   const dupProc = procNames.find((n, i) => procNames.indexOf(n) !== i);
   if (dupProc) throw new LevelError(`${file}: machine.processes: two processes are called ${dupProc}`);
-  lv.machine.processes.forEach((p, i) => {
+  lv.machine.processes.forEach((p, i) => collect(() => {
     if (p.child_of !== undefined && !procNames.includes(p.child_of)) throw new LevelError(`${file}: machine.processes[${i}].child_of: no process called ${p.child_of}`);
     const parent = p.child_of ?? p.forked_from;
     if (p.child_of !== undefined && p.forked_from !== undefined) throw new LevelError(`${file}: machine.processes[${i}]: give child_of (forked during play) or forked_from (forked before the level starts), not both`);
@@ -158,29 +178,38 @@ export function parseLevel(file: string, text: string): Level {
     if (parent !== undefined && (p.vmas.length || p.pages.length)) throw new LevelError(`${file}: machine.processes[${i}]: a child gets its memory from fork; give it no vmas or pages`);
     for (const [j, pg] of p.pages.entries()) {
       if (!p.vmas.some((v) => pg.page >= v.start && pg.page < v.start + v.pages)) throw new LevelError(`${file}: machine.processes[${i}].pages[${j}]: page ${pg.page} is in no VMA of ${p.name}`);
+      if (typeof pg.refs === "string" && !(pg.refs.slice(1) in lv.params)) throw new LevelError(`${file}: machine.processes[${i}].pages[${j}].refs: parameter ${pg.refs} is not declared under params`);
     }
-  });
+  }));
   const cpuNames = lv.cpus.map((c) => c.name);
   const dupCpu = cpuNames.find((n, i) => cpuNames.indexOf(n) !== i);
-  if (dupCpu) throw new LevelError(`${file}: cpus: two CPUs are called ${dupCpu}`);
-  const programs = lv.cpus.map((c, i) => {
-    if (!procNames.includes(c.process)) throw new LevelError(`${file}: cpus[${i}].process: no process called ${c.process} (expected one of: ${procNames.join(", ")})`);
-    return c.runs.map((r, j) => parseItem(file, `cpus[${i}].runs[${j}]`, r, lv.params));
+  if (dupCpu) problems.push(`${file}: cpus: two CPUs are called ${dupCpu}`);
+  const programs: RawItem[][] = lv.cpus.map((c, i) => {
+    if (!procNames.includes(c.process)) problems.push(`${file}: cpus[${i}].process: no process called ${c.process} (expected one of: ${procNames.join(", ")})`);
+    const prog: RawItem[] = [];
+    c.runs.forEach((r, j) => collect(() => prog.push(parseItem(file, `cpus[${i}].runs[${j}]`, r, lv.params))));
+    return prog;
   });
-  programs.forEach((prog, i) => {
+  flush();
+  programs.forEach((prog, i) => collect(() => {
     prog.forEach((item, j) => {
       const ops = "choose" in item ? item.choose : [item];
       for (const o of ops) {
         if (o.op.kind === "exit") {
           const sharers = lv.cpus.filter((c) => c.process === lv.cpus[i].process).length;
-          if (sharers > 1) throw new LevelError(`${file}: cpus[${i}].runs[${j}]: exit tears down the whole mm, so its process may have only this CPU`);
+          if (sharers > 1) {
+            throw new LevelError(
+              `${file}: cpus[${i}].runs[${j}]: exit tears down the whole mm, so its process may have only this CPU (${lv.cpus[i].process} has ${sharers}); exit_group, a multithreaded process exiting together, is not modelled: give the exiting process one CPU`,
+            );
+          }
           if (j !== prog.length - 1) throw new LevelError(`${file}: cpus[${i}].runs[${j}]: exit must be the last operation`);
         }
         if (o.op.kind === "counter_inc" && !lv.machine.globals) throw new LevelError(`${file}: cpus[${i}].runs[${j}]: counter_inc needs machine.globals.counter`);
         if (o.op.kind === "counter_inc" && o.op.lock !== false && !lv.machine.locks.length) throw new LevelError(`${file}: cpus[${i}].runs[${j}]: counter_inc with lock needs machine.locks`);
       }
     });
-  });
+  }));
+  flush();
   // Operations the simulator cannot run on memory the level does not give them (an internal error
   // during play otherwise): an mTHP fault and mremap's source need a VMA, mremap's target a free range.
   const vmasOf = (name: string): { start: number; pages: number }[] => {
@@ -211,6 +240,17 @@ export function parseLevel(file: string, text: string): Level {
   if (lv.mode === "hunt" || lv.mode === "versus") {
     if (lv.knobs.length) throw new LevelError(`${file}: knobs: a ${lv.mode} level has no knobs`);
   }
+  // A hunt that expects safe (no schedule fires the goal) has no triggering schedule to measure.
+  if (lv.mode === "hunt" && lv.goal.expect === "safe") {
+    for (const key of ["par", "preemptions"] as const) {
+      if (lv[key] !== undefined) throw new LevelError(`${file}: ${key}: goal.expect is safe, so no schedule fires the goal and there is no ${key === "par" ? "shortest schedule" : "fewest preemptions"} to claim; leave ${key} out`);
+    }
+  }
+  if (lv.mode === "defend") {
+    for (const key of ["par", "preemptions"] as const) {
+      if (lv[key] !== undefined) throw new LevelError(`${file}: ${key}: a defend level is not scored against a triggering schedule (verify never checks it); leave ${key} out`);
+    }
+  }
   if (lv.mode === "versus") {
     // Every CPU plays for a side, and both sides have someone to play them.
     lv.cpus.forEach((c, i) => {
@@ -226,6 +266,13 @@ export function parseLevel(file: string, text: string): Level {
     for (const [j, opt] of knob.options.entries()) {
       for (const p of Object.keys(opt.set.params ?? {})) {
         if (!(p in lv.params)) throw new LevelError(`${file}: knobs[${k}].options[${j}].set.params: ${p} is not declared under params`);
+      }
+      for (const key of ["processes", "globals", "locks"] as const) {
+        if (opt.set.machine?.[key] !== undefined) {
+          throw new LevelError(
+            `${file}: knobs[${k}].options[${j}].set.machine.${key}: a knob may set machine.shootdown, machine.frames or machine.table_entries, not the ${key === "processes" ? "processes, their VMAs or pages" : key}: those are the level's one memory layout. Vary them with a $param instead (an operation's argument, if: on an operation, or a page's refs), or write a second level`,
+          );
+        }
       }
     }
   }
