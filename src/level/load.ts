@@ -17,6 +17,8 @@ export interface Level extends LevelFile {
   file: string;
   /** Per CPU, the program with `$param` references left in place. */
   programs: RawItem[][];
+  /** Where the level comes from, shown to players: absent for the campaign, "custom: FILE" for serve --levels. */
+  source?: string;
 }
 
 /** `if`: a parameter's name (run when it is true), or `!name` (run when it is not), or null. */
