@@ -34,7 +34,7 @@ export function cmdLint(args: string[]): number {
       for (const s of r.settings) {
         if (s.verdict === "error") continue;
         const k = knobText(s.knobs);
-        const what = s.verdict === "reachable" ? `reachable in ${s.steps} steps, ${s.preemptions ?? "?"} preemptions: ${s.schedule}` : `${s.verdict} (${s.states} states)`;
+        const what = s.verdict === "reachable" ? `reachable in ${s.steps} steps${s.preemptions !== null ? `, ${s.preemptions} preemptions` : ""}: ${s.schedule}` : `${s.verdict} (${s.states} states)`;
         process.stdout.write(`${r.file}: ${k ? `${k}: ` : ""}${what}${s.problems.length ? "" : " (as the file says)"}\n`);
       }
       const errors = r.problems.filter((p) => p.severity === "error").length;
