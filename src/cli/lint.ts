@@ -1,6 +1,7 @@
 // `faultline lint FILE...`: every problem of each level file, with its key and line.
 
-import { loadCampaign } from "../level/load.js";
+import { join, resolve } from "node:path";
+import { levelsDir, loadCampaign } from "../level/load.js";
 import { formatProblem, lintFile, type LintReport } from "../level/lint.js";
 import { parse, UsageError } from "./usage.js";
 
@@ -10,11 +11,14 @@ export function cmdLint(args: string[]): number {
   const { values, positionals } = parse(args, { json: { type: "boolean" }, "no-verify": { type: "boolean" } }, true);
   if (!positionals.length) throw new UsageError("lint needs one or more level files (faultline lint my-level.yaml)");
   const campaignIds = loadCampaign().map((l) => l.id);
+  const dir = levelsDir();
+  // A campaign level's own file is not a custom level that would replace it.
+  const othersThan = (file: string) => campaignIds.filter((id) => resolve(file) !== join(dir, `${id}.yaml`));
   const tty = process.stderr.isTTY === true && !values.json;
   const reports: LintReport[] = positionals.map((file) =>
     lintFile(file, {
       verify: !values["no-verify"],
-      campaignIds,
+      campaignIds: othersThan(file),
       onProgress: tty ? (label, n) => process.stderr.write(`\r\x1b[K${file} ${label} ... ${n.toLocaleString("en-US")} states`) : undefined,
     }),
   );

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION } from "../../src/protocol/version.js";
 import { loadLevelsDir } from "../../src/level/custom.js";
 import { loadCampaign } from "../../src/level/load.js";
-import { track } from "./harness.js";
+import { player, server, track } from "./harness.js";
 import { TestClient } from "./client.js";
 
 const BIN = join(import.meta.dirname, "..", "..", "dist", "src", "cli", "main.js");
@@ -96,4 +96,27 @@ describe("custom levels", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe("a room on a custom level", () => {
+  it("works like any other: the knob, the adversary bot, hints, the result and debrief; next stays within the custom levels", async () => {
+    const custom = loadLevelsDir(join(import.meta.dirname, "..", "fixtures", "custom-defend"), []);
+    expect(custom.skipped).toEqual([]);
+    const s = await server({ levels: [...loadCampaign(), ...custom.levels] });
+    const p = await player(s.url, "ada");
+    const j = await p.ok<"joined">({ type: "create", level: "lab-vmsplice-fix" });
+    expect(j.state.room).toMatchObject({ policy: "adversary", level: { id: "lab-vmsplice-fix", mode: "defend" } });
+    await p.ok({ type: "claim", cpu: 0 });
+    await p.ok({ type: "knob", seq: p.seq, knob: "kernel", value: "v5_9" });
+    await p.ok({ type: "start", seq: p.seq });
+    await p.ok({ type: "hint", seq: p.seq });
+    const hint = await p.take("update", (m) => m.event.kind === "hint");
+    expect(hint.event).toMatchObject({ kind: "hint", index: 0, text: "The child's pipe keeps a reference to the page after the child unmaps it." });
+    // Hand the CPU back: the adversary plays both against the 5.9 fix, which holds.
+    await p.ok({ type: "release", cpu: 0 });
+    const over = await p.take("update", (m) => m.game.result !== null, 20_000);
+    expect(over.game.result).toMatchObject({ outcome: "won", reason: "finished" });
+    expect(over.game.debrief).toContain("page_count is 1");
+    expect(over.game.offers).toMatchObject({ next: null });
+  }, 30_000);
 });
