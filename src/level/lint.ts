@@ -117,11 +117,18 @@ export function lintText(file: string, text: string, opts: LintOptions = {}): Li
   };
   if (doc.errors.length) {
     for (const e of doc.errors) {
-      const p = e.linePos?.[0];
+      const p = lc.linePos(e.pos[0]);
       problems.push({ severity: "error", path: null, line: p?.line ?? null, column: p?.col ?? null, message: `YAML error: ${e.message.split("\n")[0]}` });
     }
     return { file, level: null, ok: false, problems, settings: [] };
   }
+  for (const w of doc.warnings) {
+    const p = lc.linePos(w.pos[0]);
+    const tag = /^Unresolved tag: (!\S*)/.exec(w.message)?.[1];
+    const message = tag ? `${tag} is a YAML tag, not a value; to negate a parameter in if:, quote it: if: "${tag}"` : w.message.split("\n")[0];
+    problems.push({ severity: "error", path: null, line: p?.line ?? null, column: p?.col ?? null, message: `YAML error: ${message}` });
+  }
+  if (problems.length) return { file, level: null, ok: false, problems, settings: [] };
   let level: Level;
   try {
     level = parseLevel(file, text);

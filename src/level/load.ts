@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse as parseYaml, YAMLParseError } from "yaml";
+import { parse as parseYaml, parseDocument } from "yaml";
 import type { z } from "zod";
 import type { Op } from "../sim/config.js";
 import { checkLevelEras } from "./compile.js";
@@ -142,13 +142,16 @@ function parseItem(file: string, at: string, raw: unknown, params: Record<string
 
 /** Parse and check one level file's text. `file` is only used in messages. */
 export function parseLevel(file: string, text: string): Level {
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (e) {
-    if (e instanceof YAMLParseError) throw new LevelError(`${file}: YAML error: ${e.message.split("\n")[0]}`);
-    throw e;
+  // parseDocument, not parse: a warning (an unresolved tag) must be a message, not a process warning.
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length) throw new LevelError(`${file}: YAML error: ${doc.errors[0].message.split("\n")[0]}`);
+  for (const w of doc.warnings) {
+    const tag = /^Unresolved tag: (!\S*)/.exec(w.message)?.[1];
+    const at = w.linePos ? ` (line ${w.linePos[0].line})` : "";
+    if (tag) throw new LevelError(`${file}: YAML error: ${tag}${at} is a YAML tag, not a value; to negate a parameter in if:, quote it: if: "${tag}"`);
+    throw new LevelError(`${file}: YAML error: ${w.message.split("\n")[0]}`);
   }
+  const data: unknown = doc.toJS();
   const r = levelSchema.safeParse(data);
   if (!r.success) throw new LevelError(formatZod(file, r.error));
   const lv = r.data;
