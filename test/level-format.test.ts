@@ -105,6 +105,15 @@ describe("faultline lint", () => {
     ]);
   });
 
+  it("reports independent problems of the level's meaning together", () => {
+    const bad = SHOOTDOWN.replace("seed: null\nthread: null", "seed: 004_2ca8e14a342d9231.txt\nthread: null").replace("goal: { oracle: ipi-wait }", "goal: { oracle: ipi-wait }\npar: 5");
+    const r = lintText("lab-shootdown.yaml", bad);
+    expect(r.problems.map((p) => [p.path, p.line, p.message])).toEqual([
+      ["par", 26, "a defend level is not scored against a triggering schedule (verify never checks it); leave par out"],
+      ["thread", 6, "a level with a seed cites the message it comes from (subject, date, message_id)"],
+    ]);
+  });
+
   it("reports verify's findings at the key they contradict, and a file name that is not the id", () => {
     const wrong = SHOOTDOWN.replace('label: "arm64: TLBI broadcast", expect: safe', 'label: "arm64: TLBI broadcast", expect: reachable');
     const r = lintText("lab-shootdown.yaml", wrong);

@@ -223,7 +223,7 @@ export function parseLevel(file: string, text: string): Level {
     return parent !== undefined ? vmasOf(parent) : p.vmas;
   };
   programs.forEach((prog, i) =>
-    prog.forEach((item, j) => {
+    prog.forEach((item, j) => collect(() => {
       for (const o of "choose" in item ? item.choose : [item]) {
         const a = o.op as Record<string, unknown>;
         const vmas = vmasOf(lv.cpus[i].process);
@@ -237,38 +237,42 @@ export function parseLevel(file: string, text: string): Level {
           }
         }
       }
-    }),
+    })),
   );
-  if (lv.device && !programs.flat().some((it) => ("choose" in it ? it.choose : [it]).some((o) => o.op.kind === "pin_user_pages" || o.op.kind === "pin_user_pages_fast"))) {
-    throw new LevelError(`${file}: device.dma: no CPU ever pins a page for the device (pin_user_pages)`);
-  }
-  if (lv.mode === "hunt" || lv.mode === "versus") {
-    if (lv.knobs.length) throw new LevelError(`${file}: knobs: a ${lv.mode} level has no knobs`);
-  }
-  // A hunt that expects safe (no schedule fires the goal) has no triggering schedule to measure.
-  if (lv.mode === "hunt" && lv.goal.expect === "safe") {
-    for (const key of ["par", "preemptions"] as const) {
-      if (lv[key] !== undefined) throw new LevelError(`${file}: ${key}: goal.expect is safe, so no schedule fires the goal and there is no ${key === "par" ? "shortest schedule" : "fewest preemptions"} to claim; leave ${key} out`);
+  collect(() => {
+    if (lv.device && !programs.flat().some((it) => ("choose" in it ? it.choose : [it]).some((o) => o.op.kind === "pin_user_pages" || o.op.kind === "pin_user_pages_fast"))) {
+      throw new LevelError(`${file}: device.dma: no CPU ever pins a page for the device (pin_user_pages)`);
     }
-  }
-  if (lv.mode === "defend") {
-    for (const key of ["par", "preemptions"] as const) {
-      if (lv[key] !== undefined) throw new LevelError(`${file}: ${key}: a defend level is not scored against a triggering schedule (verify never checks it); leave ${key} out`);
+  });
+  collect(() => {
+    if (lv.mode === "hunt" || lv.mode === "versus") {
+      if (lv.knobs.length) throw new LevelError(`${file}: knobs: a ${lv.mode} level has no knobs`);
     }
-  }
-  if (lv.mode === "versus") {
-    // Every CPU plays for a side, and both sides have someone to play them.
-    lv.cpus.forEach((c, i) => {
-      if (c.side === undefined) throw new LevelError(`${file}: cpus[${i}].side: a versus level gives every CPU a side (red or blue); ${c.name} has none`);
-    });
-    for (const side of ["red", "blue"] as const) {
-      if (!lv.cpus.some((c) => c.side === side)) throw new LevelError(`${file}: cpus: a versus level needs at least one ${side} CPU (side: ${side})`);
+    // A hunt that expects safe (no schedule fires the goal) has no triggering schedule to measure.
+    if (lv.mode === "hunt" && lv.goal.expect === "safe") {
+      for (const key of ["par", "preemptions"] as const) {
+        if (lv[key] !== undefined) throw new LevelError(`${file}: ${key}: goal.expect is safe, so no schedule fires the goal and there is no ${key === "par" ? "shortest schedule" : "fewest preemptions"} to claim; leave ${key} out`);
+      }
     }
-    if (lv.goal.expect === "safe") throw new LevelError(`${file}: goal.expect: a versus level's race must be reachable (red needs a way to win)`);
-  }
-  if (lv.mode === "defend" && lv.knobs.length === 0) throw new LevelError(`${file}: knobs: a defend level needs at least one knob (the fixes to choose from)`);
+    if (lv.mode === "defend") {
+      for (const key of ["par", "preemptions"] as const) {
+        if (lv[key] !== undefined) throw new LevelError(`${file}: ${key}: a defend level is not scored against a triggering schedule (verify never checks it); leave ${key} out`);
+      }
+    }
+    if (lv.mode === "versus") {
+      // Every CPU plays for a side, and both sides have someone to play them.
+      lv.cpus.forEach((c, i) => {
+        if (c.side === undefined) throw new LevelError(`${file}: cpus[${i}].side: a versus level gives every CPU a side (red or blue); ${c.name} has none`);
+      });
+      for (const side of ["red", "blue"] as const) {
+        if (!lv.cpus.some((c) => c.side === side)) throw new LevelError(`${file}: cpus: a versus level needs at least one ${side} CPU (side: ${side})`);
+      }
+      if (lv.goal.expect === "safe") throw new LevelError(`${file}: goal.expect: a versus level's race must be reachable (red needs a way to win)`);
+    }
+    if (lv.mode === "defend" && lv.knobs.length === 0) throw new LevelError(`${file}: knobs: a defend level needs at least one knob (the fixes to choose from)`);
+  });
   for (const [k, knob] of lv.knobs.entries()) {
-    for (const [j, opt] of knob.options.entries()) {
+    for (const [j, opt] of knob.options.entries()) collect(() => {
       for (const p of Object.keys(opt.set.params ?? {})) {
         if (!(p in lv.params)) throw new LevelError(`${file}: knobs[${k}].options[${j}].set.params: ${p} is not declared under params`);
       }
@@ -279,18 +283,19 @@ export function parseLevel(file: string, text: string): Level {
           );
         }
       }
-    }
+    });
   }
   for (const [i, r] of lv.goal.expect_when.entries()) {
-    for (const [k, v] of Object.entries(r.knobs)) {
+    for (const [k, v] of Object.entries(r.knobs)) collect(() => {
       const knob = lv.knobs.find((x) => x.id === k);
       if (!knob) throw new LevelError(`${file}: goal.expect_when[${i}].knobs: no knob called ${k}`);
       if (!knob.options.some((o) => o.value === v)) throw new LevelError(`${file}: goal.expect_when[${i}].knobs.${k}: knob ${k} has no value ${v}`);
-    }
+    });
   }
   // A seed is a thread in shared/seeds, so it needs the message it comes from; a level whose
   // source is not among the seeds says seed: null and may still cite its source under thread.
-  if (lv.seed !== null && lv.thread === null) throw new LevelError(`${file}: thread: a level with a seed cites the message it comes from (subject, date, message_id)`);
+  if (lv.seed !== null && lv.thread === null) problems.push(`${file}: thread: a level with a seed cites the message it comes from (subject, date, message_id)`);
+  flush();
   const level: Level = { ...lv, file, programs };
   // What the model cannot say is refused here, by key and version, not during play.
   checkLevelEras(level);
