@@ -92,7 +92,10 @@ export class Hub implements RoomHost {
   }
   nextLevel(id: string): string | null {
     const i = this.cfg.levels.findIndex((l) => l.id === id);
-    return i >= 0 && i + 1 < this.cfg.levels.length ? this.cfg.levels[i + 1].id : null;
+    if (i < 0) return null;
+    // The campaign leads on to the campaign; a custom level to the next custom level.
+    const custom = this.cfg.levels[i].source !== undefined;
+    return this.cfg.levels.slice(i + 1).find((l) => (l.source !== undefined) === custom)?.id ?? null;
   }
   changed(room: Room): void {
     if (room.workshop) this.workshops.get(room.workshop)?.changed();
@@ -238,11 +241,15 @@ export class Hub implements RoomHost {
         this.creation(conn);
         let id = workshopId();
         for (let i = 0; i < 10 && this.workshop(id); i++) id = workshopId();
+        // An instructor's own list of levels (campaign or custom): the workshop's rooms play only these.
+        const unknown = msg.levels?.find((l) => !this.level(l));
+        if (unknown !== undefined) throw new GameError("no-such-level", `no level ${unknown} (see the welcome message's levels)`);
+        const levels = msg.levels ? [...new Set(msg.levels)] : null;
         const token = secretToken();
-        const rec = { id, title: msg.title, tokenHash: hashToken(token), createdAt: this.now(), paused: false };
+        const rec = { id, title: msg.title, tokenHash: hashToken(token), createdAt: this.now(), paused: false, levels };
         this.storage.createWorkshop(rec);
         this.workshops.set(id, new Workshop(rec, this.timing));
-        return this.send(conn, { type: "workshop", ...(rid !== undefined ? { rid } : {}), workshop: { id, title: msg.title }, token });
+        return this.send(conn, { type: "workshop", ...(rid !== undefined ? { rid } : {}), workshop: { id, title: msg.title, ...(levels ? { levels } : {}) }, token });
       }
       case "watchWorkshop": {
         const w = this.instructor(msg.workshop, msg.token);
@@ -307,7 +314,7 @@ export class Hub implements RoomHost {
       protocol: version,
       player,
       resumed,
-      levels: this.cfg.levels.map(levelInfo),
+      levels: this.cfg.levels.map((l) => ({ ...levelInfo(l), source: l.source ?? "campaign" })),
       limits: { maxPayload: this.limits.maxPayload, messagesPerSecond: this.limits.messagesPerSecond, graceMs: this.timing.graceMs },
     });
     if (msg.resume === undefined) {
@@ -347,6 +354,8 @@ export class Hub implements RoomHost {
       this.lookupAllowed(conn);
       w = this.workshop(msg.workshop);
       if (!w) throw this.lookupFailed(conn, new GameError("no-such-workshop", `no workshop ${msg.workshop}`));
+      const only = w.rec.levels;
+      if (only && !only.includes(level.id)) throw new GameError("no-such-level", `workshop ${w.id} plays only ${only.join(", ")}`);
     }
     if (this.rooms.size >= this.limits.maxRooms) throw new GameError("server-full", "this server has as many rooms as it will hold");
     this.creation(conn);

@@ -49,7 +49,7 @@ export class Workshop {
   }
 
   dashboardMessage(): string {
-    const msg: ServerMessage = { type: "dashboard", workshop: { id: this.id, title: this.rec.title, paused: this.paused }, teams: this.teams() };
+    const msg: ServerMessage = { type: "dashboard", workshop: { id: this.id, title: this.rec.title, paused: this.paused, ...(this.rec.levels ? { levels: this.rec.levels } : {}) }, teams: this.teams() };
     return JSON.stringify(msg);
   }
 

@@ -23,6 +23,8 @@ export interface WorkshopRecord {
   tokenHash: string;
   createdAt: number;
   paused: boolean;
+  /** The instructor's own list of level ids (its rooms play only these), or null/absent: every level. */
+  levels?: string[] | null;
 }
 
 export interface RoomRecord {

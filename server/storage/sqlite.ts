@@ -25,7 +25,7 @@ import { resultSchema, type Result } from "../../src/protocol/server.js";
 import type { AttemptRecord, FinishedAttempt, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
 import { resultRow } from "./rows.js";
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -51,6 +51,8 @@ const MIGRATIONS: Record<number, string> = {
       attempt TEXT NOT NULL REFERENCES attempts(id), player TEXT NOT NULL, name TEXT NOT NULL,
       score INTEGER NOT NULL, PRIMARY KEY (attempt, player));
   `,
+  // A workshop's own list of levels (JSON array of ids), null for every level.
+  2: `ALTER TABLE workshops ADD COLUMN levels TEXT;`,
 };
 
 export interface SqliteOptions {
@@ -129,7 +131,7 @@ export class SqliteStorage implements Storage {
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {
       savePlayer: p("INSERT INTO players (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name"),
-      createWorkshop: p("INSERT INTO workshops (id, title, token_hash, created_at, paused) VALUES (?, ?, ?, ?, ?)"),
+      createWorkshop: p("INSERT INTO workshops (id, title, token_hash, created_at, paused, levels) VALUES (?, ?, ?, ?, ?, ?)"),
       getWorkshop: p("SELECT * FROM workshops WHERE id = ?"),
       setPaused: p("UPDATE workshops SET paused = ? WHERE id = ?"),
       createRoom: p("INSERT INTO rooms (code, level, policy, versus, workshop, team, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
@@ -165,11 +167,13 @@ export class SqliteStorage implements Storage {
     this.st.savePlayer.run(p.id, p.name, p.createdAt);
   }
   createWorkshop(w: WorkshopRecord): void {
-    this.st.createWorkshop.run(w.id, w.title, w.tokenHash, w.createdAt, w.paused ? 1 : 0);
+    this.st.createWorkshop.run(w.id, w.title, w.tokenHash, w.createdAt, w.paused ? 1 : 0, w.levels ? JSON.stringify(w.levels) : null);
   }
   getWorkshop(id: string): WorkshopRecord | null {
     const r = this.st.getWorkshop.get(id) as Row | undefined;
-    return r ? { id: String(r.id), title: String(r.title), tokenHash: String(r.token_hash), createdAt: Number(r.created_at), paused: r.paused === 1 } : null;
+    return r
+      ? { id: String(r.id), title: String(r.title), tokenHash: String(r.token_hash), createdAt: Number(r.created_at), paused: r.paused === 1, levels: typeof r.levels === "string" ? (JSON.parse(r.levels) as string[]) : null }
+      : null;
   }
   setWorkshopPaused(id: string, paused: boolean): void {
     this.st.setPaused.run(paused ? 1 : 0, id);

@@ -8,6 +8,8 @@ import { RunError } from "../sim/game.js";
 import { ScheduleError } from "../sim/schedule.js";
 import { cmdDemo } from "./demo.js";
 import { cmdLevels } from "./levels.js";
+import { cmdLint } from "./lint.js";
+import { cmdNew } from "./new.js";
 import { cmdJoin, cmdPlay } from "./play.js";
 import { cmdResults } from "./results.js";
 import { cmdRun } from "./run.js";
@@ -28,13 +30,19 @@ Usage:
                                 exit 1 if a verdict or par differs from the level file
   faultline run LEVEL --schedule S [--knob K=V...] [--json]
                                 replay a schedule and print every step and the oracle that fired
-  faultline serve [--port N] [--db FILE] [--host H] [--trust-proxy ADDR[,ADDR...]]
+  faultline lint FILE... [--json] [--no-verify]
+                                check level files you wrote: every problem with its key and line
+  faultline new ID [--race R] [--kernel G] [--from LEVEL] [--out FILE]
+                                start a level file from a campaign level of a race
+  faultline serve [--port N] [--db FILE] [--host H] [--trust-proxy ADDR[,ADDR...]] [--levels DIR]
                                 run the multiplayer server (loopback unless --host says otherwise)
   faultline results --workshop ID [--csv|--json] [--db FILE]
                                 export a workshop's results from the server's database
   faultline help [COMMAND]      this text, or a command's
 
 Schedules are CPU numbers in order, e.g. "0 1 1:fork d 2*3" (see README.md).
+LEVEL is a campaign level's id or a level file (path ending in .yaml); writing your own
+levels: levels/README.md.
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
@@ -82,6 +90,30 @@ or a hunt or versus level's shortest schedule differs from its par.
   --json   print an array of {level, knobs, verdict, expected, states, schedule, par}
            (schedule in the syntax run --schedule takes, null when safe)
 `,
+  lint: `Usage: faultline lint FILE... [--json] [--no-verify]
+
+Check level files you wrote (the format: levels/README.md). Each file is loaded
+and validated, then every knob setting is explored as faultline verify does.
+Every problem is printed as FILE:LINE:COL: error|warning: KEY: message, with the
+key path in the file (e.g. cpus[0].runs[1].store.page) and its line. After the
+problems, one line per knob setting: the verdict and the schedule found. Exit 1
+when a file has an error (warnings, e.g. a hunt that does not state its
+preemptions, do not fail it).
+
+  --json        print an array of {file, level, ok, problems, settings}; each
+                problem is {severity, path, line, column, message, knobs?}
+  --no-verify   load and validate only (no exploration)
+`,
+  new: `Usage: faultline new ID [--race R] [--kernel G] [--from LEVEL] [--out FILE] [--force]
+
+Start a level file ID.yaml from a campaign level: the first hunt level of race R
+(basics, R1-R9; default basics), or --from LEVEL. The id and title are replaced,
+--kernel sets kernel.generation, and a header comment lists what to change.
+Then edit it and run faultline lint ID.yaml.
+
+  --out FILE   write here instead of ID.yaml (- prints it)
+  --force      overwrite an existing file
+`,
   run: `Usage: faultline run LEVEL --schedule S [--knob K=V...] [--json]
 
 Replay a schedule on a level and print each step: the CPU, the kernel line it
@@ -95,7 +127,7 @@ ran, and what changed. Stops at the first oracle that fires.
   --knob K=V     a defend level's knob (default: each knob's first value)
   --json         print {level, knobs, steps, oracle, finished}
 `,
-  serve: `Usage: faultline serve [--port N] [--db FILE] [--host H] [--trust-proxy ADDR[,ADDR...]]
+  serve: `Usage: faultline serve [--port N] [--db FILE] [--host H] [--trust-proxy ADDR[,ADDR...]] [--levels DIR]
 
 Run the multiplayer game server: rooms, seats, bots, workshops, all saved to a
 SQLite database. Clients speak the WebSocket protocol in docs/protocol.md.
@@ -106,6 +138,10 @@ Stop it with Ctrl-C; rooms and results stay in the database.
                $XDG_DATA_HOME/faultline/faultline.db, else ~/.local/share/faultline/faultline.db)
   --host H     address to listen on (default 127.0.0.1, this machine only;
                0.0.0.0 serves the network, unencrypted)
+  --levels DIR also offer the level files (*.yaml) in DIR, after the campaign.
+               Each is loaded and verified at start (as faultline lint does);
+               one that fails is named on stderr and skipped. Players see
+               them in the lobby, marked custom; workshops may use them.
   --trust-proxy ADDR[,ADDR...]
                reverse proxies (addresses, or ADDR/PREFIX subnets) whose
                X-Forwarded-For names the client (default $FAULTLINE_TRUST_PROXY,
@@ -163,6 +199,10 @@ async function main(argv: string[]): Promise<number> {
       return cmdVerify(rest);
     case "run":
       return cmdRun(rest);
+    case "lint":
+      return cmdLint(rest);
+    case "new":
+      return cmdNew(rest);
     case "play":
       return cmdPlay(rest);
     case "join":
@@ -174,7 +214,7 @@ async function main(argv: string[]): Promise<number> {
     case "results":
       return cmdResults(rest);
     default:
-      throw new UsageError(`unknown command "${cmd}" (commands: play, join, demo, levels, verify, run, serve, results, help)`);
+      throw new UsageError(`unknown command "${cmd}" (commands: play, join, demo, levels, verify, run, lint, new, serve, results, help)`);
   }
 }
 

@@ -14,6 +14,8 @@
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { parseTrustProxy } from "../../server/address.js";
 import { startServer } from "../../server/index.js";
+import { loadLevelsDir } from "../level/custom.js";
+import { LevelError, loadCampaign, type Level } from "../level/load.js";
 import { defaultDbPath } from "./db.js";
 import { parse, UsageError } from "./usage.js";
 
@@ -28,12 +30,14 @@ interface ServeOptions {
   db: string;
   /** Reverse proxies whose X-Forwarded-For is believed (--trust-proxy, else $FAULTLINE_TRUST_PROXY). */
   trustProxy: string[];
+  /** A folder of custom level files offered after the campaign (--levels). */
+  levels?: string;
 }
 
 type FromWorker = { kind: "usage"; message: string };
 
 export async function cmdServe(args: string[]): Promise<number> {
-  const { values } = parse(args, { port: { type: "string" }, db: { type: "string" }, host: { type: "string" }, "trust-proxy": { type: "string" } }, false);
+  const { values } = parse(args, { port: { type: "string" }, db: { type: "string" }, host: { type: "string" }, "trust-proxy": { type: "string" }, levels: { type: "string" } }, false);
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port "${values.port}": expected 0-65535 (0 picks a free port)`);
   const flag = values["trust-proxy"];
@@ -44,7 +48,7 @@ export async function cmdServe(args: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError(`bad ${source}: ${(e as Error).message} (expected proxy addresses, e.g. 127.0.0.1,10.0.0.0/8)`);
   }
-  const opts: ServeOptions = { port, host: values.host ?? "127.0.0.1", db: values.db ?? defaultDbPath(), trustProxy };
+  const opts: ServeOptions = { port, host: values.host ?? "127.0.0.1", db: values.db ?? defaultDbPath(), trustProxy, ...(values.levels !== undefined ? { levels: values.levels } : {}) };
   if (heapSetByUser()) return serve(opts, signalled());
   return serveOnWorker(opts);
 }
@@ -86,9 +90,10 @@ function serveOnWorker(opts: ServeOptions): Promise<number> {
 async function serve(opts: ServeOptions, stopped: Promise<void>): Promise<number> {
   const { port, host, db, trustProxy } = opts;
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  const levels = opts.levels === undefined ? undefined : customLevels(opts.levels, log);
   let server;
   try {
-    server = await startServer({ port, host, db, trustProxy, log: (line) => (line.startsWith("faultline: serving") ? undefined : log(`faultline: ${line}`)) });
+    server = await startServer({ port, host, db, trustProxy, ...(levels ? { levels } : {}), log: (line) => (line.startsWith("faultline: serving") ? undefined : log(`faultline: ${line}`)) });
   } catch (e) {
     const { code, syscall } = e as { code?: string; syscall?: string };
     // The database's directory or file (mkdir, open): say which file, not a stack.
@@ -109,6 +114,21 @@ async function serve(opts: ServeOptions, stopped: Promise<void>): Promise<number
   await server.close();
   log("faultline: server stopped; rooms and results are saved");
   return 0;
+}
+
+/** The campaign and the level files of --levels DIR that load and verify; the others are named on stderr and skipped. */
+export function customLevels(dir: string, log: (line: string) => void): Level[] {
+  const campaign = loadCampaign();
+  let found;
+  try {
+    found = loadLevelsDir(dir, campaign.map((l) => l.id));
+  } catch (e) {
+    if (e instanceof LevelError) throw new UsageError(e.message);
+    throw e;
+  }
+  for (const s of found.skipped) log(`faultline: skipped ${s.file}: ${s.problems.join("; ")}`);
+  log(`faultline: ${found.levels.length} custom level${found.levels.length === 1 ? "" : "s"} from ${dir}${found.levels.length ? `: ${found.levels.map((l) => l.id).join(", ")}` : ""}${found.skipped.length ? ` (${found.skipped.length} skipped)` : ""}`);
+  return [...campaign, ...found.levels];
 }
 
 // The worker: serve until the main thread says stop, then end with serve()'s exit code.

@@ -8,7 +8,7 @@ import { CONT_PTES, mk_pte, pte_cont, pte_mkcont, pte_mkdirty, pte_pfn, pte_pres
 import type { Cpu, Machine, Mm } from "../sim/types.js";
 import { VM_MAYWRITE, VM_READ, VM_UFFD_WP, VM_WRITE } from "../sim/types.js";
 import { eraProblems, kernelOf, type EraProblem } from "./eras.js";
-import { LevelError, type Level, type RawOp } from "./load.js";
+import { condHolds, LevelError, type Level, type RawOp } from "./load.js";
 import type { GENERATIONS, KnobOption } from "./schema.js";
 
 type Preset = Pick<KernelConfig, "do_wp_page" | "early_cow_pinned" | "write_protect_seq" | "gup_force_cow_break" | "uffd_wp_flush" | "per_vma_lock" | "fork_vma_start_write"> & { fork_batch?: boolean };
@@ -98,6 +98,56 @@ function chosenOptions(level: Level, setting: KnobSetting): KnobOption[] {
 
 const paramsOf = (level: Level, options: KnobOption[]) => Object.assign({ ...level.params }, ...options.map((o) => o.set.params ?? {})) as Record<string, unknown>;
 
+/** The machine a knob setting starts from: the level's, with each chosen option's `set.machine`. */
+function machineOf(level: Level, options: KnobOption[]): Level["machine"] {
+  const m = { ...level.machine };
+  for (const o of options) {
+    const s = o.set.machine;
+    if (!s) continue;
+    if (s.shootdown !== undefined) m.shootdown = s.shootdown;
+    if (s.frames !== undefined) m.frames = s.frames;
+    if (s.table_entries !== undefined) m.table_entries = s.table_entries;
+  }
+  return m;
+}
+
+/** A CPU's program under these parameters: `if:` drops operations and menu choices; a menu left with one choice is that operation. */
+function resolvedItems(level: Level, i: number, params: Record<string, unknown>): (RawOp | { choose: RawOp[] })[] {
+  const out: (RawOp | { choose: RawOp[] })[] = [];
+  for (const item of level.programs[i]) {
+    if ("choose" in item) {
+      const live = item.choose.filter((o) => condHolds(o.if, params));
+      if (live.length === 1) out.push(live[0]);
+      else if (live.length > 1) out.push({ choose: live });
+    } else if (condHolds(item.if, params)) out.push(item);
+  }
+  return out;
+}
+
+/** Problems of one knob setting that are not about eras: a looping CPU left with nothing to run, a param out of range. */
+function settingProblems(level: Level, params: Record<string, unknown>): EraProblem[] {
+  const out: EraProblem[] = [];
+  level.cpus.forEach((c, i) => {
+    if (c.loop && resolvedItems(level, i, params).length === 0) {
+      out.push({ key: `cpus[${i}].loop`, message: `${c.name} loops, but if: switches off every operation it runs, so it would show as finished while it stands for endless work; give it an operation that always runs, or do not loop it` });
+    }
+  });
+  level.machine.processes.forEach((p, i) =>
+    p.pages.forEach((pg, j) => {
+      if (typeof pg.refs !== "string") return;
+      const v = params[pg.refs.slice(1)];
+      if (!(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 8)) out.push({ key: `machine.processes[${i}].pages[${j}].refs`, message: `${pg.refs} is ${JSON.stringify(v)}; expected a number of references from 0 to 8` });
+    }),
+  );
+  return out;
+}
+
+/** Era problems and setting problems together. */
+const allProblems = (level: Level, opts: KnobOption[]): EraProblem[] => {
+  const params = paramsOf(level, opts);
+  return [...eraProblems(level, kernelOf(level, opts, PRESETS), params), ...settingProblems(level, params)];
+};
+
 const problemText = (ps: EraProblem[]) => ps.map((p) => `${p.key}: ${p.message}`).join("; ");
 
 /**
@@ -109,13 +159,13 @@ export function checkLevelEras(level: Level, settings: KnobSetting[] = knobSetti
   const file = level.file;
   for (const s of settings) {
     const opts = chosenOptions(level, s);
-    const ps = eraProblems(level, kernelOf(level, opts, PRESETS), paramsOf(level, opts));
+    const ps = allProblems(level, opts);
     if (!ps.length) continue;
     if (!level.knobs.length) throw new LevelError(`${file}: ${problemText(ps)}`);
     // Blame the option that brings the problem by itself, if one does.
     for (const [i, k] of level.knobs.entries()) {
       const j = k.options.indexOf(opts[i]);
-      const alone = eraProblems(level, kernelOf(level, [opts[i]], PRESETS), paramsOf(level, [opts[i]]));
+      const alone = allProblems(level, [opts[i]]);
       if (alone.length) throw new LevelError(`${file}: knobs[${i}].options[${j}] (${k.id}=${opts[i].value}): ${problemText(alone)}`);
     }
     const named = level.knobs.map((k, i) => `${k.id}=${opts[i].value}`).join(", ");
@@ -129,36 +179,29 @@ export function compileLevel(level: Level, setting: KnobSetting = {}): Compiled 
   checkLevelEras(level, [Object.fromEntries(level.knobs.map((k, i) => [k.id, options[i].value]))]);
   const kernel: KernelConfig = kernelOf(level, options, PRESETS);
   const file = level.file;
-  if (kernel.contpte !== "none" && level.machine.shootdown !== "broadcast") {
+  const machine = machineOf(level, options);
+  if (kernel.contpte !== "none" && machine.shootdown !== "broadcast") {
     throw new LevelError(`${file}: kernel.contpte: contiguous PTEs are arm64's, and arm64 shoots TLBs down by broadcast (machine.shootdown: broadcast; races.md P5)`);
   }
-  if (kernel.contpte !== "none" && level.machine.table_entries % CONT_PTES !== 0) {
+  if (kernel.contpte !== "none" && machine.table_entries % CONT_PTES !== 0) {
     throw new LevelError(`${file}: machine.table_entries: a multiple of ${CONT_PTES} is needed for contiguous blocks`);
   }
 
   const procIndex = new Map(level.machine.processes.map((p, i) => [p.name, i]));
-  const resolveOp = (o: RawOp): { op: Op; label: string } | null => {
-    if (o.if !== null && params[o.if] !== true) return null;
+  const resolveOp = (o: RawOp): { op: Op; label: string } => {
     const op: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(o.op)) op[k] = typeof v === "string" && v.startsWith("$") ? params[v.slice(1)] : v;
     return { op: op as Op, label: o.label };
   };
   const cpus = level.cpus.map((c, i) => {
-    const program: ProgramItem[] = [];
-    for (const item of level.programs[i]) {
-      if ("choose" in item) program.push({ choose: item.choose.map((o) => resolveOp(o)!) });
-      else {
-        const r = resolveOp(item);
-        if (r) program.push(r);
-      }
-    }
+    const program: ProgramItem[] = resolvedItems(level, i, params).map((item) => ("choose" in item ? { choose: item.choose.map(resolveOp) } : resolveOp(item)));
     return { name: c.name, program, process: procIndex.get(c.process)!, loop: c.loop };
   });
 
   const cfg: Config = {
     kernel,
-    shootdown: level.machine.shootdown,
-    ptrs: level.machine.table_entries,
+    shootdown: machine.shootdown,
+    ptrs: machine.table_entries,
     cpus,
     dmaPayload: level.device?.dma.writes ?? null,
     varNames: level.machine.globals ? ["counter", "increments"] : [],
@@ -169,7 +212,7 @@ export function compileLevel(level: Level, setting: KnobSetting = {}): Compiled 
       return parent === undefined ? -1 : procIndex.get(parent)!;
     }),
   };
-  return { cfg, machine: initialMachine(level, cfg), oracles: goalOracles(level), expect: expectedVerdict(level, setting) };
+  return { cfg, machine: initialMachine({ ...level, machine }, cfg, params), oracles: goalOracles(level), expect: expectedVerdict(level, setting) };
 }
 
 /**
@@ -198,7 +241,7 @@ function forkAtLoad(m: Machine, cfg: Config, parent: number, child: number, pae:
   }
 }
 
-export function initialMachine(level: Level, cfg: Config): Machine {
+export function initialMachine(level: Level, cfg: Config, params: Record<string, unknown> = level.params): Machine {
   const frames = level.machine.frames;
   const m: Machine = {
     cpus: [],
@@ -257,7 +300,8 @@ export function initialMachine(level: Level, cfg: Config): Machine {
         throw new LevelError(`${level.file}: machine.frames: ${frames} frames are too few for the populated pages`);
       }
       // One reference per mapping PTE (allocFolio gave the first).
-      m.folios[pfn]!.refcount += pg.refs + pg.nr - 1;
+      const refs = typeof pg.refs === "string" ? (params[pg.refs.slice(1)] as number) : pg.refs;
+      m.folios[pfn]!.refcount += refs + pg.nr - 1;
       const vma = mm.vmas.find((v) => pg.page >= v.start && pg.page < v.end)!;
       for (let j = 0; j < pg.nr; j++) {
         m.pages[pfn + j].mapcount = 1;

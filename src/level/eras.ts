@@ -7,7 +7,7 @@
 import type { KernelConfig, Op } from "../sim/config.js";
 import type { KnobOption } from "./schema.js";
 import type { GENERATIONS } from "./schema.js";
-import type { Level, RawOp } from "./load.js";
+import { condHolds, type Level, type RawOp } from "./load.js";
 import { GENERATION_VERSION as GV } from "../sim/era.js";
 
 type Generation = (typeof GENERATIONS)[number];
@@ -45,8 +45,8 @@ function opsOf(level: Level, params: Record<string, unknown>): { key: string; op
   const out: { key: string; op: RawOp }[] = [];
   level.programs.forEach((prog, i) =>
     prog.forEach((item, j) => {
-      if ("choose" in item) item.choose.forEach((o, k) => out.push({ key: `cpus[${i}].runs[${j}].choose[${k}].${o.op.kind}`, op: o }));
-      else if (item.if === null || params[item.if] === true) out.push({ key: `cpus[${i}].runs[${j}].${item.op.kind}`, op: item });
+      if ("choose" in item) item.choose.forEach((o, k) => condHolds(o.if, params) && out.push({ key: `cpus[${i}].runs[${j}].choose[${k}].${o.op.kind}`, op: o }));
+      else if (condHolds(item.if, params)) out.push({ key: `cpus[${i}].runs[${j}].${item.op.kind}`, op: item });
     }),
   );
   return out;

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse as parseYaml, YAMLParseError } from "yaml";
+import { parse as parseYaml, parseDocument } from "yaml";
 import type { z } from "zod";
 import type { Op } from "../sim/config.js";
 import { checkLevelEras } from "./compile.js";
@@ -17,9 +17,18 @@ export interface Level extends LevelFile {
   file: string;
   /** Per CPU, the program with `$param` references left in place. */
   programs: RawItem[][];
+  /** Where the level comes from, shown to players: absent for the campaign, "custom: FILE" for serve --levels. */
+  source?: string;
 }
 
+/** `if`: a parameter's name (run when it is true), or `!name` (run when it is not), or null. */
 export type RawOp = { op: Record<string, unknown> & { kind: Op["kind"] }; label: string; if: string | null };
+
+/** Whether an operation's `if:` lets it run under these parameter values. */
+export function condHolds(cond: string | null, params: Record<string, unknown>): boolean {
+  if (cond === null) return true;
+  return cond.startsWith("!") ? params[cond.slice(1)] !== true : params[cond] === true;
+}
 export type RawItem = RawOp | { choose: RawOp[] };
 
 const OP_ARGS: Record<Op["kind"], Record<string, "int" | "bool" | "string" | "advice">> = {
@@ -107,8 +116,9 @@ function parseOp(file: string, at: string, raw: unknown, params: Record<string, 
   }
   let cond: string | null = null;
   if (o.if !== undefined) {
-    if (typeof o.if !== "string" || !(o.if in params)) throw new LevelError(`${file}: ${at}.if: expected the name of a declared parameter`);
-    cond = o.if;
+    const name = typeof o.if === "string" ? o.if.replace(/^!\s*/, "") : null;
+    if (name === null || !(name in params)) throw new LevelError(`${file}: ${at}.if: expected the name of a declared parameter, or !name for its negation (got ${JSON.stringify(o.if)})`);
+    cond = (o.if as string).startsWith("!") ? `!${name}` : name;
   }
   const label = o.label === undefined ? kind : o.label;
   if (typeof label !== "string" || !/^[A-Za-z_][\w-]*$/.test(label)) throw new LevelError(`${file}: ${at}.label: expected a word (letters, digits, _ or -)`);
@@ -125,7 +135,6 @@ function parseItem(file: string, at: string, raw: unknown, params: Record<string
     const labels = ops.map((o) => o.label);
     const dup = labels.find((l, i) => labels.indexOf(l) !== i);
     if (dup) throw new LevelError(`${file}: ${at}.choose: two choices are called "${dup}"; give one a label`);
-    if (ops.some((o) => o.if)) throw new LevelError(`${file}: ${at}.choose: menu choices cannot be conditional`);
     return { choose: ops };
   }
   return parseOp(file, at, raw, params);
@@ -133,20 +142,36 @@ function parseItem(file: string, at: string, raw: unknown, params: Record<string
 
 /** Parse and check one level file's text. `file` is only used in messages. */
 export function parseLevel(file: string, text: string): Level {
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (e) {
-    if (e instanceof YAMLParseError) throw new LevelError(`${file}: YAML error: ${e.message.split("\n")[0]}`);
-    throw e;
+  // parseDocument, not parse: a warning (an unresolved tag) must be a message, not a process warning.
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length) throw new LevelError(`${file}: YAML error: ${doc.errors[0].message.split("\n")[0]}`);
+  for (const w of doc.warnings) {
+    const tag = /^Unresolved tag: (!\S*)/.exec(w.message)?.[1];
+    const at = w.linePos ? ` (line ${w.linePos[0].line})` : "";
+    if (tag) throw new LevelError(`${file}: YAML error: ${tag}${at} is a YAML tag, not a value; to negate a parameter in if:, quote it: if: "${tag}"`);
+    throw new LevelError(`${file}: YAML error: ${w.message.split("\n")[0]}`);
   }
+  const data: unknown = doc.toJS();
   const r = levelSchema.safeParse(data);
   if (!r.success) throw new LevelError(formatZod(file, r.error));
   const lv = r.data;
+  // Independent checks report together (faultline lint shows every problem, not only the first).
+  const problems: string[] = [];
+  const collect = (f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof LevelError)) throw e;
+      problems.push(e.message);
+    }
+  };
+  const flush = () => {
+    if (problems.length) throw new LevelError(problems.join("\n"));
+  };
   const procNames = lv.machine.processes.map((p) => p.name);
   const dupProc = procNames.find((n, i) => procNames.indexOf(n) !== i);
   if (dupProc) throw new LevelError(`${file}: machine.processes: two processes are called ${dupProc}`);
-  lv.machine.processes.forEach((p, i) => {
+  lv.machine.processes.forEach((p, i) => collect(() => {
     if (p.child_of !== undefined && !procNames.includes(p.child_of)) throw new LevelError(`${file}: machine.processes[${i}].child_of: no process called ${p.child_of}`);
     const parent = p.child_of ?? p.forked_from;
     if (p.child_of !== undefined && p.forked_from !== undefined) throw new LevelError(`${file}: machine.processes[${i}]: give child_of (forked during play) or forked_from (forked before the level starts), not both`);
@@ -158,29 +183,38 @@ export function parseLevel(file: string, text: string): Level {
     if (parent !== undefined && (p.vmas.length || p.pages.length)) throw new LevelError(`${file}: machine.processes[${i}]: a child gets its memory from fork; give it no vmas or pages`);
     for (const [j, pg] of p.pages.entries()) {
       if (!p.vmas.some((v) => pg.page >= v.start && pg.page < v.start + v.pages)) throw new LevelError(`${file}: machine.processes[${i}].pages[${j}]: page ${pg.page} is in no VMA of ${p.name}`);
+      if (typeof pg.refs === "string" && !(pg.refs.slice(1) in lv.params)) throw new LevelError(`${file}: machine.processes[${i}].pages[${j}].refs: parameter ${pg.refs} is not declared under params`);
     }
-  });
+  }));
   const cpuNames = lv.cpus.map((c) => c.name);
   const dupCpu = cpuNames.find((n, i) => cpuNames.indexOf(n) !== i);
-  if (dupCpu) throw new LevelError(`${file}: cpus: two CPUs are called ${dupCpu}`);
-  const programs = lv.cpus.map((c, i) => {
-    if (!procNames.includes(c.process)) throw new LevelError(`${file}: cpus[${i}].process: no process called ${c.process} (expected one of: ${procNames.join(", ")})`);
-    return c.runs.map((r, j) => parseItem(file, `cpus[${i}].runs[${j}]`, r, lv.params));
+  if (dupCpu) problems.push(`${file}: cpus: two CPUs are called ${dupCpu}`);
+  const programs: RawItem[][] = lv.cpus.map((c, i) => {
+    if (!procNames.includes(c.process)) problems.push(`${file}: cpus[${i}].process: no process called ${c.process} (expected one of: ${procNames.join(", ")})`);
+    const prog: RawItem[] = [];
+    c.runs.forEach((r, j) => collect(() => prog.push(parseItem(file, `cpus[${i}].runs[${j}]`, r, lv.params))));
+    return prog;
   });
-  programs.forEach((prog, i) => {
+  flush();
+  programs.forEach((prog, i) => collect(() => {
     prog.forEach((item, j) => {
       const ops = "choose" in item ? item.choose : [item];
       for (const o of ops) {
         if (o.op.kind === "exit") {
           const sharers = lv.cpus.filter((c) => c.process === lv.cpus[i].process).length;
-          if (sharers > 1) throw new LevelError(`${file}: cpus[${i}].runs[${j}]: exit tears down the whole mm, so its process may have only this CPU`);
+          if (sharers > 1) {
+            throw new LevelError(
+              `${file}: cpus[${i}].runs[${j}]: exit tears down the whole mm, so its process may have only this CPU (${lv.cpus[i].process} has ${sharers}); exit_group, a multithreaded process exiting together, is not modelled: give the exiting process one CPU`,
+            );
+          }
           if (j !== prog.length - 1) throw new LevelError(`${file}: cpus[${i}].runs[${j}]: exit must be the last operation`);
         }
         if (o.op.kind === "counter_inc" && !lv.machine.globals) throw new LevelError(`${file}: cpus[${i}].runs[${j}]: counter_inc needs machine.globals.counter`);
         if (o.op.kind === "counter_inc" && o.op.lock !== false && !lv.machine.locks.length) throw new LevelError(`${file}: cpus[${i}].runs[${j}]: counter_inc with lock needs machine.locks`);
       }
     });
-  });
+  }));
+  flush();
   // Operations the simulator cannot run on memory the level does not give them (an internal error
   // during play otherwise): an mTHP fault and mremap's source need a VMA, mremap's target a free range.
   const vmasOf = (name: string): { start: number; pages: number }[] => {
@@ -189,7 +223,7 @@ export function parseLevel(file: string, text: string): Level {
     return parent !== undefined ? vmasOf(parent) : p.vmas;
   };
   programs.forEach((prog, i) =>
-    prog.forEach((item, j) => {
+    prog.forEach((item, j) => collect(() => {
       for (const o of "choose" in item ? item.choose : [item]) {
         const a = o.op as Record<string, unknown>;
         const vmas = vmasOf(lv.cpus[i].process);
@@ -203,42 +237,65 @@ export function parseLevel(file: string, text: string): Level {
           }
         }
       }
-    }),
+    })),
   );
-  if (lv.device && !programs.flat().some((it) => ("choose" in it ? it.choose : [it]).some((o) => o.op.kind === "pin_user_pages" || o.op.kind === "pin_user_pages_fast"))) {
-    throw new LevelError(`${file}: device.dma: no CPU ever pins a page for the device (pin_user_pages)`);
-  }
-  if (lv.mode === "hunt" || lv.mode === "versus") {
-    if (lv.knobs.length) throw new LevelError(`${file}: knobs: a ${lv.mode} level has no knobs`);
-  }
-  if (lv.mode === "versus") {
-    // Every CPU plays for a side, and both sides have someone to play them.
-    lv.cpus.forEach((c, i) => {
-      if (c.side === undefined) throw new LevelError(`${file}: cpus[${i}].side: a versus level gives every CPU a side (red or blue); ${c.name} has none`);
-    });
-    for (const side of ["red", "blue"] as const) {
-      if (!lv.cpus.some((c) => c.side === side)) throw new LevelError(`${file}: cpus: a versus level needs at least one ${side} CPU (side: ${side})`);
+  collect(() => {
+    if (lv.device && !programs.flat().some((it) => ("choose" in it ? it.choose : [it]).some((o) => o.op.kind === "pin_user_pages" || o.op.kind === "pin_user_pages_fast"))) {
+      throw new LevelError(`${file}: device.dma: no CPU ever pins a page for the device (pin_user_pages)`);
     }
-    if (lv.goal.expect === "safe") throw new LevelError(`${file}: goal.expect: a versus level's race must be reachable (red needs a way to win)`);
-  }
-  if (lv.mode === "defend" && lv.knobs.length === 0) throw new LevelError(`${file}: knobs: a defend level needs at least one knob (the fixes to choose from)`);
+  });
+  collect(() => {
+    if (lv.mode === "hunt" || lv.mode === "versus") {
+      if (lv.knobs.length) throw new LevelError(`${file}: knobs: a ${lv.mode} level has no knobs`);
+    }
+    // A hunt that expects safe (no schedule fires the goal) has no triggering schedule to measure.
+    if (lv.mode === "hunt" && lv.goal.expect === "safe") {
+      for (const key of ["par", "preemptions"] as const) {
+        if (lv[key] !== undefined) throw new LevelError(`${file}: ${key}: goal.expect is safe, so no schedule fires the goal and there is no ${key === "par" ? "shortest schedule" : "fewest preemptions"} to claim; leave ${key} out`);
+      }
+    }
+    if (lv.mode === "defend") {
+      for (const key of ["par", "preemptions"] as const) {
+        if (lv[key] !== undefined) throw new LevelError(`${file}: ${key}: a defend level is not scored against a triggering schedule (verify never checks it); leave ${key} out`);
+      }
+    }
+    if (lv.mode === "versus") {
+      // Every CPU plays for a side, and both sides have someone to play them.
+      lv.cpus.forEach((c, i) => {
+        if (c.side === undefined) throw new LevelError(`${file}: cpus[${i}].side: a versus level gives every CPU a side (red or blue); ${c.name} has none`);
+      });
+      for (const side of ["red", "blue"] as const) {
+        if (!lv.cpus.some((c) => c.side === side)) throw new LevelError(`${file}: cpus: a versus level needs at least one ${side} CPU (side: ${side})`);
+      }
+      if (lv.goal.expect === "safe") throw new LevelError(`${file}: goal.expect: a versus level's race must be reachable (red needs a way to win)`);
+    }
+    if (lv.mode === "defend" && lv.knobs.length === 0) throw new LevelError(`${file}: knobs: a defend level needs at least one knob (the fixes to choose from)`);
+  });
   for (const [k, knob] of lv.knobs.entries()) {
-    for (const [j, opt] of knob.options.entries()) {
+    for (const [j, opt] of knob.options.entries()) collect(() => {
       for (const p of Object.keys(opt.set.params ?? {})) {
         if (!(p in lv.params)) throw new LevelError(`${file}: knobs[${k}].options[${j}].set.params: ${p} is not declared under params`);
       }
-    }
+      for (const key of ["processes", "globals", "locks"] as const) {
+        if (opt.set.machine?.[key] !== undefined) {
+          throw new LevelError(
+            `${file}: knobs[${k}].options[${j}].set.machine.${key}: a knob may set machine.shootdown, machine.frames or machine.table_entries, not the ${key === "processes" ? "processes, their VMAs or pages" : key}: those are the level's one memory layout. Vary them with a $param instead (an operation's argument, if: on an operation, or a page's refs), or write a second level`,
+          );
+        }
+      }
+    });
   }
   for (const [i, r] of lv.goal.expect_when.entries()) {
-    for (const [k, v] of Object.entries(r.knobs)) {
+    for (const [k, v] of Object.entries(r.knobs)) collect(() => {
       const knob = lv.knobs.find((x) => x.id === k);
       if (!knob) throw new LevelError(`${file}: goal.expect_when[${i}].knobs: no knob called ${k}`);
       if (!knob.options.some((o) => o.value === v)) throw new LevelError(`${file}: goal.expect_when[${i}].knobs.${k}: knob ${k} has no value ${v}`);
-    }
+    });
   }
   // A seed is a thread in shared/seeds, so it needs the message it comes from; a level whose
   // source is not among the seeds says seed: null and may still cite its source under thread.
-  if (lv.seed !== null && lv.thread === null) throw new LevelError(`${file}: thread: a level with a seed cites the message it comes from (subject, date, message_id)`);
+  if (lv.seed !== null && lv.thread === null) problems.push(`${file}: thread: a level with a seed cites the message it comes from (subject, date, message_id)`);
+  flush();
   const level: Level = { ...lv, file, programs };
   // What the model cannot say is refused here, by key and version, not during play.
   checkLevelEras(level);

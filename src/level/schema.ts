@@ -46,8 +46,8 @@ const vmaSchema = z.strictObject({
 const populatedSchema = z.strictObject({
   page,
   data: z.string().min(1).max(32),
-  /** Extra references held elsewhere (e.g. a per-CPU LRU cache), on top of the mapping's. */
-  refs: z.int().min(0).max(8).default(0),
+  /** Extra references held elsewhere (e.g. a per-CPU LRU cache), on top of the mapping's; a `$param` lets a knob set it. */
+  refs: z.union([z.int().min(0).max(8), z.string().regex(/^\$[A-Za-z][\w-]*$/, "a number of references (0-8) or a $param")]).default(0),
   /** 4: a large folio mapped at page..page+3 (page aligned to 4); CONT on arm64 contpte kernels. */
   nr: z.union([z.literal(1), z.literal(4)]).default(1),
 });
@@ -76,6 +76,21 @@ const cpuSchema = z.strictObject({
   side: z.enum(["red", "blue"]).optional(),
 });
 
+/**
+ * What `set.machine` may change. The processes, their VMAs and pages, the globals and the locks are
+ * the level's one memory layout: the loader refuses them by name (see load.ts), and a `$param`
+ * (an operation's argument, `if:`, or a page's `refs`) is the way to vary them.
+ */
+export const MACHINE_KNOB_KEYS = ["shootdown", "frames", "table_entries"] as const;
+export const machineOverrideSchema = z.strictObject({
+  shootdown: z.enum(["ipi-ack", "broadcast"]).optional(),
+  frames: z.int().min(2).max(64).optional(),
+  table_entries: z.int().min(4).max(64).optional(),
+  processes: z.unknown().optional(),
+  globals: z.unknown().optional(),
+  locks: z.unknown().optional(),
+});
+
 const knobOptionSchema = z.strictObject({
   value: name,
   label: z.string().min(1),
@@ -87,6 +102,8 @@ const knobOptionSchema = z.strictObject({
     .strictObject({
       kernel: kernelOverrideSchema.optional(),
       params: z.record(z.string(), scalar).optional(),
+      /** Machine properties a knob may change (x86 IPI shootdown vs arm64 broadcast, the frames, the table size). */
+      machine: machineOverrideSchema.optional(),
     })
     .default({}),
 });

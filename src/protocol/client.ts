@@ -67,7 +67,8 @@ export const clientMessages = {
   retry: msg("retry", { seq }),
   next: msg("next", { seq }),
   replay: msg("replay", { attempt: z.string().regex(/^[A-Z0-9]{6}-\d{1,9}$/).optional() }),
-  createWorkshop: msg("createWorkshop", { title: shortText(80) }),
+  /** `levels`: the workshop's own list of level ids (campaign or custom, from `welcome.levels`); its rooms play only these. */
+  createWorkshop: msg("createWorkshop", { title: shortText(80), levels: z.array(levelId).min(1).max(64).optional() }),
   watchWorkshop: msg("watchWorkshop", { workshop: workshopId, token }),
   pauseWorkshop: msg("pauseWorkshop", { workshop: workshopId, token }),
   resumeWorkshop: msg("resumeWorkshop", { workshop: workshopId, token }),

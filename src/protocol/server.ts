@@ -29,6 +29,8 @@ export const levelInfoSchema = z.strictObject({
       options: z.array(z.strictObject({ value: z.string(), label: z.string() })),
     }),
   ),
+  /** Where the level comes from: "campaign", or "custom: FILE" (a level file of the server's --levels folder). Sent in `welcome.levels`. */
+  source: z.string().optional(),
 });
 export type LevelInfo = z.infer<typeof levelInfoSchema>;
 
@@ -234,10 +236,10 @@ export const serverMessages = {
     trace: z.array(traceEntrySchema),
     result: resultSchema.nullable(),
   }),
-  workshop: z.strictObject({ type: z.literal("workshop"), rid, workshop: z.strictObject({ id: z.string(), title: z.string() }), token: z.string() }),
+  workshop: z.strictObject({ type: z.literal("workshop"), rid, workshop: z.strictObject({ id: z.string(), title: z.string(), levels: z.array(z.string()).optional() }), token: z.string() }),
   dashboard: z.strictObject({
     type: z.literal("dashboard"),
-    workshop: z.strictObject({ id: z.string(), title: z.string(), paused: z.boolean() }),
+    workshop: z.strictObject({ id: z.string(), title: z.string(), paused: z.boolean(), levels: z.array(z.string()).optional() }),
     teams: z.array(dashboardTeamSchema),
   }),
   pong: z.strictObject({ type: z.literal("pong"), t: z.number().optional(), now: z.number() }),
