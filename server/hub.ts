@@ -314,7 +314,7 @@ export class Hub implements RoomHost {
       protocol: version,
       player,
       resumed,
-      levels: this.cfg.levels.map((l) => ({ ...levelInfo(l), source: l.source ?? "campaign" })),
+      levels: this.cfg.levels.map(levelInfo),
       limits: { maxPayload: this.limits.maxPayload, messagesPerSecond: this.limits.messagesPerSecond, graceMs: this.timing.graceMs },
     });
     if (msg.resume === undefined) {

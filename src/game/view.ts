@@ -19,6 +19,8 @@ export function levelInfo(level: Level): LevelInfo {
     parPreemptions: level.preemptions ?? null,
     hints: level.hints.length,
     knobs: level.knobs.map((k) => ({ id: k.id, prompt: k.prompt, options: k.options.map((o) => ({ value: o.value, label: o.label })) })),
+    // Where the level comes from: the built-in campaign, or a `serve --levels` file.
+    source: level.source ?? "campaign",
   };
 }
 

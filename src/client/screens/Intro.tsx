@@ -59,7 +59,7 @@ export function Intro({ s, ui, cols, rows, local }: ScreenProps) {
   const code = `Room ${room.code}: others join with j ${room.code} in their lobby, or faultline join ${s.url} --room ${room.code}`;
   // Everything but the status line and the key bar scrolls (PgUp/PgDn, Home/End).
   const lines: PanelLine[] = [
-    { text: `${info.title} · ${info.mode} · ${info.race}${info.parPreemptions !== null ? ` · par ${info.parPreemptions} preemption${info.parPreemptions === 1 ? "" : "s"}` : ""} · room ${room.code}`, head: true },
+    { text: `${info.title} · ${info.mode} · ${info.race}${info.parPreemptions !== null ? ` · par ${info.parPreemptions} preemption${info.parPreemptions === 1 ? "" : "s"}` : ""}${info.source && info.source !== "campaign" ? ` · ${info.source}` : ""} · room ${room.code}`, head: true },
     ...(thread ? [{ text: thread }] : []),
     ...wrapLine(code, cols - 1).map((text) => ({ text })),
     { text: "" },

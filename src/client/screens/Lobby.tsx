@@ -51,6 +51,7 @@ export function Lobby({ s, ui, cols, rows, progress }: ScreenProps) {
           {cur.parPreemptions !== null ? ` · par ${cur.parPreemptions} preemption${cur.parPreemptions === 1 ? "" : "s"}` : ""}
           {cur.knobs.length ? ` · you choose: ${cur.knobs.map((k) => k.id).join(", ")}` : ""}
           {cur.mode === "versus" ? " · versus: pick red or blue in the room" : ""}
+          {cur.source && cur.source !== "campaign" ? ` · ${cur.source}` : ""}
         </Text>
       ) : (
         <Text>{s.conn === "open" ? "Waiting for the campaign…" : "Connecting…"}</Text>
