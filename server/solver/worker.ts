@@ -2,6 +2,7 @@
 // off the server's thread. It answers with the solved game's flat arrays,
 // transferred rather than copied, and reports progress every 10,000 states.
 
+import { constants, setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
 import { compileLevel } from "../../src/level/compile.js";
 import { fewestPreemptions } from "../../src/sim/preempt.js";
@@ -10,6 +11,13 @@ import type { SolveJob, SolverReply } from "./pool.js";
 
 const port = parentPort;
 if (!port) throw new Error("server/solver/worker.js runs as a worker thread");
+
+// On Linux a nice value is per thread: solving yields the cores to the rooms' own thread.
+try {
+  setPriority(constants.priority.PRIORITY_LOW);
+} catch {
+  // Not allowed here (or not Linux): solve at the normal priority.
+}
 
 port.on("message", (job: SolveJob) => {
   const reply = (r: SolverReply, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
