@@ -70,6 +70,7 @@ export class SolveEntry {
 
 // A loaded level is not changed in place (an edited file is a new Level), so its digest is taken once.
 const digests = new WeakMap<Level, string>();
+const keys = new WeakMap<Level, WeakMap<KnobSetting, string>>();
 function contentOf(level: Level): string {
   let d = digests.get(level);
   if (d === undefined) digests.set(level, (d = createHash("sha256").update(JSON.stringify(level)).digest("base64url").slice(0, 22)));
@@ -107,7 +108,12 @@ export class SolverPool {
   }
 
   static key(level: Level, knobs: KnobSetting): string {
-    return `${SIM_VERSION}:${level.id}:${contentOf(level)}:${JSON.stringify(Object.entries(knobs).sort())}`;
+    // A room asks on every bot move and update: the key is built once per level and knob setting object.
+    let byKnobs = keys.get(level);
+    if (!byKnobs) keys.set(level, (byKnobs = new WeakMap()));
+    let k = byKnobs.get(knobs);
+    if (k === undefined) byKnobs.set(knobs, (k = `${SIM_VERSION}:${level.id}:${contentOf(level)}:${JSON.stringify(Object.entries(knobs).sort())}`));
+    return k;
   }
 
   /** The setting's entry; the first ask starts solving it. */
