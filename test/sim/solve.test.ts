@@ -12,6 +12,8 @@ import { checkOracles } from "../../src/sim/oracles.js";
 import { countPreemptions, fewestPreemptions } from "../../src/sim/preempt.js";
 import { NODE, solve } from "../../src/sim/solve.js";
 import type { Action } from "../../src/sim/types.js";
+import { botPlan } from "../../src/game/bots.js";
+import { applyCommand, newSession, type Command } from "../../src/game/session.js";
 
 const campaign = loadCampaign();
 const byId = (id: string) => campaign.find((l) => l.id === id)!;
@@ -159,5 +161,42 @@ describe("the solved game", () => {
         expect(fired, `${l.id} ${JSON.stringify(k)}`).toBe(s.verdict === "reachable");
       }
     }
+  });
+});
+
+describe("the adversary by lookups plays today's planner's road", () => {
+  it("on seeded games of every defend setting, its first move is the explorer planner's (a livelock's lap may start elsewhere, but stays on a road to it)", () => {
+    let compared = 0;
+    for (const l of campaign.filter((x) => x.mode === "defend")) {
+      for (const k of knobSettings(l)) {
+        const c = compileLevel(l, k);
+        const sv = solve(c.cfg, c.machine, { oracles: c.oracles });
+        const next = rng(11 + l.id.length);
+        for (let game = 0; game < 4; game++) {
+          let s = newSession(l);
+          for (const [knob, value] of Object.entries(k)) s = applyCommand(l, s, { kind: "knob", knob, value }, 0, "p").s;
+          s = applyCommand(l, s, { kind: "start" }, 0, "p").s;
+          let node = 0;
+          for (let n = 0; n < 25 && s.phase === "play"; n++) {
+            const owns = (a: number | "dma") => a !== 0; // the player holds CPU0
+            const explorer = botPlan(l, s, "adversary", owns, n)[0] ?? null;
+            const lookup = botPlan(l, s, "adversary", owns, n, { s: sv, node })[0] ?? null;
+            if (sv.cycle === null) expect(lookup, `${l.id} ${JSON.stringify(k)} at ${n}`).toEqual(explorer);
+            else if (lookup && lookup.kind === "step" && sv.dist[node] >= 0) {
+              const a: Action = lookup.actor === "dma" ? { dma: true } : lookup.choice ? { cpu: lookup.actor, choice: lookup.choice } : { cpu: lookup.actor };
+              expect(sv.dist[track(sv, c.cfg, s.machine, node, a)]).toBeGreaterThanOrEqual(0);
+            }
+            compared++;
+            const moves = enabledActions(c.cfg, s.machine);
+            if (moves.length === 0) break;
+            const a = moves[Math.floor(next() * moves.length)];
+            node = track(sv, c.cfg, s.machine, node, a);
+            const cmd: Command = "dma" in a ? { kind: "step", actor: "dma" } : a.choice ? { kind: "step", actor: a.cpu, choice: a.choice } : { kind: "step", actor: a.cpu };
+            s = applyCommand(l, s, cmd, 0, "p").s;
+          }
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(500);
   });
 });
