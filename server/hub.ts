@@ -21,6 +21,7 @@ import { Room, type Member, type Player, type RoomCommand, type RoomHost } from 
 import type { SolverPool } from "./solver/pool.js";
 import type { Storage } from "./storage/port.js";
 import { Workshop } from "./workshop.js";
+import type { ServerLog } from "./log.js";
 
 export interface Conn {
   readonly peer: Peer;
@@ -36,6 +37,8 @@ export interface Conn {
   member: Member | null;
   watching: Workshop | null;
   helloTimer: NodeJS.Timeout | null;
+  /** After hello: closes the connection (4012) once it has sent nothing for idleMs while in no room and watching nothing. */
+  idleTimer: NodeJS.Timeout | null;
 }
 
 export interface HubConfig {
@@ -45,6 +48,8 @@ export interface HubConfig {
   limits: Limits;
   now: () => number;
   log: (line: string) => void;
+  /** Structured, rate-limited lines (the same sink as `log`). */
+  slog: ServerLog;
   /** Where level settings are solved (worker threads); one per server. */
   solver: SolverPool;
 }
@@ -67,12 +72,16 @@ export class Hub implements RoomHost {
   private readonly creations: KeyedLimiter;
   private readonly levelsById: Map<string, Level>;
   private closing = false;
+  /** Per limit key: connections open, and how many of them have not said hello. */
+  private readonly byKey = new Map<string, { conns: number; pending: number }>();
+  readonly slog: ServerLog;
 
   constructor(private readonly cfg: HubConfig) {
     this.storage = cfg.storage;
     this.timing = cfg.timing;
     this.limits = cfg.limits;
     this.solver = cfg.solver;
+    this.slog = cfg.slog;
     this.admissions = new KeyedLimiter(cfg.limits.admissionsPerMinute / 60, cfg.limits.admissionBurst);
     this.lookupFailures = new KeyedLimiter(cfg.limits.lookupFailuresPerMinute / 60, cfg.limits.lookupFailureBurst);
     this.creations = new KeyedLimiter(cfg.limits.roomsPerMinute / 60, cfg.limits.roomBurst);
@@ -85,7 +94,26 @@ export class Hub implements RoomHost {
     return this.cfg.now();
   }
   log(line: string): void {
-    this.cfg.log(line);
+    // Rooms' own lines (a bot move refused, a room that does not restore): one per kind a minute.
+    this.slog.limited("warn", "room", line, {}, `room|${line.replace(/\b[A-Z0-9]{6}\b/g, "").slice(0, 60)}`);
+  }
+
+  /** Connections open from this limit key. */
+  connectionsFrom(key: string): number {
+    return this.byKey.get(key)?.conns ?? 0;
+  }
+
+  /** Connections from this limit key that have not said hello. */
+  pendingFrom(key: string): number {
+    return this.byKey.get(key)?.pending ?? 0;
+  }
+
+  private count(key: string, conns: number, pending: number): void {
+    const c = this.byKey.get(key) ?? { conns: 0, pending: 0 };
+    c.conns += conns;
+    c.pending += pending;
+    if (c.conns <= 0) this.byKey.delete(key);
+    else this.byKey.set(key, c);
   }
   level(id: string): Level | null {
     return this.levelsById.get(id) ?? null;
@@ -124,10 +152,12 @@ export class Hub implements RoomHost {
       member: null,
       watching: null,
       helloTimer: null,
+      idleTimer: null,
     };
     conn.helloTimer = setTimeout(() => conn.peer.close(CloseCode.WITH_ERROR, "no hello"), this.timing.helloTimeoutMs);
     conn.helloTimer.unref();
     this.conns.add(conn);
+    this.count(conn.key, 1, 1);
     return conn;
   }
 
@@ -141,6 +171,7 @@ export class Hub implements RoomHost {
       return;
     }
     conn.strikes = 0;
+    conn.idleTimer?.refresh();
     let rid: number | undefined;
     let type = "(unparsed)";
     try {
@@ -162,8 +193,10 @@ export class Hub implements RoomHost {
   }
 
   closed(conn: Conn, code: number): void {
-    this.conns.delete(conn);
+    if (!this.conns.delete(conn)) return;
+    this.count(conn.key, -1, conn.idleTimer ? 0 : -1);
     if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    if (conn.idleTimer) clearTimeout(conn.idleTimer);
     conn.watching?.watchers.delete(conn.peer);
     conn.watching = null;
     const m = conn.member;
@@ -179,6 +212,7 @@ export class Hub implements RoomHost {
     this.closing = true;
     for (const c of this.conns) {
       if (c.helloTimer) clearTimeout(c.helloTimer);
+      if (c.idleTimer) clearTimeout(c.idleTimer);
       c.peer.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
     }
     for (const r of this.rooms.values()) r.dispose();
@@ -302,6 +336,7 @@ export class Hub implements RoomHost {
     this.admit(conn);
     if (conn.helloTimer) clearTimeout(conn.helloTimer);
     conn.helloTimer = null;
+    this.armIdle(conn);
     const welcome = (player: Player, resumed: boolean): ServerMessage => ({
       type: "welcome",
       protocol: version,
@@ -400,6 +435,19 @@ export class Hub implements RoomHost {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  /** Said hello (or resumed): from now on the connection leaves the pre-hello budget, and idles out outside rooms. */
+  private armIdle(conn: Conn): void {
+    this.count(conn.key, 0, -1);
+    const t = setTimeout(() => {
+      if (!this.conns.has(conn)) return;
+      // In a room (playing or watching) or at a dashboard is doing something, even in silence.
+      if (conn.member || conn.watching) return void t.refresh();
+      conn.peer.close(CloseCode.IDLE, "idle: nothing sent for a while");
+    }, this.timing.idleMs);
+    t.unref();
+    conn.idleTimer = t;
+  }
 
   private memberOf(conn: Conn): Member {
     if (!conn.member) throw new GameError("not-in-room", "join or create a room first");

@@ -20,6 +20,16 @@ export interface Timing {
   roomIdleMs: number;
   /** During shutdown, how long clients get to complete the close handshake. */
   closeMs: number;
+  /**
+   * A TCP connection must finish its WebSocket handshake within this (a slowloris socket that
+   * trickles its headers, or sends nothing, is cut).
+   */
+  handshakeMs: number;
+  /**
+   * A connection that has said hello but is in no room and watches no workshop is closed
+   * (4012 IDLE) after sending nothing for this long.
+   */
+  idleMs: number;
 }
 
 export interface Limits {
@@ -58,7 +68,22 @@ export interface Limits {
    */
   softBufferBytes: number;
   hardBufferBytes: number;
+  /** WebSocket connections at once, server-wide (also capped by the open-file limit: see fdlimit.ts). */
   maxConnections: number;
+  /**
+   * Sockets per client address at once: WebSocket connections and TCP connections still in
+   * their handshake (over it: HTTP 429 before the upgrade, or the socket is cut).
+   */
+  maxConnectionsPerAddress: number;
+  /**
+   * Of those, sockets that have not said hello yet (handshakes included): the pre-hello budget.
+   */
+  maxPendingPerAddress: number;
+  /**
+   * Rooms in memory created from one client address (a room leaves memory when it empties:
+   * see Timing.roomIdleMs). Over it, that address gets `server-full` on create.
+   */
+  maxRoomsPerAddress: number;
   maxRooms: number;
   maxMembersPerRoom: number;
 }
@@ -71,6 +96,8 @@ export const DEFAULT_TIMING: Timing = {
   dashboardMs: 250,
   roomIdleMs: 10 * 60_000,
   closeMs: 1_000,
+  handshakeMs: 10_000,
+  idleMs: 10 * 60_000,
 };
 
 export const DEFAULT_LIMITS: Limits = {
@@ -88,6 +115,9 @@ export const DEFAULT_LIMITS: Limits = {
   softBufferBytes: 256 * 1024,
   hardBufferBytes: 4 * 1024 * 1024,
   maxConnections: 2000,
+  maxConnectionsPerAddress: 400,
+  maxPendingPerAddress: 200,
+  maxRoomsPerAddress: 320,
   maxRooms: 2000,
   maxMembersPerRoom: 32,
 };
@@ -118,6 +148,11 @@ export interface ServerOptions {
   now?: () => number;
   /** One line per notable event (default: silent). */
   log?: (line: string) => void;
+  /**
+   * Pretend the open-file soft limit is this (tests); default: raise the soft limit to the hard
+   * one where allowed and read it (Linux). The socket caps are derived from it (fdlimit.ts).
+   */
+  openFiles?: number;
   /** The solver pool's threads, state budget and deadline (server/solver/pool.ts). */
   solver?: SolverOptions;
 }

@@ -1,0 +1,138 @@
+// Issue 20: a public server survives its cheapest attacks. Per-address connection caps,
+// the pre-hello budget, handshake and idle timeouts, socket caps from the open-file limit.
+// Other client addresses are other loopback addresses (127.0.0.0/8 is all loopback on Linux).
+import { connect as tcpConnect, type Socket } from "node:net";
+import { request } from "node:http";
+import { describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { CloseCode } from "../../src/protocol/codes.js";
+import { PROTOCOL_VERSION, subprotocol } from "../../src/protocol/version.js";
+import { TestClient } from "./client.js";
+import { server, track } from "./harness.js";
+
+const from = (localAddress: string) => ({ localAddress });
+
+/** Open a WebSocket; resolve with the HTTP status it was refused with, or 101. */
+function attempt(url: string, localAddress: string): Promise<{ status: number; ws: WebSocket | null }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, [subprotocol(PROTOCOL_VERSION)], { localAddress });
+    ws.once("open", () => resolve({ status: 101, ws }));
+    ws.once("unexpected-response", (_req, res) => {
+      resolve({ status: res.statusCode ?? 0, ws: null });
+      ws.terminate();
+    });
+    ws.once("error", () => resolve({ status: 0, ws: null }));
+  });
+}
+
+/** A raw TCP socket that never finishes its handshake (slowloris); resolves when connected. */
+function rawSocket(port: number, localAddress: string): Promise<{ sock: Socket; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const sock = tcpConnect({ port, host: "127.0.0.1", localAddress });
+    const closed = new Promise<void>((r) => sock.once("close", () => r()));
+    sock.on("error", () => {});
+    sock.once("connect", () => {
+      sock.write("GET / HTTP/1.1\r\nHost: x\r\n");
+      resolve({ sock, closed });
+    });
+    sock.once("error", reject);
+  });
+}
+
+function health(port: number, localAddress = "127.0.0.9"): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/health", localAddress, agent: false }, (res) => {
+      let text = "";
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("connections per address", () => {
+  it("one address gets its cap (429 past it); another address is still served", async () => {
+    const s = await server({ limits: { maxConnectionsPerAddress: 5, maxPendingPerAddress: 5 } });
+    for (let i = 0; i < 5; i++) track(await TestClient.hello(s.url, `a${i}`, from("127.0.0.1")));
+    expect((await attempt(s.url, "127.0.0.1")).status).toBe(429);
+    const other = track(await TestClient.hello(s.url, "other", from("127.0.0.2")));
+    expect(other.open).toBe(true);
+  });
+
+  it("connections that have not said hello have a smaller budget, and count toward the cap", async () => {
+    const s = await server({ limits: { maxConnectionsPerAddress: 10, maxPendingPerAddress: 3 } });
+    const silent: TestClient[] = [];
+    for (let i = 0; i < 3; i++) silent.push(track(await TestClient.connect(s.url, from("127.0.0.3"))));
+    expect((await attempt(s.url, "127.0.0.3")).status).toBe(429);
+    // One says hello: it leaves the pre-hello budget, so one more may come.
+    silent[0].send({ type: "hello", protocol: [PROTOCOL_VERSION], name: "late" });
+    await silent[0].take("welcome");
+    track(await TestClient.connect(s.url, from("127.0.0.3")));
+    expect(s.hub.connectionsFrom("127.0.0.3")).toBe(4);
+    expect(s.hub.pendingFrom("127.0.0.3")).toBe(3);
+  });
+
+  it("sockets still in their handshake count too, and are cut after handshakeMs", async () => {
+    const s = await server({ timing: { handshakeMs: 300 }, limits: { maxPendingPerAddress: 3 } });
+    const raw = await Promise.all([0, 1, 2].map(() => rawSocket(s.port, "127.0.0.4")));
+    // The fourth from that address is cut at once (the budget is spent); others are unaffected.
+    const fourth = await rawSocket(s.port, "127.0.0.4");
+    await fourth.closed;
+    track(await TestClient.hello(s.url, "fine", from("127.0.0.5")));
+    // The slowloris sockets are cut by the handshake deadline.
+    await Promise.all(raw.map((r) => r.closed));
+    // Their budget is back.
+    track(await TestClient.hello(s.url, "back", from("127.0.0.4")));
+  });
+
+  it("a connection idle outside any room is closed (4012); one in a room is not", async () => {
+    const s = await server({ timing: { idleMs: 400 } });
+    const inRoom = track(await TestClient.hello(s.url, "inroom"));
+    await inRoom.ok<"joined">({ type: "create", level: "basics-lost-update" });
+    const lobby = track(await TestClient.hello(s.url, "lobby"));
+    expect((await lobby.closed).code).toBe(CloseCode.IDLE);
+    // inRoom's timer came first and found it in a room: still served.
+    inRoom.send({ type: "ping", t: 5 });
+    expect((await inRoom.take("pong")).t).toBe(5);
+  });
+});
+
+describe("the open-file limit", () => {
+  it("caps connections below it, says so at start, and keeps /health answering", async () => {
+    const lines: string[] = [];
+    // 64 + 40 descriptors: 40 sockets, 36 connections (4 kept for handshakes and /health).
+    const s = await server({ openFiles: 104, log: (l) => lines.push(l), limits: { maxConnectionsPerAddress: 1000, maxPendingPerAddress: 1000 } });
+    expect(lines.find((l) => l.startsWith("info limits:"))).toMatch(/open files 104: at most 40 sockets, 36 connections, 36 per address/);
+    const got = await Promise.all(Array.from({ length: 45 }, () => attempt(s.url, "127.0.0.1")));
+    for (const g of got) if (g.ws) track(wrap(g.ws));
+    expect(got.filter((g) => g.status === 101)).toHaveLength(36);
+    expect(got.filter((g) => g.status === 503)).toHaveLength(9);
+    expect((await health(s.port)).status).toBe(200);
+    expect(lines.some((l) => l.startsWith("warn connection-cap:"))).toBe(true);
+  });
+});
+
+describe("1,000 idle connections from one address (the issue's scenario)", () => {
+  it("a client from another address is still served within 1 s, under a 1,024 open-file limit", async () => {
+    const s = await server({ openFiles: 1024, limits: { admissionsPerMinute: 1200, admissionBurst: 600 } });
+    const results = await Promise.all(Array.from({ length: 1000 }, () => attempt(s.url, "127.0.0.1")));
+    const held = results.filter((r) => r.status === 101);
+    for (const r of held) track(wrap(r.ws!));
+    // They say hello and then nothing (within the admission rate: 600 at once).
+    for (const r of held) r.ws!.send(JSON.stringify({ type: "hello", protocol: [PROTOCOL_VERSION], name: "idle" }));
+    expect(held.length).toBeLessThanOrEqual(400);
+    const t0 = performance.now();
+    const c = track(await TestClient.hello(s.url, "student", from("127.0.0.2")));
+    const joined = await c.ok<"joined">({ type: "create", level: "basics-lost-update" });
+    const ms = performance.now() - t0;
+    expect(joined.state.room.code).toHaveLength(6);
+    expect(ms).toBeLessThan(1000);
+    expect((await health(s.port)).status).toBe(200);
+  });
+});
+
+// TestClient only wraps sockets it opens; these are closed by the harness through terminate().
+function wrap(ws: WebSocket): TestClient {
+  return { open: true, ws } as unknown as TestClient;
+}
