@@ -187,7 +187,10 @@ export class Hub implements RoomHost {
         return this.error(conn, rid, e.code, e.message, e.code === "stale-seq" && room ? room.seq : undefined);
       }
       // Rooms change state only after every check and the durable write, so nothing half-happened.
-      this.log(`internal error on ${type}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      // One line per kind of failure a minute, with where it came from, not a stack per frame.
+      const message = e instanceof Error ? e.message : String(e);
+      const where = e instanceof Error ? (e.stack ?? "").split("\n").slice(1, 3).map((l) => l.trim()).join(" < ") : "";
+      this.slog.limited("error", "internal", `${type}: ${message}${where ? ` at ${where}` : ""}`, { room: conn.member?.room.code }, `internal|${type}|${message.slice(0, 80)}`);
       this.error(conn, rid, "internal", "the server failed to handle this message; nothing changed");
     }
   }
@@ -346,8 +349,9 @@ export class Hub implements RoomHost {
       limits: { maxPayload: this.limits.maxPayload, messagesPerSecond: this.limits.messagesPerSecond, graceMs: this.timing.graceMs },
     });
     if (msg.resume === undefined) {
+      // Nothing is written for a hello: a player is saved with the first attempt they finish
+      // (a connection that only says hello leaves no row, and hello works while the disk is down).
       const player: Player = { id: publicId(), name: msg.name };
-      this.storage.savePlayer({ id: player.id, name: player.name, createdAt: this.now() });
       conn.player = player;
       return this.send(conn, welcome(player, false));
     }

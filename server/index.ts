@@ -25,11 +25,32 @@ import { DEFAULT_LIMITS, DEFAULT_TIMING, type Limits, type ServerOptions, type T
 import { MemoryStorage } from "./storage/memory.js";
 import { SqliteStorage } from "./storage/sqlite.js";
 import type { Storage } from "./storage/port.js";
+import { describeFault, faultOf, GuardedStorage } from "./storage/guard.js";
 
 export type { ServerOptions, Timing, Limits } from "./options.js";
 export type { Storage } from "./storage/port.js";
 export { MemoryStorage } from "./storage/memory.js";
 export { SqliteStorage } from "./storage/sqlite.js";
+
+/** The database could not be opened at start: its path and what was wrong (`serve` exits 2 with it). */
+export class StorageOpenError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`cannot open the database ${path}: ${reason}`);
+  }
+}
+
+function openSqlite(path: string): SqliteStorage {
+  try {
+    return new SqliteStorage(path);
+  } catch (e) {
+    const f = faultOf(e, 0);
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new StorageOpenError(path, f ? describeFault(f) : msg);
+  }
+}
 
 export interface RunningServer {
   /** ws://host:port/ */
@@ -52,21 +73,23 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const host = opts.host ?? "127.0.0.1";
   const ownStorage = opts.storage === undefined;
-  const storage = opts.storage ?? (opts.db !== undefined ? new SqliteStorage(opts.db) : new MemoryStorage());
+  const storage = opts.storage ?? (opts.db !== undefined ? openSqlite(opts.db) : new MemoryStorage());
   const log = opts.log ?? (() => {});
   const now = opts.now ?? Date.now;
   const slog = new ServerLog(log, now);
+  // The hub writes through the guard: a database that stops taking writes is a named, typed fault.
+  const guarded = new GuardedStorage(storage, slog, now, timing.storageProbeMs);
   // Sockets are file descriptors: cap them below the open-file limit (raised where allowed), and say so.
   const openFiles = opts.openFiles !== undefined ? { soft: opts.openFiles, hard: opts.openFiles, raisedFrom: null } : raiseOpenFiles();
   const budget = socketBudget(openFiles.soft, limits.maxConnections);
   limits.maxConnections = budget.maxConnections;
-  limits.maxConnectionsPerAddress = Math.min(limits.maxConnectionsPerAddress, limits.maxConnections);
+  limits.maxConnectionsPerAddress = Math.max(1, Math.min(limits.maxConnectionsPerAddress, Math.floor(limits.maxConnections / 2)));
   // Validated before anything is opened: a typo here must not leave the server trusting nobody silently.
   const trusted = new TrustedProxies(opts.trustProxy ?? []);
   const solver = new SolverPool(opts.solver, log);
   let hub: Hub;
   try {
-    hub = new Hub({ storage, levels: opts.levels ?? loadCampaign(), timing, limits, now, log, slog, solver });
+    hub = new Hub({ storage: guarded, levels: opts.levels ?? loadCampaign(), timing, limits, now, log, slog, solver });
   } catch (e) {
     if (ownStorage) storage.close();
     await solver.close();
@@ -81,8 +104,17 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   }, (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     if (req.method === "GET" && path === "/health") {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ ok: true, protocol: SUPPORTED_PROTOCOLS, rooms: hub.rooms.size, connections: hub.conns.size }));
+      guarded.probe();
+      const f = guarded.fault;
+      // 503 while the database refuses writes: a load balancer or monitor sees it.
+      res.writeHead(f ? 503 : 200, { "content-type": "application/json" });
+      res.end(JSON.stringify({
+        ok: f === null,
+        protocol: SUPPORTED_PROTOCOLS,
+        rooms: hub.rooms.size,
+        connections: hub.conns.size,
+        storage: f ? { ok: false, code: f.code, error: describeFault(f), since: new Date(f.since).toISOString() } : { ok: true },
+      }));
       return;
     }
     res.writeHead(426, { "content-type": "text/plain", upgrade: "websocket" });
@@ -267,7 +299,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         http.closeAllConnections();
       });
       await solver.close();
-      if (ownStorage) storage.close();
+      if (ownStorage) guarded.close();
+      else guarded.stop();
     })());
 
   return { url, host, port, storage, hub, close };

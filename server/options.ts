@@ -30,6 +30,8 @@ export interface Timing {
    * (4012 IDLE) after sending nothing for this long.
    */
   idleMs: number;
+  /** While the database refuses writes, a probe write is tried this often (recovery is noticed without traffic). */
+  storageProbeMs: number;
 }
 
 export interface Limits {
@@ -71,12 +73,14 @@ export interface Limits {
   /** WebSocket connections at once, server-wide (also capped by the open-file limit: see fdlimit.ts). */
   maxConnections: number;
   /**
-   * Sockets per client address at once: WebSocket connections and TCP connections still in
-   * their handshake (over it: HTTP 429 before the upgrade, or the socket is cut).
+   * WebSocket connections per client address at once (never more than half of maxConnections:
+   * one address cannot take the whole server). Over it: HTTP 429 on the upgrade. Sized for two
+   * classes of 300 behind one NAT.
    */
   maxConnectionsPerAddress: number;
   /**
-   * Of those, sockets that have not said hello yet (handshakes included): the pre-hello budget.
+   * The pre-hello budget: connections from one address that have not said hello (HTTP 429 past it),
+   * and, separately, sockets from one address still in their handshake (cut past it).
    */
   maxPendingPerAddress: number;
   /**
@@ -98,6 +102,7 @@ export const DEFAULT_TIMING: Timing = {
   closeMs: 1_000,
   handshakeMs: 10_000,
   idleMs: 10 * 60_000,
+  storageProbeMs: 5_000,
 };
 
 export const DEFAULT_LIMITS: Limits = {
@@ -115,8 +120,8 @@ export const DEFAULT_LIMITS: Limits = {
   softBufferBytes: 256 * 1024,
   hardBufferBytes: 4 * 1024 * 1024,
   maxConnections: 2000,
-  maxConnectionsPerAddress: 400,
-  maxPendingPerAddress: 200,
+  maxConnectionsPerAddress: 1000,
+  maxPendingPerAddress: 400,
   maxRoomsPerAddress: 320,
   maxRooms: 2000,
   maxMembersPerRoom: 32,

@@ -198,7 +198,11 @@ export class SqliteStorage implements Storage {
         JSON.stringify(r), JSON.stringify(f.players), f.attempt,
       ).changes;
       if (changed !== 1) throw new Error(`no attempt ${f.attempt}`);
-      for (const p of f.players) this.st.score.run(f.attempt, p.id, p.name, r.score);
+      for (const p of f.players) {
+        this.st.score.run(f.attempt, p.id, p.name, r.score);
+        // A players row for whoever played an attempt to its end (hello alone writes nothing).
+        this.st.savePlayer.run(p.id, p.name, f.endedAt);
+      }
     });
   }
   attempts(room: string): (AttemptRecord & { result: Result | null; knobs: Record<string, string> | null })[] {
@@ -229,6 +233,10 @@ export class SqliteStorage implements Storage {
   }
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
+  }
+  /** One small real write (the schema version, rewritten): fails while the database refuses writes. */
+  probe(): void {
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
   /** Run one checkpoint on the worker now and resolve with its counts (tests); null without a worker. */
   checkpoint(): Promise<Checkpointed | null> {

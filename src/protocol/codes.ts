@@ -68,6 +68,7 @@ export const ERROR_CODES = [
   // Workshops.
   "no-such-workshop",
   "forbidden",
+  "unavailable", // the database cannot be written right now (read-only, full, failing): nothing changed; try again later
   "internal",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

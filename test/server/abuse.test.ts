@@ -103,11 +103,13 @@ describe("the open-file limit", () => {
     const lines: string[] = [];
     // 64 + 40 descriptors: 40 sockets, 36 connections (4 kept for handshakes and /health).
     const s = await server({ openFiles: 104, log: (l) => lines.push(l), limits: { maxConnectionsPerAddress: 1000, maxPendingPerAddress: 1000 } });
-    expect(lines.find((l) => l.startsWith("info limits:"))).toMatch(/open files 104: at most 40 sockets, 36 connections, 36 per address/);
-    const got = await Promise.all(Array.from({ length: 45 }, () => attempt(s.url, "127.0.0.1")));
+    // One address may hold at most half of them.
+    expect(lines.find((l) => l.startsWith("info limits:"))).toMatch(/open files 104: at most 40 sockets, 36 connections, 18 per address/);
+    const got = await Promise.all(Array.from({ length: 45 }, (_, i) => attempt(s.url, `127.0.1.${i % 3}`)));
     for (const g of got) if (g.ws) track(wrap(g.ws));
     expect(got.filter((g) => g.status === 101)).toHaveLength(36);
-    expect(got.filter((g) => g.status === 503)).toHaveLength(9);
+    expect(got.filter((g) => g.status === 503).length).toBeGreaterThan(0);
+    expect(got.filter((g) => g.status !== 101 && g.status !== 503 && g.status !== 429)).toHaveLength(0);
     expect((await health(s.port)).status).toBe(200);
     expect(lines.some((l) => l.startsWith("warn connection-cap:"))).toBe(true);
   });
@@ -121,7 +123,8 @@ describe("1,000 idle connections from one address (the issue's scenario)", () =>
     for (const r of held) track(wrap(r.ws!));
     // They say hello and then nothing (within the admission rate: 600 at once).
     for (const r of held) r.ws!.send(JSON.stringify({ type: "hello", protocol: [PROTOCOL_VERSION], name: "idle" }));
-    expect(held.length).toBeLessThanOrEqual(400);
+    // 1,024 descriptors: 912 connections, 456 per address; all 1,000 arrive before any hello: 400 (the pre-hello budget).
+    expect(held.length).toBe(400);
     const t0 = performance.now();
     const c = track(await TestClient.hello(s.url, "student", from("127.0.0.2")));
     const joined = await c.ok<"joined">({ type: "create", level: "basics-lost-update" });
