@@ -8,7 +8,7 @@ import { WebSocket } from "ws";
 import { CloseCode } from "../../src/protocol/codes.js";
 import { PROTOCOL_VERSION, subprotocol } from "../../src/protocol/version.js";
 import { TestClient } from "./client.js";
-import { server, track } from "./harness.js";
+import { connect, server, track } from "./harness.js";
 
 const from = (localAddress: string) => ({ localAddress });
 
@@ -139,3 +139,17 @@ describe("1,000 idle connections from one address (the issue's scenario)", () =>
 function wrap(ws: WebSocket): TestClient {
   return { open: true, ws } as unknown as TestClient;
 }
+
+describe("names", () => {
+  it("a name with no visible character is refused (bad-frame); one with any is fine", async () => {
+    const s = await server();
+    const c = await connect(s.url);
+    for (const name of ["\u3164", "\u0301\u0302", "\u2800\u2800", "\u200b", "\u115f\u1160", "\u3000"]) {
+      c.send({ type: "hello", protocol: [PROTOCOL_VERSION], name });
+      const e = await c.take("error");
+      expect(e.code, JSON.stringify(name)).toBe("bad-frame");
+    }
+    c.send({ type: "hello", protocol: [PROTOCOL_VERSION], name: "\u3164a\u0301" });
+    expect((await c.take("welcome")).player.name).toBe("\u3164a\u0301");
+  });
+});
