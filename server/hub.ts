@@ -37,6 +37,8 @@ export interface Conn {
   member: Member | null;
   watching: Workshop | null;
   helloTimer: NodeJS.Timeout | null;
+  /** Replays this connection may ask for (created at its first). */
+  replays?: TokenBucket;
   /** After hello: closes the connection (4012) once it has sent nothing for idleMs while in no room and watching nothing. */
   idleTimer: NodeJS.Timeout | null;
 }
@@ -74,6 +76,9 @@ export class Hub implements RoomHost {
   private closing = false;
   /** Per limit key: connections open, and how many of them have not said hello. */
   private readonly byKey = new Map<string, { conns: number; pending: number }>();
+  /** Finished attempts' replay messages (attempt id -> JSON with a rid placeholder), least recently used first. */
+  private readonly replays = new Map<string, string>();
+  private replayBytes = 0;
   readonly slog: ServerLog;
 
   constructor(private readonly cfg: HubConfig) {
@@ -425,17 +430,47 @@ export class Hub implements RoomHost {
     m.room.perform(m.player, cmd, msg.seq, (seq) => this.ack(conn, msg.rid, seq));
   }
 
+  /**
+   * A replay costs what a step costs: the room's current attempt is served from memory (as the
+   * room already shows it); an earlier one is finished, and immutable, so it is run through the
+   * simulator once and then served from a bounded cache. Each connection has its own budget.
+   */
   private replay(conn: Conn, msg: ClientMessageOf<"replay">): void {
     const m = this.memberOf(conn);
     const room = m.room;
+    conn.replays ??= new TokenBucket(this.limits.replaysPerMinute / 60, this.limits.replayBurst, this.now());
+    if (!conn.replays.take(this.now())) throw new GameError("rate-limited", `over ${this.limits.replaysPerMinute} replays a minute: wait a little`);
+    const rid = msg.rid !== undefined ? { rid: msg.rid } : {};
+    const current = room.attempt;
+    const wanted = msg.attempt ?? (current.session.result ? current.id : undefined);
+    if (wanted === current.id) {
+      const s = current.session;
+      return this.send(conn, { type: "replay", ...rid, attempt: current.id, level: room.level.id, knobs: s.knobs, trace: s.trace, result: s.result });
+    }
+    const cached = wanted !== undefined ? this.replays.get(wanted) : undefined;
+    if (cached) {
+      // Most recently used last.
+      this.replays.delete(wanted!);
+      this.replays.set(wanted!, cached);
+      return conn.peer.send(cached.replace(REPLAY_RID, msg.rid !== undefined ? `"rid":${msg.rid},` : ""));
+    }
     const attempts = this.storage.attempts(room.code);
-    const a = msg.attempt !== undefined ? attempts.find((x) => x.id === msg.attempt) : [...attempts].reverse().find((x) => x.result !== null);
+    const a = wanted !== undefined ? attempts.find((x) => x.id === wanted) : [...attempts].reverse().find((x) => x.result !== null);
     if (!a) throw new GameError("no-such-attempt", msg.attempt ? `room ${room.code} has no attempt ${msg.attempt}` : "no attempt in this room has finished yet");
+    if (a.result === null) throw new GameError("no-such-attempt", `attempt ${a.id} did not finish: only finished attempts (and the one in play) are replayed`);
     const level = this.level(a.level);
     if (!level) throw new GameError("no-such-level", `level ${a.level} is no longer in the campaign`);
-    // The log is the record: run it through the simulator again.
+    // The log is the record: run it through the simulator again, once.
     const r = replayLog(level, this.storage.actions(a.id), { versus: room.versusOn(level) });
-    this.send(conn, { type: "replay", ...(msg.rid !== undefined ? { rid: msg.rid } : {}), attempt: a.id, level: level.id, knobs: r.s.knobs, trace: r.s.trace, result: r.s.result });
+    const text = JSON.stringify({ type: "replay", rid: 0, attempt: a.id, level: level.id, knobs: r.s.knobs, trace: r.s.trace, result: r.s.result } satisfies ServerMessage).replace('"rid":0,', REPLAY_RID);
+    this.replays.set(a.id, text);
+    this.replayBytes += text.length;
+    for (const [k, v] of this.replays) {
+      if (this.replayBytes <= this.limits.replayCacheBytes || this.replays.size <= 1) break;
+      this.replays.delete(k);
+      this.replayBytes -= v.length;
+    }
+    conn.peer.send(text.replace(REPLAY_RID, msg.rid !== undefined ? `"rid":${msg.rid},` : ""));
   }
 
   // ------------------------------------------------------------------ helpers
@@ -538,6 +573,9 @@ export class Hub implements RoomHost {
     return w;
   }
 }
+
+/** Where a cached replay's rid goes. */
+const REPLAY_RID = '"rid":"\u0000",';
 
 type GameMessage = ClientMessageOf<(typeof GAME_ACTIONS)[number]>;
 

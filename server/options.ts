@@ -90,6 +90,11 @@ export interface Limits {
   maxRoomsPerAddress: number;
   maxRooms: number;
   maxMembersPerRoom: number;
+  /** Replays per connection (token bucket): a spectator cannot make the server re-run logs in a loop. */
+  replaysPerMinute: number;
+  replayBurst: number;
+  /** Finished attempts' replays kept in memory (bytes of JSON). */
+  replayCacheBytes: number;
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -125,6 +130,9 @@ export const DEFAULT_LIMITS: Limits = {
   maxRoomsPerAddress: 320,
   maxRooms: 2000,
   maxMembersPerRoom: 32,
+  replaysPerMinute: 30,
+  replayBurst: 5,
+  replayCacheBytes: 16 * 1024 * 1024,
 };
 
 export interface ServerOptions {

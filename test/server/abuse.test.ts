@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { CloseCode } from "../../src/protocol/codes.js";
 import { PROTOCOL_VERSION, subprotocol } from "../../src/protocol/version.js";
+import { MemoryStorage } from "../../server/storage/memory.js";
 import { TestClient } from "./client.js";
 import { connect, server, track } from "./harness.js";
 
@@ -153,3 +154,44 @@ describe("names", () => {
     expect((await c.take("welcome")).player.name).toBe("\u3164a\u0301");
   });
 });
+
+describe("replays cost what a step costs", () => {
+  it("the attempt in play comes from memory, a finished one is recomputed once, and each connection has a budget", async () => {
+    let t = 1_700_000_000_000;
+    const storage = new CountingStorage();
+    const s = await server({ storage, now: () => t, limits: { replaysPerMinute: 6, replayBurst: 3 } });
+    const a = track(await TestClient.hello(s.url, "ada"));
+    const code = (await a.ok<"joined">({ type: "create", level: "basics-lost-update" })).state.room.code;
+    await a.ok({ type: "claim", cpu: 0 });
+    await a.ok({ type: "claim", cpu: 1 });
+    for (const cpu of [0, 1, 0, 1]) await a.ok({ type: "step", seq: a.seq, cpu });
+    await a.ok({ type: "retry", seq: a.seq });
+    await a.ok({ type: "step", seq: a.seq, cpu: 0 });
+    const spectator = track(await TestClient.hello(s.url, "spec"));
+    await spectator.ok<"joined">({ type: "join", room: code });
+    // The attempt in play: the trace the room shows, nothing read back.
+    const live = await spectator.ok<"replay">({ type: "replay", attempt: `${code}-2` });
+    expect(live.trace).toHaveLength(1);
+    expect(live.result).toBeNull();
+    expect(storage.actionReads).toBe(0);
+    // The finished one: recomputed once, then from the cache (rid echoed each time).
+    const first = await spectator.ok<"replay">({ type: "replay" });
+    const again = await spectator.ok<"replay">({ type: "replay", attempt: `${code}-1` });
+    expect(first.attempt).toBe(`${code}-1`);
+    expect(again.trace).toEqual(first.trace);
+    expect(first.result).toMatchObject({ outcome: "won" });
+    expect(storage.actionReads).toBe(1);
+    // The budget (3 at once, then 6 a minute) is spent: refused until it refills.
+    await spectator.refused({ type: "replay" }, "rate-limited");
+    t += 10_000;
+    await spectator.ok<"replay">({ type: "replay" });
+  });
+});
+
+class CountingStorage extends MemoryStorage {
+  actionReads = 0;
+  override actions(attempt: string): ReturnType<MemoryStorage["actions"]> {
+    this.actionReads++;
+    return super.actions(attempt);
+  }
+}
