@@ -78,6 +78,9 @@ export class Hub implements RoomHost {
   private readonly byKey = new Map<string, { conns: number; pending: number }>();
   /** Finished attempts' replay messages (attempt id -> JSON with a rid placeholder), least recently used first. */
   private readonly replays = new Map<string, string>();
+  /** Rooms in memory by the limit key of the address that created them. */
+  private readonly roomKey = new Map<string, string>();
+  private readonly roomsByKey = new Map<string, number>();
   private replayBytes = 0;
   readonly slog: ServerLog;
 
@@ -137,8 +140,35 @@ export class Hub implements RoomHost {
     for (const c of this.conns) if (c.member === member) c.member = null;
   }
   idle(room: Room): void {
+    if (this.rooms.get(room.code) !== room || room.members.size > 0) return;
+    const w = room.workshop ? this.workshops.get(room.workshop) : undefined;
+    // A workshop room stays while its dashboard is watched (watching one rebuilds them all).
+    if (w && w.watchers.size > 0) return;
     room.dispose();
     this.rooms.delete(room.code);
+    const key = this.roomKey.get(room.code);
+    if (key !== undefined) {
+      this.roomKey.delete(room.code);
+      const n = (this.roomsByKey.get(key) ?? 1) - 1;
+      if (n <= 0) this.roomsByKey.delete(key);
+      else this.roomsByKey.set(key, n);
+    }
+    if (w) {
+      w.rooms.delete(room.code);
+      if (w.rooms.size === 0 && w.watchers.size === 0) {
+        w.dispose();
+        this.workshops.delete(w.id);
+      }
+    }
+  }
+
+  /** At the room cap: empty rooms leave memory at once, oldest first (they are rebuilt from storage on demand). */
+  private makeRoom(): void {
+    if (this.rooms.size < this.limits.maxRooms) return;
+    for (const r of this.rooms.values()) {
+      if (r.members.size === 0) this.idle(r);
+      if (this.rooms.size < this.limits.maxRooms) return;
+    }
   }
 
   // ------------------------------------------------------------------ connections
@@ -392,6 +422,9 @@ export class Hub implements RoomHost {
       w = this.workshop(msg.workshop);
       if (!w) throw this.lookupFailed(conn, new GameError("no-such-workshop", `no workshop ${msg.workshop}`));
     }
+    const mine = this.roomsByKey.get(conn.key) ?? 0;
+    if (mine >= this.limits.maxRoomsPerAddress) throw new GameError("server-full", `your address has ${mine} rooms open, the most one address may: join one of them, or wait until some empty`);
+    this.makeRoom();
     if (this.rooms.size >= this.limits.maxRooms) throw new GameError("server-full", "this server has as many rooms as it will hold");
     this.creation(conn);
     let code = roomCode();
@@ -407,6 +440,8 @@ export class Hub implements RoomHost {
       createdAt: this.now(),
     }, level);
     this.rooms.set(code, room);
+    this.roomKey.set(code, conn.key);
+    this.roomsByKey.set(conn.key, mine + 1);
     if (w) {
       room.setPaused(w.paused);
       w.rooms.set(code, room);
@@ -539,6 +574,7 @@ export class Hub implements RoomHost {
     if (live) return live;
     const rec = this.storage.getRoom(code);
     if (!rec) return null;
+    this.makeRoom();
     const room = Room.restore(this, rec);
     if (!room) return null;
     this.rooms.set(code, room);

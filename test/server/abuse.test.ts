@@ -195,3 +195,58 @@ class CountingStorage extends MemoryStorage {
     return super.actions(attempt);
   }
 }
+
+/** Bounded wait for a condition the server reaches on its own timers. */
+async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("rooms cannot be squatted", () => {
+  it("rooms per address: past the cap that address gets server-full; another address creates", async () => {
+    const s = await server({ limits: { maxRoomsPerAddress: 2 } });
+    for (let i = 0; i < 2; i++) await track(await TestClient.hello(s.url, `m${i}`)).ok<"joined">({ type: "create", level: "basics-lost-update" });
+    const third = track(await TestClient.hello(s.url, "m3"));
+    expect((await third.refused({ type: "create", level: "basics-lost-update" }, "server-full")).message).toMatch(/your address has 2 rooms open/);
+    await track(await TestClient.hello(s.url, "other", from("127.0.0.2"))).ok<"joined">({ type: "create", level: "basics-lost-update" });
+  });
+
+  it("at the room cap, empty rooms leave memory for new ones, and come back from storage when joined", async () => {
+    const s = await server({ limits: { maxRooms: 2 } });
+    const a = track(await TestClient.hello(s.url, "a"));
+    const empty = (await a.ok<"joined">({ type: "create", level: "basics-lost-update" })).state.room.code;
+    await a.ok({ type: "claim", cpu: 0 });
+    await a.ok({ type: "step", seq: a.seq, cpu: 0 });
+    await a.ok({ type: "leave" });
+    const b = track(await TestClient.hello(s.url, "b", from("127.0.0.2")));
+    await b.ok<"joined">({ type: "create", level: "basics-lost-update" });
+    const c = track(await TestClient.hello(s.url, "c", from("127.0.0.3")));
+    await c.ok<"joined">({ type: "create", level: "basics-lost-update" });
+    expect(s.hub.rooms.has(empty)).toBe(false);
+    expect(s.hub.rooms.size).toBe(2);
+    // Both held rooms are in use: the cap holds.
+    const d = track(await TestClient.hello(s.url, "d", from("127.0.0.4")));
+    await d.refused({ type: "create", level: "basics-lost-update" }, "server-full");
+    // The evicted room is rebuilt when someone joins it (room c's members leave to make space).
+    await c.ok({ type: "leave" });
+    const back = await a.ok<"joined">({ type: "join", room: empty });
+    expect(back.state.seq).toBe(1);
+    expect(back.state.trace).toHaveLength(1);
+  });
+
+  it("workshop rooms leave memory when empty and unwatched; the dashboard rebuilds them", async () => {
+    const s = await server({ timing: { roomIdleMs: 30 } });
+    const teacher = track(await TestClient.hello(s.url, "teacher"));
+    const ws = await teacher.ok<"workshop">({ type: "createWorkshop", title: "class" });
+    const team = track(await TestClient.hello(s.url, "team"));
+    const code = (await team.ok<"joined">({ type: "create", level: "basics-lost-update", workshop: ws.workshop.id, team: "reds" })).state.room.code;
+    await team.ok({ type: "leave" });
+    await until(() => !s.hub.rooms.has(code) && !s.hub.workshops.has(ws.workshop.id), "the empty workshop room and its workshop leave memory");
+    await teacher.ok({ type: "watchWorkshop", workshop: ws.workshop.id, token: ws.token });
+    const dash = await teacher.take("dashboard");
+    expect(dash.teams.map((t) => t.team)).toEqual(["reds"]);
+  });
+});
