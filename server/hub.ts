@@ -162,6 +162,21 @@ export class Hub implements RoomHost {
     }
   }
 
+  /** The connection stops watching its workshop; a workshop nobody watches, with no room in memory, leaves memory. */
+  private unwatch(conn: Conn): void {
+    const w = conn.watching;
+    conn.watching = null;
+    if (!w) return;
+    w.watchers.delete(conn.peer);
+    if (w.watchers.size > 0) return;
+    // Its empty rooms may leave now too (they stayed for the dashboard).
+    for (const r of [...w.rooms.values()]) if (r.members.size === 0) this.idle(r);
+    if (w.rooms.size === 0 && this.workshops.get(w.id) === w) {
+      w.dispose();
+      this.workshops.delete(w.id);
+    }
+  }
+
   /** At the room cap: empty rooms leave memory at once, oldest first (they are rebuilt from storage on demand). */
   private makeRoom(): void {
     if (this.rooms.size < this.limits.maxRooms) return;
@@ -235,8 +250,7 @@ export class Hub implements RoomHost {
     this.count(conn.key, -1, conn.idleTimer ? 0 : -1);
     if (conn.helloTimer) clearTimeout(conn.helloTimer);
     if (conn.idleTimer) clearTimeout(conn.idleTimer);
-    conn.watching?.watchers.delete(conn.peer);
-    conn.watching = null;
+    this.unwatch(conn);
     const m = conn.member;
     conn.member = null;
     if (this.closing || !m || m.peer !== conn.peer) return;
@@ -313,13 +327,14 @@ export class Hub implements RoomHost {
         const token = secretToken();
         const rec = { id, title: msg.title, tokenHash: hashToken(token), createdAt: this.now(), paused: false };
         this.storage.createWorkshop(rec);
-        this.workshops.set(id, new Workshop(rec, this.timing));
+        // Not kept in memory until someone watches it or creates a room in it (workshop() loads it):
+        // a flood of createWorkshop costs rows, bounded by the creation rate, not memory.
         return this.send(conn, { type: "workshop", ...(rid !== undefined ? { rid } : {}), workshop: { id, title: msg.title }, token });
       }
       case "watchWorkshop": {
         const w = this.instructor(msg.workshop, msg.token);
         this.loadWorkshopRooms(w);
-        conn.watching?.watchers.delete(conn.peer);
+        if (conn.watching !== w) this.unwatch(conn);
         conn.watching = w;
         w.watchers.add(conn.peer);
         this.ack(conn, rid);

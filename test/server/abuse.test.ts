@@ -250,3 +250,29 @@ describe("rooms cannot be squatted", () => {
     expect(dash.teams.map((t) => t.team)).toEqual(["reds"]);
   });
 });
+
+describe("quiet logs", () => {
+  it("bad frames from many sockets of one address make one log line, not one per frame", async () => {
+    const lines: string[] = [];
+    const s = await server({ log: (l) => lines.push(l), limits: { maxPayload: 256 } });
+    const clients = await Promise.all(Array.from({ length: 20 }, () => TestClient.connect(s.url, from("127.0.0.6"))));
+    for (const c of clients) {
+      track(c);
+      c.send("x".repeat(1000)); // over maxPayload: ws reports an error and closes 1009
+    }
+    for (const c of clients) expect((await c.closed).code).toBe(1009);
+    expect(lines.filter((l) => l.includes("socket-error"))).toHaveLength(1);
+    expect(lines.find((l) => l.includes("socket-error"))).toMatch(/^warn socket-error address=127\.0\.0\.6: /);
+  });
+
+  it("a workshop nobody watches and nobody plays in is not kept in memory", async () => {
+    const s = await server();
+    const teacher = track(await TestClient.hello(s.url, "teacher"));
+    const ws = await teacher.ok<"workshop">({ type: "createWorkshop", title: "class" });
+    expect(s.hub.workshops.size).toBe(0);
+    await teacher.ok({ type: "watchWorkshop", workshop: ws.workshop.id, token: ws.token });
+    expect(s.hub.workshops.size).toBe(1);
+    await teacher.close();
+    await until(() => s.hub.workshops.size === 0, "the unwatched workshop leaves memory");
+  });
+});
