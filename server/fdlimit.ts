@@ -3,9 +3,10 @@
 // Every socket is a file descriptor. Under the common soft limit of 1,024 a
 // server whose connection cap is 2,000 runs out of descriptors first, and then
 // accept() fails: connections are reset, /health cannot be answered, and
-// nothing says why. So the server raises its soft limit to the hard limit where
-// it is allowed (Linux: util-linux `prlimit` on its own pid, which needs no
-// privilege for that), reads what it got, keeps a reserve for its own files
+// nothing says why. Node itself raises the soft limit to the hard one at start
+// (so the limit that binds is usually the hard one); where it has not, the
+// server tries (Linux: util-linux `prlimit` on its own pid, which needs no
+// privilege for that). It reads what it got, keeps a reserve for its own files
 // (the database, its WAL and shared memory, worker threads, stdio), and caps
 // sockets below the rest. `startServer` says at start what the limits are.
 
