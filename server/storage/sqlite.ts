@@ -101,6 +101,8 @@ type Row = Record<string, unknown>;
 export class SqliteStorage implements Storage {
   readonly db: Database.Database;
   private st: Record<string, Database.Statement>;
+  /** Players rows without a score removed when this connection opened the database. */
+  readonly reaped: number = 0;
   /** The checkpoint worker, when there is one. */
   private checkpointer: Worker | null = null;
 
@@ -112,6 +114,9 @@ export class SqliteStorage implements Storage {
     this.db.pragma("foreign_keys = ON");
     this.db.pragma("busy_timeout = 5000");
     this.migrate();
+    // Earlier servers wrote a players row for every hello (5,001 per 10,000 connections); only those
+    // who finished an attempt (scores) are worth a row. Reaped at each start by a writer.
+    if (!opts.mustExist) this.reaped = this.db.prepare("DELETE FROM players WHERE id NOT IN (SELECT player FROM scores)").run().changes;
     if (path !== ":memory:" && (opts.checkpointer ?? !opts.mustExist)) {
       this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
       const module = createRequire(import.meta.url).resolve("better-sqlite3");
