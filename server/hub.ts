@@ -21,6 +21,7 @@ import { Room, type Member, type Player, type RoomCommand, type RoomHost } from 
 import type { SolverPool } from "./solver/pool.js";
 import type { Storage } from "./storage/port.js";
 import { Workshop } from "./workshop.js";
+import type { ServerLog } from "./log.js";
 
 export interface Conn {
   readonly peer: Peer;
@@ -36,6 +37,10 @@ export interface Conn {
   member: Member | null;
   watching: Workshop | null;
   helloTimer: NodeJS.Timeout | null;
+  /** Replays this connection may ask for (created at its first). */
+  replays?: TokenBucket;
+  /** After hello: closes the connection (4012) once it has sent nothing for idleMs while in no room and watching nothing. */
+  idleTimer: NodeJS.Timeout | null;
 }
 
 export interface HubConfig {
@@ -45,6 +50,8 @@ export interface HubConfig {
   limits: Limits;
   now: () => number;
   log: (line: string) => void;
+  /** Structured, rate-limited lines (the same sink as `log`). */
+  slog: ServerLog;
   /** Where level settings are solved (worker threads); one per server. */
   solver: SolverPool;
 }
@@ -67,12 +74,22 @@ export class Hub implements RoomHost {
   private readonly creations: KeyedLimiter;
   private readonly levelsById: Map<string, Level>;
   private closing = false;
+  /** Per limit key: connections open, and how many of them have not said hello. */
+  private readonly byKey = new Map<string, { conns: number; pending: number }>();
+  /** Finished attempts' replay messages (attempt id -> JSON with a rid placeholder), least recently used first. */
+  private readonly replays = new Map<string, string>();
+  /** Rooms in memory by the limit key of the address that created them. */
+  private readonly roomKey = new Map<string, string>();
+  private readonly roomsByKey = new Map<string, number>();
+  private replayBytes = 0;
+  readonly slog: ServerLog;
 
   constructor(private readonly cfg: HubConfig) {
     this.storage = cfg.storage;
     this.timing = cfg.timing;
     this.limits = cfg.limits;
     this.solver = cfg.solver;
+    this.slog = cfg.slog;
     this.admissions = new KeyedLimiter(cfg.limits.admissionsPerMinute / 60, cfg.limits.admissionBurst);
     this.lookupFailures = new KeyedLimiter(cfg.limits.lookupFailuresPerMinute / 60, cfg.limits.lookupFailureBurst);
     this.creations = new KeyedLimiter(cfg.limits.roomsPerMinute / 60, cfg.limits.roomBurst);
@@ -85,7 +102,26 @@ export class Hub implements RoomHost {
     return this.cfg.now();
   }
   log(line: string): void {
-    this.cfg.log(line);
+    // Rooms' own lines (a bot move refused, a room that does not restore): one per kind a minute.
+    this.slog.limited("warn", "room", line, {}, `room|${line.replace(/\b[A-Z0-9]{6}\b/g, "").slice(0, 60)}`);
+  }
+
+  /** Connections open from this limit key. */
+  connectionsFrom(key: string): number {
+    return this.byKey.get(key)?.conns ?? 0;
+  }
+
+  /** Connections from this limit key that have not said hello. */
+  pendingFrom(key: string): number {
+    return this.byKey.get(key)?.pending ?? 0;
+  }
+
+  private count(key: string, conns: number, pending: number): void {
+    const c = this.byKey.get(key) ?? { conns: 0, pending: 0 };
+    c.conns += conns;
+    c.pending += pending;
+    if (c.conns <= 0) this.byKey.delete(key);
+    else this.byKey.set(key, c);
   }
   level(id: string): Level | null {
     return this.levelsById.get(id) ?? null;
@@ -107,8 +143,50 @@ export class Hub implements RoomHost {
     for (const c of this.conns) if (c.member === member) c.member = null;
   }
   idle(room: Room): void {
+    if (this.rooms.get(room.code) !== room || room.members.size > 0) return;
+    const w = room.workshop ? this.workshops.get(room.workshop) : undefined;
+    // A workshop room stays while its dashboard is watched (watching one rebuilds them all).
+    if (w && w.watchers.size > 0) return;
     room.dispose();
     this.rooms.delete(room.code);
+    const key = this.roomKey.get(room.code);
+    if (key !== undefined) {
+      this.roomKey.delete(room.code);
+      const n = (this.roomsByKey.get(key) ?? 1) - 1;
+      if (n <= 0) this.roomsByKey.delete(key);
+      else this.roomsByKey.set(key, n);
+    }
+    if (w) {
+      w.rooms.delete(room.code);
+      if (w.rooms.size === 0 && w.watchers.size === 0) {
+        w.dispose();
+        this.workshops.delete(w.id);
+      }
+    }
+  }
+
+  /** The connection stops watching its workshop; a workshop nobody watches, with no room in memory, leaves memory. */
+  private unwatch(conn: Conn): void {
+    const w = conn.watching;
+    conn.watching = null;
+    if (!w) return;
+    w.watchers.delete(conn.peer);
+    if (w.watchers.size > 0) return;
+    // Its empty rooms may leave now too (they stayed for the dashboard).
+    for (const r of [...w.rooms.values()]) if (r.members.size === 0) this.idle(r);
+    if (w.rooms.size === 0 && this.workshops.get(w.id) === w) {
+      w.dispose();
+      this.workshops.delete(w.id);
+    }
+  }
+
+  /** At the room cap: empty rooms leave memory at once, oldest first (they are rebuilt from storage on demand). */
+  private makeRoom(): void {
+    if (this.rooms.size < this.limits.maxRooms) return;
+    for (const r of this.rooms.values()) {
+      if (r.members.size === 0) this.idle(r);
+      if (this.rooms.size < this.limits.maxRooms) return;
+    }
   }
 
   // ------------------------------------------------------------------ connections
@@ -127,10 +205,12 @@ export class Hub implements RoomHost {
       member: null,
       watching: null,
       helloTimer: null,
+      idleTimer: null,
     };
     conn.helloTimer = setTimeout(() => conn.peer.close(CloseCode.WITH_ERROR, "no hello"), this.timing.helloTimeoutMs);
     conn.helloTimer.unref();
     this.conns.add(conn);
+    this.count(conn.key, 1, 1);
     return conn;
   }
 
@@ -144,6 +224,7 @@ export class Hub implements RoomHost {
       return;
     }
     conn.strikes = 0;
+    conn.idleTimer?.refresh();
     let rid: number | undefined;
     let type = "(unparsed)";
     try {
@@ -159,16 +240,20 @@ export class Hub implements RoomHost {
         return this.error(conn, rid, e.code, e.message, e.code === "stale-seq" && room ? room.seq : undefined);
       }
       // Rooms change state only after every check and the durable write, so nothing half-happened.
-      this.log(`internal error on ${type}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      // One line per kind of failure a minute, with where it came from, not a stack per frame.
+      const message = e instanceof Error ? e.message : String(e);
+      const where = e instanceof Error ? (e.stack ?? "").split("\n").slice(1, 3).map((l) => l.trim()).join(" < ") : "";
+      this.slog.limited("error", "internal", `${type}: ${message}${where ? ` at ${where}` : ""}`, { room: conn.member?.room.code }, `internal|${type}|${message.slice(0, 80)}`);
       this.error(conn, rid, "internal", "the server failed to handle this message; nothing changed");
     }
   }
 
   closed(conn: Conn, code: number): void {
-    this.conns.delete(conn);
+    if (!this.conns.delete(conn)) return;
+    this.count(conn.key, -1, conn.idleTimer ? 0 : -1);
     if (conn.helloTimer) clearTimeout(conn.helloTimer);
-    conn.watching?.watchers.delete(conn.peer);
-    conn.watching = null;
+    if (conn.idleTimer) clearTimeout(conn.idleTimer);
+    this.unwatch(conn);
     const m = conn.member;
     conn.member = null;
     if (this.closing || !m || m.peer !== conn.peer) return;
@@ -182,6 +267,7 @@ export class Hub implements RoomHost {
     this.closing = true;
     for (const c of this.conns) {
       if (c.helloTimer) clearTimeout(c.helloTimer);
+      if (c.idleTimer) clearTimeout(c.idleTimer);
       c.peer.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
     }
     for (const r of this.rooms.values()) r.dispose();
@@ -248,13 +334,14 @@ export class Hub implements RoomHost {
         const token = secretToken();
         const rec = { id, title: msg.title, tokenHash: hashToken(token), createdAt: this.now(), paused: false, levels };
         this.storage.createWorkshop(rec);
-        this.workshops.set(id, new Workshop(rec, this.timing));
+        // Not kept in memory until someone watches it or creates a room in it (workshop() loads it):
+        // a flood of createWorkshop costs rows, bounded by the creation rate, not memory.
         return this.send(conn, { type: "workshop", ...(rid !== undefined ? { rid } : {}), workshop: { id, title: msg.title, ...(levels ? { levels } : {}) }, token });
       }
       case "watchWorkshop": {
         const w = this.instructor(msg.workshop, msg.token);
         this.loadWorkshopRooms(w);
-        conn.watching?.watchers.delete(conn.peer);
+        if (conn.watching !== w) this.unwatch(conn);
         conn.watching = w;
         w.watchers.add(conn.peer);
         this.ack(conn, rid);
@@ -309,6 +396,7 @@ export class Hub implements RoomHost {
     this.admit(conn);
     if (conn.helloTimer) clearTimeout(conn.helloTimer);
     conn.helloTimer = null;
+    this.armIdle(conn);
     const welcome = (player: Player, resumed: boolean): ServerMessage => ({
       type: "welcome",
       protocol: version,
@@ -318,8 +406,9 @@ export class Hub implements RoomHost {
       limits: { maxPayload: this.limits.maxPayload, messagesPerSecond: this.limits.messagesPerSecond, graceMs: this.timing.graceMs },
     });
     if (msg.resume === undefined) {
+      // Nothing is written for a hello: a player is saved with the first attempt they finish
+      // (a connection that only says hello leaves no row, and hello works while the disk is down).
       const player: Player = { id: publicId(), name: msg.name };
-      this.storage.savePlayer({ id: player.id, name: player.name, createdAt: this.now() });
       conn.player = player;
       return this.send(conn, welcome(player, false));
     }
@@ -357,6 +446,9 @@ export class Hub implements RoomHost {
       const only = w.rec.levels;
       if (only && !only.includes(level.id)) throw new GameError("no-such-level", `workshop ${w.id} plays only ${only.join(", ")}`);
     }
+    const mine = this.roomsByKey.get(conn.key) ?? 0;
+    if (mine >= this.limits.maxRoomsPerAddress) throw new GameError("server-full", `your address has ${mine} rooms open, the most one address may: join one of them, or wait until some empty`);
+    this.makeRoom();
     if (this.rooms.size >= this.limits.maxRooms) throw new GameError("server-full", "this server has as many rooms as it will hold");
     this.creation(conn);
     let code = roomCode();
@@ -373,6 +465,8 @@ export class Hub implements RoomHost {
       createdAt: this.now(),
     }, level);
     this.rooms.set(code, room);
+    this.roomKey.set(code, conn.key);
+    this.roomsByKey.set(conn.key, mine + 1);
     if (w) {
       room.setPaused(w.paused);
       w.rooms.set(code, room);
@@ -396,20 +490,63 @@ export class Hub implements RoomHost {
     m.room.perform(m.player, cmd, msg.seq, (seq) => this.ack(conn, msg.rid, seq));
   }
 
+  /**
+   * A replay costs what a step costs: the room's current attempt is served from memory (as the
+   * room already shows it); an earlier one is finished, and immutable, so it is run through the
+   * simulator once and then served from a bounded cache. Each connection has its own budget.
+   */
   private replay(conn: Conn, msg: ClientMessageOf<"replay">): void {
     const m = this.memberOf(conn);
     const room = m.room;
+    conn.replays ??= new TokenBucket(this.limits.replaysPerMinute / 60, this.limits.replayBurst, this.now());
+    if (!conn.replays.take(this.now())) throw new GameError("rate-limited", `over ${this.limits.replaysPerMinute} replays a minute: wait a little`);
+    const rid = msg.rid !== undefined ? { rid: msg.rid } : {};
+    const current = room.attempt;
+    const wanted = msg.attempt ?? (current.session.result ? current.id : undefined);
+    if (wanted === current.id) {
+      const s = current.session;
+      return this.send(conn, { type: "replay", ...rid, attempt: current.id, level: room.level.id, knobs: s.knobs, trace: s.trace, result: s.result });
+    }
+    const cached = wanted !== undefined ? this.replays.get(wanted) : undefined;
+    if (cached) {
+      // Most recently used last.
+      this.replays.delete(wanted!);
+      this.replays.set(wanted!, cached);
+      return conn.peer.send(cached.replace(REPLAY_RID, msg.rid !== undefined ? `"rid":${msg.rid},` : ""));
+    }
     const attempts = this.storage.attempts(room.code);
-    const a = msg.attempt !== undefined ? attempts.find((x) => x.id === msg.attempt) : [...attempts].reverse().find((x) => x.result !== null);
+    const a = wanted !== undefined ? attempts.find((x) => x.id === wanted) : [...attempts].reverse().find((x) => x.result !== null);
     if (!a) throw new GameError("no-such-attempt", msg.attempt ? `room ${room.code} has no attempt ${msg.attempt}` : "no attempt in this room has finished yet");
+    if (a.result === null) throw new GameError("no-such-attempt", `attempt ${a.id} did not finish: only finished attempts (and the one in play) are replayed`);
     const level = this.level(a.level);
     if (!level) throw new GameError("no-such-level", `level ${a.level} is no longer in the campaign`);
-    // The log is the record: run it through the simulator again.
+    // The log is the record: run it through the simulator again, once.
     const r = replayLog(level, this.storage.actions(a.id), { versus: room.versusOn(level) });
-    this.send(conn, { type: "replay", ...(msg.rid !== undefined ? { rid: msg.rid } : {}), attempt: a.id, level: level.id, knobs: r.s.knobs, trace: r.s.trace, result: r.s.result });
+    const text = JSON.stringify({ type: "replay", rid: 0, attempt: a.id, level: level.id, knobs: r.s.knobs, trace: r.s.trace, result: r.s.result } satisfies ServerMessage).replace('"rid":0,', REPLAY_RID);
+    this.replays.set(a.id, text);
+    this.replayBytes += text.length;
+    for (const [k, v] of this.replays) {
+      if (this.replayBytes <= this.limits.replayCacheBytes || this.replays.size <= 1) break;
+      this.replays.delete(k);
+      this.replayBytes -= v.length;
+    }
+    conn.peer.send(text.replace(REPLAY_RID, msg.rid !== undefined ? `"rid":${msg.rid},` : ""));
   }
 
   // ------------------------------------------------------------------ helpers
+
+  /** Said hello (or resumed): from now on the connection leaves the pre-hello budget, and idles out outside rooms. */
+  private armIdle(conn: Conn): void {
+    this.count(conn.key, 0, -1);
+    const t = setTimeout(() => {
+      if (!this.conns.has(conn)) return;
+      // In a room (playing or watching) or at a dashboard is doing something, even in silence.
+      if (conn.member || conn.watching) return void t.refresh();
+      conn.peer.close(CloseCode.IDLE, "idle: nothing sent for a while");
+    }, this.timing.idleMs);
+    t.unref();
+    conn.idleTimer = t;
+  }
 
   private memberOf(conn: Conn): Member {
     if (!conn.member) throw new GameError("not-in-room", "join or create a room first");
@@ -462,6 +599,7 @@ export class Hub implements RoomHost {
     if (live) return live;
     const rec = this.storage.getRoom(code);
     if (!rec) return null;
+    this.makeRoom();
     const room = Room.restore(this, rec);
     if (!room) return null;
     this.rooms.set(code, room);
@@ -496,6 +634,9 @@ export class Hub implements RoomHost {
     return w;
   }
 }
+
+/** Where a cached replay's rid goes. */
+const REPLAY_RID = '"rid":"\u0000",';
 
 type GameMessage = ClientMessageOf<(typeof GAME_ACTIONS)[number]>;
 

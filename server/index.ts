@@ -16,18 +16,41 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { loadCampaign } from "../src/level/load.js";
 import { SUPPORTED_PROTOCOLS, subprotocol } from "../src/protocol/version.js";
-import { clientAddress, TrustedProxies } from "./address.js";
+import { clientAddress, limitKey, normalize, TrustedProxies } from "./address.js";
+import { raiseOpenFiles, socketBudget } from "./fdlimit.js";
+import { ServerLog } from "./log.js";
 import { Hub, type Conn } from "./hub.js";
 import { SolverPool } from "./solver/pool.js";
 import { DEFAULT_LIMITS, DEFAULT_TIMING, type Limits, type ServerOptions, type Timing } from "./options.js";
 import { MemoryStorage } from "./storage/memory.js";
 import { SqliteStorage } from "./storage/sqlite.js";
 import type { Storage } from "./storage/port.js";
+import { describeFault, faultOf, GuardedStorage } from "./storage/guard.js";
 
 export type { ServerOptions, Timing, Limits } from "./options.js";
 export type { Storage } from "./storage/port.js";
 export { MemoryStorage } from "./storage/memory.js";
 export { SqliteStorage } from "./storage/sqlite.js";
+
+/** The database could not be opened at start: its path and what was wrong (`serve` exits 2 with it). */
+export class StorageOpenError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`cannot open the database ${path}: ${reason}`);
+  }
+}
+
+function openSqlite(path: string): SqliteStorage {
+  try {
+    return new SqliteStorage(path);
+  } catch (e) {
+    const f = faultOf(e, 0);
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new StorageOpenError(path, f ? describeFault(f) : msg);
+  }
+}
 
 export interface RunningServer {
   /** ws://host:port/ */
@@ -50,31 +73,102 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const host = opts.host ?? "127.0.0.1";
   const ownStorage = opts.storage === undefined;
-  const storage = opts.storage ?? (opts.db !== undefined ? new SqliteStorage(opts.db) : new MemoryStorage());
+  const storage = opts.storage ?? (opts.db !== undefined ? openSqlite(opts.db) : new MemoryStorage());
   const log = opts.log ?? (() => {});
+  const now = opts.now ?? Date.now;
+  const slog = new ServerLog(log, now);
+  // The hub writes through the guard: a database that stops taking writes is a named, typed fault.
+  const guarded = new GuardedStorage(storage, slog, now, timing.storageProbeMs);
+  // Sockets are file descriptors: cap them below the open-file limit (raised where allowed), and say so.
+  const openFiles = opts.openFiles !== undefined ? { soft: opts.openFiles, hard: opts.openFiles, raisedFrom: null } : raiseOpenFiles();
+  const budget = socketBudget(openFiles.soft, limits.maxConnections);
+  limits.maxConnections = budget.maxConnections;
+  limits.maxConnectionsPerAddress = Math.max(1, Math.min(limits.maxConnectionsPerAddress, Math.floor(limits.maxConnections / 2)));
   // Validated before anything is opened: a typo here must not leave the server trusting nobody silently.
   const trusted = new TrustedProxies(opts.trustProxy ?? []);
   const solver = new SolverPool(opts.solver, log);
   let hub: Hub;
   try {
-    hub = new Hub({ storage, levels: opts.levels ?? loadCampaign(), timing, limits, now: opts.now ?? Date.now, log, solver });
+    hub = new Hub({ storage: guarded, levels: opts.levels ?? loadCampaign(), timing, limits, now, log, slog, solver });
   } catch (e) {
     if (ownStorage) storage.close();
     await solver.close();
     throw e;
   }
 
-  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const http = createServer({
+    // A request (a handshake) must bring its headers within handshakeMs; checked this often.
+    headersTimeout: timing.handshakeMs,
+    requestTimeout: timing.handshakeMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timing.handshakeMs / 2))),
+  }, (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     if (req.method === "GET" && path === "/health") {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ ok: true, protocol: SUPPORTED_PROTOCOLS, rooms: hub.rooms.size, connections: hub.conns.size }));
+      guarded.probe();
+      const f = guarded.fault;
+      // 503 while the database refuses writes: a load balancer or monitor sees it.
+      res.writeHead(f ? 503 : 200, { "content-type": "application/json" });
+      res.end(JSON.stringify({
+        ok: f === null,
+        protocol: SUPPORTED_PROTOCOLS,
+        rooms: hub.rooms.size,
+        connections: hub.conns.size,
+        storage: f ? { ok: false, code: f.code, error: describeFault(f), since: new Date(f.since).toISOString() } : { ok: true },
+      }));
       return;
     }
     res.writeHead(426, { "content-type": "text/plain", upgrade: "websocket" });
     res.end("Faultline speaks WebSocket here: see docs/protocol.md\n");
   });
   http.on("clientError", (_e, socket) => socket.destroy());
+
+  // Every TCP socket, from accept to close: the server-wide cap (file descriptors) and, per client
+  // address, the sockets still in their handshake (part of the pre-hello budget). A trusted proxy's
+  // sockets count only server-wide here: its clients are counted by X-Forwarded-For at the upgrade.
+  let socketCount = 0;
+  const handshaking = new Map<string, number>();
+  const tcp = new WeakMap<Duplex, { key: string | null; timer: NodeJS.Timeout }>();
+  const bump = (key: string, d: number) => {
+    const n = (handshaking.get(key) ?? 0) + d;
+    if (n <= 0) handshaking.delete(key);
+    else handshaking.set(key, n);
+  };
+  /** The socket's handshake is over (upgraded, or closed): it stops counting as pending. */
+  const handshakeDone = (socket: Duplex) => {
+    const st = tcp.get(socket);
+    if (!st) return;
+    tcp.delete(socket);
+    clearTimeout(st.timer);
+    if (st.key !== null) bump(st.key, -1);
+  };
+  http.on("connection", (socket: import("node:net").Socket) => {
+    socketCount++;
+    socket.once("close", () => {
+      socketCount--;
+      handshakeDone(socket);
+    });
+    const addr = normalize(socket.remoteAddress) ?? socket.remoteAddress ?? "unknown";
+    if (socketCount > budget.maxSockets) {
+      slog.limited("error", "socket-cap", `${socketCount - 1} sockets open, the most this server takes (open-file limit ${openFiles.soft ?? "unknown"}): refusing new connections`, {}, "socket-cap");
+      socket.destroy();
+      return;
+    }
+    const key = trusted.has(addr) ? null : limitKey(addr);
+    // Sockets in their handshake from one address: past the pre-hello budget they are cut at once (a
+    // handshake that completes is then refused with 429 while its address's connections are at their caps).
+    if (key !== null && (handshaking.get(key) ?? 0) >= limits.maxPendingPerAddress) {
+      slog.limited("warn", "address-cap", `${limits.maxPendingPerAddress} sockets from this address are in their handshake: cutting new ones`, { address: key });
+      socket.destroy();
+      return;
+    }
+    if (key !== null) bump(key, 1);
+    // Whoever has not upgraded (or finished its HTTP request) by then is cut: slowloris, silent sockets.
+    const timer = setTimeout(() => {
+      if (tcp.has(socket)) socket.destroy();
+    }, timing.handshakeMs);
+    timer.unref();
+    tcp.set(socket, { key, timer });
+  });
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -105,7 +199,17 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     // Browsers always send Origin; terminal clients do not. A web page must not drive a local server.
     const origin = req.headers.origin;
     if (origin !== undefined && !allowed.has(origin)) return refuse(403, "Forbidden");
-    if (hub.conns.size >= limits.maxConnections) return refuse(503, "Service Unavailable");
+    if (hub.conns.size >= limits.maxConnections) {
+      slog.limited("warn", "connection-cap", `${hub.conns.size} connections, the most this server takes: refusing new ones (503)`, {}, "connection-cap");
+      return refuse(503, "Service Unavailable");
+    }
+    const address = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted);
+    const key = limitKey(address);
+    const pendingHere = Math.max(0, (handshaking.get(key) ?? 0) - (tcp.get(socket)?.key === key ? 1 : 0));
+    if (hub.connectionsFrom(key) >= limits.maxConnectionsPerAddress || hub.pendingFrom(key) + pendingHere >= limits.maxPendingPerAddress) {
+      slog.limited("warn", "address-cap", `connections from this address at the cap (${limits.maxConnectionsPerAddress}, ${limits.maxPendingPerAddress} before hello): refusing new ones (429)`, { address: key });
+      return refuse(429, "Too Many Requests");
+    }
     // A client that names Faultline versions, none of them ours, learns which we speak before upgrading.
     const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
     const ours = offered.filter((p) => p.startsWith("faultline."));
@@ -114,8 +218,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       socket.destroy();
       return;
     }
+    handshakeDone(socket);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = hub.connect(ws, clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted));
+      const conn = hub.connect(ws, address);
       const state = { alive: true, slice: nextSlice++ % slices, conn };
       sockets.set(ws, state);
       // Any pong (a heartbeat's, or a backpressure marker's) shows the client is reading.
@@ -125,7 +230,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       });
       ws.on("message", (data, isBinary) => hub.message(conn, isBinary ? null : (data as Buffer).toString("utf8")));
       // Without this, one client's socket error would be an uncaught exception.
-      ws.on("error", (e) => log(`socket error from ${req.socket.remoteAddress}: ${e.message}`));
+      // Rate-limited per address: a client sending a thousand bad frames costs one line a minute.
+      ws.on("error", (e) => slog.limited("warn", "socket-error", e.message, { address: key }));
       ws.on("close", (code) => {
         sockets.delete(ws);
         hub.closed(conn, code);
@@ -161,10 +267,19 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     await solver.close();
     throw e;
   });
+  // After listen, an error here is accept() failing (EMFILE, ENFILE): say so rather than crash or stay silent.
+  http.on("error", (e: NodeJS.ErrnoException) => slog.limited("error", "accept", `cannot accept connections: ${e.code ?? ""} ${e.message}`, {}, `accept|${e.code}`));
   const addr = http.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;
   const url = `ws://${host.includes(":") ? `[${host}]` : host}:${port}/`;
   log(`faultline: serving on ${url}`);
+  slog.line(
+    "info",
+    "limits",
+    `open files ${openFiles.soft ?? "unknown"}${openFiles.raisedFrom !== null ? ` (raised from ${openFiles.raisedFrom})` : ""}${openFiles.hard !== null && openFiles.hard !== openFiles.soft ? `, hard limit ${openFiles.hard}` : ""}: ` +
+      `at most ${budget.maxSockets} sockets, ${limits.maxConnections} connections, ${limits.maxConnectionsPerAddress} per address (${limits.maxPendingPerAddress} before hello), ` +
+      `${limits.maxRooms} rooms (${limits.maxRoomsPerAddress} per address)`,
+  );
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -184,7 +299,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         http.closeAllConnections();
       });
       await solver.close();
-      if (ownStorage) storage.close();
+      if (ownStorage) guarded.close();
+      else guarded.stop();
     })());
 
   return { url, host, port, storage, hub, close };

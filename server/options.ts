@@ -20,6 +20,18 @@ export interface Timing {
   roomIdleMs: number;
   /** During shutdown, how long clients get to complete the close handshake. */
   closeMs: number;
+  /**
+   * A TCP connection must finish its WebSocket handshake within this (a slowloris socket that
+   * trickles its headers, or sends nothing, is cut).
+   */
+  handshakeMs: number;
+  /**
+   * A connection that has said hello but is in no room and watches no workshop is closed
+   * (4012 IDLE) after sending nothing for this long.
+   */
+  idleMs: number;
+  /** While the database refuses writes, a probe write is tried this often (recovery is noticed without traffic). */
+  storageProbeMs: number;
 }
 
 export interface Limits {
@@ -58,9 +70,31 @@ export interface Limits {
    */
   softBufferBytes: number;
   hardBufferBytes: number;
+  /** WebSocket connections at once, server-wide (also capped by the open-file limit: see fdlimit.ts). */
   maxConnections: number;
+  /**
+   * WebSocket connections per client address at once (never more than half of maxConnections:
+   * one address cannot take the whole server). Over it: HTTP 429 on the upgrade. Sized for two
+   * classes of 300 behind one NAT.
+   */
+  maxConnectionsPerAddress: number;
+  /**
+   * The pre-hello budget: connections from one address that have not said hello (HTTP 429 past it),
+   * and, separately, sockets from one address still in their handshake (cut past it).
+   */
+  maxPendingPerAddress: number;
+  /**
+   * Rooms in memory created from one client address (a room leaves memory when it empties:
+   * see Timing.roomIdleMs). Over it, that address gets `server-full` on create.
+   */
+  maxRoomsPerAddress: number;
   maxRooms: number;
   maxMembersPerRoom: number;
+  /** Replays per connection (token bucket): a spectator cannot make the server re-run logs in a loop. */
+  replaysPerMinute: number;
+  replayBurst: number;
+  /** Finished attempts' replays kept in memory (bytes of JSON). */
+  replayCacheBytes: number;
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -71,6 +105,9 @@ export const DEFAULT_TIMING: Timing = {
   dashboardMs: 250,
   roomIdleMs: 10 * 60_000,
   closeMs: 1_000,
+  handshakeMs: 10_000,
+  idleMs: 10 * 60_000,
+  storageProbeMs: 5_000,
 };
 
 export const DEFAULT_LIMITS: Limits = {
@@ -88,8 +125,14 @@ export const DEFAULT_LIMITS: Limits = {
   softBufferBytes: 256 * 1024,
   hardBufferBytes: 4 * 1024 * 1024,
   maxConnections: 2000,
+  maxConnectionsPerAddress: 1000,
+  maxPendingPerAddress: 400,
+  maxRoomsPerAddress: 320,
   maxRooms: 2000,
   maxMembersPerRoom: 32,
+  replaysPerMinute: 30,
+  replayBurst: 5,
+  replayCacheBytes: 16 * 1024 * 1024,
 };
 
 export interface ServerOptions {
@@ -118,6 +161,11 @@ export interface ServerOptions {
   now?: () => number;
   /** One line per notable event (default: silent). */
   log?: (line: string) => void;
+  /**
+   * Pretend the open-file soft limit is this (tests); default: raise the soft limit to the hard
+   * one where allowed and read it (Linux). The socket caps are derived from it (fdlimit.ts).
+   */
+  openFiles?: number;
   /** The solver pool's threads, state budget and deadline (server/solver/pool.ts). */
   solver?: SolverOptions;
 }

@@ -662,7 +662,7 @@ export class Room {
   // ------------------------------------------------------------------ lifecycle
 
   private armIdle(): void {
-    if (this.workshop !== null) return; // workshop rooms stay for the dashboard
+    // Workshop rooms too (the hub keeps them while their dashboard is watched, and rebuilds them for it).
     this.cancelIdle();
     this.idleTimer = setTimeout(() => {
       if (this.members.size === 0) this.host.idle(this);

@@ -156,7 +156,19 @@ a class of 300 behind one NAT gets in at once); rooms and workshops created:
 300 at once, then 1 a second; joins of room codes that do not exist: 60 at
 once, then 30 a minute, and 10 per connection. While the address's or the
 connection's unknown codes are spent, every join from there is refused
-(rate-limited), right code or wrong.
+(rate-limited), right code or wrong. Connections: 1,000 per address (never
+more than half the server's; HTTP 429), of which 400 before hello; 2,000 in
+all (HTTP 503), capped below the open-file limit, which serve raises to the
+hard limit where allowed and states at start. A handshake must finish within
+10 s; a connection in no room that sends nothing for 10 minutes is closed
+(4012). Rooms in memory: 320 per creating address; empty rooms leave memory
+(and come back from the database when joined). Replays: 30 a minute per
+connection.
+
+If the database stops taking writes (read-only, full, failing), changes are
+refused with "unavailable", reads go on, GET /health answers 503 naming the
+fault, and the log says so once a minute until it recovers. A database that
+cannot be opened at start is named with the reason (exit 2).
 
 The server runs on a worker thread with a 32 MiB V8 semi-space, which keeps
 garbage-collection pauses rare at a workshop's load. Setting the heap yourself

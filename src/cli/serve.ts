@@ -13,7 +13,7 @@
 
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { parseTrustProxy } from "../../server/address.js";
-import { startServer } from "../../server/index.js";
+import { startServer, StorageOpenError } from "../../server/index.js";
 import { loadLevelsDir } from "../level/custom.js";
 import { LevelError, loadCampaign, type Level } from "../level/load.js";
 import { defaultDbPath } from "./db.js";
@@ -34,7 +34,7 @@ interface ServeOptions {
   levels?: string;
 }
 
-type FromWorker = { kind: "usage"; message: string };
+type FromWorker = { kind: "usage"; message: string } | { kind: "fatal"; message: string };
 
 export async function cmdServe(args: string[]): Promise<number> {
   const { values } = parse(args, { port: { type: "string" }, db: { type: "string" }, host: { type: "string" }, "trust-proxy": { type: "string" }, levels: { type: "string" } }, false);
@@ -79,11 +79,14 @@ function serveOnWorker(opts: ServeOptions): Promise<number> {
   void signalled().then(() => w.postMessage("stop"));
   return new Promise<number>((resolve, reject) => {
     let usage: string | null = null;
+    let fatal: string | null = null;
     w.on("message", (m: FromWorker) => {
       if (m.kind === "usage") usage = m.message;
+      else fatal = m.message;
     });
-    w.on("error", reject);
-    w.on("exit", (code) => (usage !== null ? reject(new UsageError(usage)) : resolve(code)));
+    // An error crossing the thread boundary may arrive as a plain object: keep its message and stack.
+    w.on("error", (e: unknown) => reject(e instanceof Error ? e : new Error(fatal ?? describe(e))));
+    w.on("exit", (code) => (usage !== null ? reject(new UsageError(usage)) : fatal !== null ? reject(new Error(fatal)) : resolve(code)));
   });
 }
 
@@ -95,6 +98,8 @@ async function serve(opts: ServeOptions, stopped: Promise<void>): Promise<number
   try {
     server = await startServer({ port, host, db, trustProxy, ...(levels ? { levels } : {}), log: (line) => (line.startsWith("faultline: serving") ? undefined : log(`faultline: ${line}`)) });
   } catch (e) {
+    // The database: its path and what is wrong with it (read-only, damaged, not a database, a newer schema).
+    if (e instanceof StorageOpenError) throw new UsageError(e.message);
     const { code, syscall } = e as { code?: string; syscall?: string };
     // The database's directory or file (mkdir, open): say which file, not a stack.
     if (syscall === "mkdir" || code === "SQLITE_CANTOPEN") throw new UsageError(`cannot open the database ${db}: ${(e as Error).message}`);
@@ -142,10 +147,30 @@ if (job && parentPort) {
       port.close();
     },
     (e: unknown) => {
-      if (!(e instanceof UsageError)) throw e;
+      if (!(e instanceof UsageError)) {
+        port.postMessage({ kind: "fatal", message: e instanceof Error ? (e.stack ?? e.message) : describe(e) } satisfies FromWorker);
+        process.exitCode = 70;
+        port.close();
+        return;
+      }
       port.postMessage({ kind: "usage", message: e.message } satisfies FromWorker);
       process.exitCode = 2;
       port.close();
     },
   );
+}
+
+function describe(e: unknown): string {
+  if (e instanceof Error) return e.stack ?? e.message;
+  if (typeof e === "object" && e !== null) {
+    const o = e as { message?: unknown; stack?: unknown };
+    if (typeof o.stack === "string") return o.stack;
+    if (typeof o.message === "string") return o.message;
+    try {
+      return JSON.stringify(e);
+    } catch {
+      // fall through
+    }
+  }
+  return String(e);
 }

@@ -10,7 +10,12 @@ export const ROOM_CODE_LENGTH = 6;
 export const WORKSHOP_ID_LENGTH = 8;
 
 const printable = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u;
-export const playerName = z.string().trim().min(1).max(32).regex(printable, "a name of printable characters");
+/**
+ * At least one character that shows: not a space, a combining mark alone, or an invisible filler
+ * (U+3164 HANGUL FILLER, U+2800 BRAILLE BLANK, the default-ignorable code points).
+ */
+const visible = /[^\p{White_Space}\p{M}\p{Default_Ignorable_Code_Point}\u2800\u115F\u1160\u3164\uFFA0]/u;
+export const playerName = z.string().trim().min(1).max(32).regex(printable, "a name of printable characters").regex(visible, "a name needs at least one visible character");
 const shortText = (max: number) => z.string().trim().min(1).max(max).regex(printable, "printable characters only");
 const code = (len: number) =>
   z

@@ -19,6 +19,8 @@ export const CloseCode = {
   MAY_TRY_RECONNECT: 4010,
   /** The same player resumed on another connection; this one is closed. Do not reconnect. */
   SESSION_REPLACED: 4011,
+  /** The connection said hello, then sent nothing for a long while outside any room or dashboard. Reconnect when needed. */
+  IDLE: 4012,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -66,6 +68,7 @@ export const ERROR_CODES = [
   // Workshops.
   "no-such-workshop",
   "forbidden",
+  "unavailable", // the database cannot be written right now (read-only, full, failing): nothing changed; try again later
   "internal",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

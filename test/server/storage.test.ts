@@ -88,6 +88,18 @@ describe("sqlite", () => {
     b.close();
   });
 
+  it("reaps players rows of players who never finished an attempt when a writer opens it", () => {
+    const path = join(dir, "reap.db");
+    const a = new SqliteStorage(path, { checkpointer: false });
+    for (let i = 0; i < 50; i++) a.savePlayer({ id: `idle${i}`, name: "idle", createdAt: 1 });
+    fill(a);
+    a.close();
+    const b = new SqliteStorage(path, { checkpointer: false });
+    expect(b.reaped).toBe(50);
+    expect(b.db.prepare("SELECT id FROM players").all()).toEqual([{ id: "p1" }]);
+    b.close();
+  });
+
   it("rolls back a transaction that fails halfway", () => {
     const st = new SqliteStorage(join(dir, "rollback.db"));
     fill(st);
