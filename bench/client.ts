@@ -25,7 +25,6 @@ process.env.NODE_ENV ??= "production";
 const { render } = await import("ink");
 const { createElement } = await import("react");
 const { App } = await import("../src/client/App.js");
-const { localCatalogue } = await import("../src/client/model/local.js");
 const { initialState, reduce } = await import("../src/client/model/store.js");
 const { ClientStore } = await import("../src/client/store.js");
 const { applyCommand, newSession } = await import("../src/game/session.js");
@@ -128,7 +127,6 @@ async function frameBench(l: Level, steps: number, cache: boolean) {
   const app = render(
     createElement(App, {
       store,
-      local: localCatalogue(),
       progress: {},
       size: { cols: COLS, rows: ROWS },
       actions: { send: () => true, rename: () => {}, left: () => {}, flash: () => {}, quit: () => {} },

@@ -3,6 +3,7 @@
 // and the resume tokens, and turns refusals into typed errors. It knows sockets
 // only as SocketLike (the transport wraps ws).
 
+import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { GameError, type Command } from "../src/game/session.js";
 import { replayLog } from "../src/game/replay.js";
@@ -11,7 +12,7 @@ import type { Level } from "../src/level/load.js";
 import { CLIENT_TYPES, clientMessage, GAME_ACTIONS, type ClientMessage, type ClientMessageOf } from "../src/protocol/client.js";
 import { CloseCode, type ErrorCode } from "../src/protocol/codes.js";
 import type { ServerMessage } from "../src/protocol/server.js";
-import { negotiate, SUPPORTED_PROTOCOLS } from "../src/protocol/version.js";
+import { negotiate, SERVER_VERSION, SUPPORTED_PROTOCOLS } from "../src/protocol/version.js";
 import { hashToken, publicId, roomCode, secretToken, tokenMatches, workshopId } from "./ids.js";
 import type { Limits, Timing } from "./options.js";
 import { Peer, type SocketLike } from "./peer.js";
@@ -94,6 +95,16 @@ export class Hub implements RoomHost {
     this.lookupFailures = new KeyedLimiter(cfg.limits.lookupFailuresPerMinute / 60, cfg.limits.lookupFailureBurst);
     this.creations = new KeyedLimiter(cfg.limits.roomsPerMinute / 60, cfg.limits.roomBurst);
     this.levelsById = new Map(cfg.levels.map((l) => [l.id, l]));
+  }
+
+  private identityCache: { version: string; levels: string } | null = null;
+
+  /** What this server is: its version and a digest of the levels it offers (welcome.server). */
+  private identity(): { version: string; levels: string } {
+    return (this.identityCache ??= {
+      version: SERVER_VERSION,
+      levels: createHash("sha256").update(JSON.stringify(this.cfg.levels.map(levelInfo))).digest("hex").slice(0, 16),
+    });
   }
 
   // ------------------------------------------------------------------ RoomHost
@@ -404,6 +415,7 @@ export class Hub implements RoomHost {
       resumed,
       levels: this.cfg.levels.map(levelInfo),
       limits: { maxPayload: this.limits.maxPayload, messagesPerSecond: this.limits.messagesPerSecond, graceMs: this.timing.graceMs },
+      server: this.identity(),
     });
     if (msg.resume === undefined) {
       // Nothing is written for a hello: a player is saved with the first attempt they finish

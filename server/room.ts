@@ -12,7 +12,7 @@ import type { Machine } from "../src/sim/types.js";
 import type { LogEntry } from "../src/game/replay.js";
 import { replayLog } from "../src/game/replay.js";
 import { actorOf, applyCommand, compiledFor, current, GameError, initialMachine, newSession, type Command, type Facts, type Session } from "../src/game/session.js";
-import { gameView, levelInfo } from "../src/game/view.js";
+import { gameView, levelInfo, pathsNamed } from "../src/game/view.js";
 import type { Level } from "../src/level/load.js";
 import type { GameEvent, GameView, RoomInfo, ServerMessage, Snapshot } from "../src/protocol/server.js";
 import { cpuLabel, enabledActions } from "../src/sim/engine.js";
@@ -112,6 +112,8 @@ export class Room {
   private disposed = false;
   /** Where the attempt's machine is in its solved game, kept up to date step by step (nodeIn). */
   private at: { attempt: string; solved: Solved; version: string; len: number; node: number; m: Machine } | null = null;
+  /** The kernel-path listings sent in this attempt and knob setting (view()). */
+  private listed: { key: string; sent: Set<string> } = { key: "", sent: new Set() };
   /** The solved-game entry the room last asked for, and whether it waits on it. */
   private asked: SolveEntry | null = null;
 
@@ -620,16 +622,25 @@ export class Room {
     return this.sideBots && this.sideOf(cpu) === "blue" ? "guard" : this.policy;
   }
 
-  /** The game as clients see it, with who the game waits for. */
-  private view(): GameView {
-    return { ...gameView(this.level, this.attempt.session, this.attempt.id, this.host.nextLevel(this.level.id)), waiting: this.waitingFor() };
+  /**
+   * The game as clients see it, with who the game waits for. Listings of kernel
+   * paths go out once per attempt and knob setting: an update carries those not
+   * sent yet, a snapshot (`all`) every one sent so far.
+   */
+  private view(all = false): GameView {
+    const s = this.attempt.session;
+    const key = `${this.attempt.id} ${JSON.stringify(s.knobs)}`;
+    if (this.listed.key !== key) this.listed = { key, sent: new Set() };
+    const g = gameView(this.level, s, this.attempt.id, this.host.nextLevel(this.level.id), { sent: this.listed.sent, all });
+    for (const id of pathsNamed(g.cpus)) this.listed.sent.add(id);
+    return { ...g, waiting: this.waitingFor() };
   }
 
   snapshot(): Snapshot {
     return {
       seq: this.seq,
       room: this.info(),
-      game: this.view(),
+      game: this.view(true),
       trace: this.attempt.session.trace,
       intro: this.level.intro,
     };

@@ -11,7 +11,6 @@ import { TooSmall } from "./components/TooSmall.js";
 import { useTerminalSize, type Size } from "./hooks/useTerminalSize.js";
 import { handleKey, initialUi, replayTick, screenOf, type Effect, type KeyPress, type UiState } from "./model/input.js";
 import { tooSmall } from "./model/layout.js";
-import type { Local } from "./model/local.js";
 import { recordAttempts, type Progress } from "./model/progress.js";
 import type { ClientState } from "./model/store.js";
 import { Connecting } from "./screens/Connecting.js";
@@ -37,7 +36,6 @@ export interface AppActions {
 export interface AppProps {
   store: { get(): ClientState; subscribe(fn: () => void): () => void };
   actions: AppActions;
-  local: Local;
   /** Progress saved on this computer before this session. */
   progress: Progress;
   workshop?: string;
@@ -55,7 +53,7 @@ export interface AppProps {
 const NO_PROGRESS = new Set<string>();
 
 export function App(props: AppProps) {
-  const { store, actions, local } = props;
+  const { store, actions } = props;
   const s = useSyncExternalStore(store.subscribe, store.get, store.get);
   const [ui, setUi] = useState<UiState>(() => ({ ...initialUi, dashboard: props.dashboard === true }));
   const { cols, rows } = useTerminalSize(props.size);
@@ -104,7 +102,7 @@ export function App(props: AppProps) {
 
   const small = tooSmall(cols, rows);
   if (small) return <TooSmall message={ui.overlay === "quit" ? "Quit Faultline? y yes · n no" : small} />;
-  const sp: ScreenProps = { s, ui, cols, rows, local, progress };
+  const sp: ScreenProps = { s, ui, cols, rows, progress };
   const screen = screenOf(s, ui);
   // The game, debrief and dashboard place overlays inside their own layout; the simpler screens give way whole.
   if (screen !== "game" && screen !== "debrief" && screen !== "dashboard") {

@@ -6,7 +6,6 @@ import { render } from "ink";
 import { App } from "./App.js";
 import { installFrameCache } from "./frame-cache.js";
 import { autoMessages } from "./model/input.js";
-import { localCatalogue } from "./model/local.js";
 import { recordAttempts, type Progress } from "./model/progress.js";
 import { leftRoom } from "./model/store.js";
 import { Connection } from "./net/connection.js";
@@ -82,7 +81,6 @@ export async function runClient(opts: ClientOptions): Promise<number> {
   const app = render(
     <App
       store={store}
-      local={localCatalogue()}
       progress={profile.progress}
       workshop={opts.workshop}
       team={opts.team}

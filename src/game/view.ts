@@ -2,9 +2,12 @@
 // and never re-implement the rules (a CPU's state, its stack, the DMA).
 
 import type { Level } from "../level/load.js";
-import type { CpuView, GameView, LevelInfo } from "../protocol/server.js";
-import { cpuStatus, dmaReady } from "../sim/engine.js";
-import { getPath, lineOf } from "../sim/path.js";
+import type { CpuView, GameView, LevelInfo, Listing } from "../protocol/server.js";
+import type { Config } from "../sim/config.js";
+import { cpuStatus, currentItem, dmaReady, opEntry } from "../sim/engine.js";
+import { ORACLES } from "../sim/oracles.js";
+import { getPath, lineOf, resolvePath } from "../sim/path.js";
+import { machineView } from "./machineview.js";
 import { compiledFor, current, type Session } from "./session.js";
 
 export function levelInfo(level: Level): LevelInfo {
@@ -18,10 +21,44 @@ export function levelInfo(level: Level): LevelInfo {
     par: level.par ?? null,
     parPreemptions: level.preemptions ?? null,
     hints: level.hints.length,
-    knobs: level.knobs.map((k) => ({ id: k.id, prompt: k.prompt, options: k.options.map((o) => ({ value: o.value, label: o.label })) })),
+    knobs: level.knobs.map((k) => ({
+      id: k.id,
+      prompt: k.prompt,
+      options: k.options.map((o) => ({ value: o.value, label: o.label, ...(o.cost ? { cost: o.cost } : {}) })),
+    })),
+    goal: (Array.isArray(level.goal.oracle) ? level.goal.oracle : [level.goal.oracle]).map((id) => ORACLES[id]?.title ?? id),
+    thread: level.thread ? { subject: level.thread.subject, date: level.thread.date } : null,
     // Where the level comes from: the built-in campaign, or a `serve --levels` file.
     source: level.source ?? "campaign",
   };
+}
+
+/** A kernel path's listing under this configuration: every line the player may see it run. */
+export function listingOf(cfg: Config, id: string): Listing {
+  const p = getPath(id);
+  return { fn: p.name, source: p.source, generation: p.generation, lines: p.steps.map((s) => lineOf(s, cfg)) };
+}
+
+/** The paths a view names: each CPU's innermost frame, the path it enters next, and its menu's entries. */
+export function pathsNamed(cpus: readonly CpuView[]): string[] {
+  const out = new Set<string>();
+  for (const c of cpus) {
+    const top = c.frames[c.frames.length - 1];
+    if (top) out.add(top.path);
+    if (c.upcoming) out.add(c.upcoming.path);
+    for (const e of c.choiceEntries ?? []) out.add(e.path);
+  }
+  return [...out];
+}
+
+/**
+ * Which listings a view carries: `sent` are those its receivers already have
+ * (the room keeps them per attempt and knob setting); `all` (a snapshot) also
+ * sends those again.
+ */
+export interface Listed {
+  sent: ReadonlySet<string>;
+  all: boolean;
 }
 
 /**
@@ -41,11 +78,18 @@ export function callLine(p: ReturnType<typeof getPath>, pc: number, callee: stri
   return text(pc > 0 ? pc - 1 : pc);
 }
 
-export function gameView(level: Level, s: Session, attempt: string, nextLevel: string | null): GameView {
+export function gameView(level: Level, s: Session, attempt: string, nextLevel: string | null, listed: Listed = { sent: new Set(), all: true }): GameView {
   const c = compiledFor(level, s.knobs);
   const m = current(s);
+  const entryOf = (op: Parameters<typeof opEntry>[0]) => {
+    const p = getPath(resolvePath(opEntry(op).name, c.cfg));
+    return { fn: p.name, path: p.id, source: p.source, generation: p.generation };
+  };
   const cpus: CpuView[] = m.cpus.map((cpu, i) => {
     const st = cpuStatus(c.cfg, m, i);
+    // Between operations: what the CPU's next step enters (a menu: each choice's entry).
+    const item = cpu.frames.length === 0 && !cpu.done ? currentItem(c.cfg, m, i) : null;
+    const top = cpu.frames[cpu.frames.length - 1];
     return {
       cpu: i,
       name: cpu.name,
@@ -58,10 +102,15 @@ export function gameView(level: Level, s: Session, attempt: string, nextLevel: s
         // A caller's pc has moved past its call: show the line that made the call.
         const callee = cpu.frames[j + 1];
         const line = callee ? callLine(p, f.pc, getPath(callee.path).name, c.cfg) : at ? lineOf(at, c.cfg) : "";
-        return { fn: p.name, path: p.id, source: p.source, pc: f.pc, line };
+        return { fn: p.name, path: p.id, source: p.source, generation: p.generation, pc: f.pc, line };
       }),
+      ...(top ? { locals: top.l } : {}),
+      upcoming: item && !("choose" in item) ? entryOf(item.op) : null,
+      ...(item && "choose" in item ? { choiceEntries: item.choose.map((o) => { const e = entryOf(o.op); return { fn: e.fn, path: e.path }; }) } : {}),
     };
   });
+  const named = pathsNamed(cpus);
+  const ids = listed.all ? [...new Set([...listed.sent, ...named])] : named.filter((id) => !listed.sent.has(id));
   return {
     attempt,
     level: level.id,
@@ -77,6 +126,8 @@ export function gameView(level: Level, s: Session, attempt: string, nextLevel: s
     cpus,
     dma: c.cfg.dmaPayload === null ? null : { ready: dmaReady(c.cfg, m), done: m.dma.done },
     machine: m as unknown as Record<string, unknown>,
+    view: machineView(m, c.cfg, c.cfg.dmaPayload === null ? null : { ready: dmaReady(c.cfg, m), done: m.dma.done }),
+    listings: Object.fromEntries(ids.map((id) => [id, listingOf(c.cfg, id)])),
     result: s.result,
     offers: s.result ? { replay: true, retry: true, next: nextLevel } : null,
     debrief: s.result ? debriefText(level, s) : null,

@@ -26,9 +26,14 @@ export const levelInfoSchema = z.strictObject({
     z.strictObject({
       id: z.string(),
       prompt: z.string(),
-      options: z.array(z.strictObject({ value: z.string(), label: z.string() })),
+      /** `cost`: points a win loses for choosing this fix (0 when absent). */
+      options: z.array(z.strictObject({ value: z.string(), label: z.string(), cost: z.int().optional() })),
     }),
   ),
+  /** The goal oracles' titles, in kernel terms ("Lost DMA write: ..."): what the race breaks. */
+  goal: z.array(z.string()).optional(),
+  /** The mailing-list message the level comes from, or null. */
+  thread: z.strictObject({ subject: z.string(), date: z.string() }).nullable().optional(),
   /** Where the level comes from: "campaign", or "custom: FILE" (a level file of the server's --levels folder). Sent in `welcome.levels`. */
   source: z.string().optional(),
 });
@@ -88,6 +93,32 @@ export const resultSchema = z.strictObject({
 });
 export type Result = z.infer<typeof resultSchema>;
 
+/** A value of a kernel path's locals. */
+const localValue = z.union([z.number(), z.boolean(), z.string(), z.null(), z.array(z.number())]);
+
+/** A kernel path's whole listing: every line, as the simulator shows it for this level setting. */
+export const listingSchema = z.strictObject({ fn: z.string(), source: z.string(), generation: z.string(), lines: z.array(z.string()) });
+export type Listing = z.infer<typeof listingSchema>;
+
+/** The machine as the panel shows it: every section's lines, in kernel terms. */
+export const machineViewSchema = z.strictObject({
+  vars: z.array(z.string()),
+  mms: z.array(z.string()),
+  tables: z.array(
+    z.strictObject({
+      id: z.int(),
+      title: z.string(),
+      blocks: z.array(z.strictObject({ base: z.int(), strip: z.string(), cont: z.string().nullable(), entries: z.array(z.string()) })),
+    }),
+  ),
+  folios: z.array(z.string()),
+  pins: z.array(z.string()),
+  locks: z.array(z.string()),
+  cpus: z.array(z.string()),
+  dma: z.string().nullable(),
+});
+export type MachineView = z.infer<typeof machineViewSchema>;
+
 export const cpuViewSchema = z.strictObject({
   cpu: z.int(),
   name: z.string(),
@@ -95,8 +126,14 @@ export const cpuViewSchema = z.strictObject({
   /** Why, in kernel terms ("spinning on the PTL of table 0, held by CPU1 (A2)"). */
   text: z.string(),
   choices: z.array(z.string()).optional(),
-  /** The kernel-path stack, outermost first; the last frame's line runs next. */
-  frames: z.array(z.strictObject({ fn: z.string(), path: z.string(), source: z.string(), pc: z.int(), line: z.string() })),
+  /** The kernel-path stack, outermost first; the last frame's line runs next. `line` of a caller is the line that made the call. */
+  frames: z.array(z.strictObject({ fn: z.string(), path: z.string(), source: z.string(), generation: z.string().optional(), pc: z.int(), line: z.string() })),
+  /** The innermost frame's locals (what the listing shows under the code). */
+  locals: z.record(z.string(), localValue).optional(),
+  /** Between operations: the kernel path the CPU's next step enters (its listing is in `GameView.listings`). */
+  upcoming: z.strictObject({ fn: z.string(), path: z.string(), source: z.string(), generation: z.string() }).nullable().optional(),
+  /** At a menu: the path each choice enters, in the order of `choices`. */
+  choiceEntries: z.array(z.strictObject({ fn: z.string(), path: z.string() })).optional(),
 });
 export type CpuView = z.infer<typeof cpuViewSchema>;
 
@@ -120,8 +157,17 @@ export const gameViewSchema = z.strictObject({
   resets: z.int(),
   cpus: z.array(cpuViewSchema),
   dma: z.strictObject({ ready: z.boolean(), done: z.boolean() }).nullable(),
-  /** The whole simulated machine (plain JSON, see src/sim/types.ts). */
+  /** The whole simulated machine (plain JSON, see src/sim/types.ts); `view` is what a screen draws. */
   machine: z.record(z.string(), z.unknown()),
+  /** The machine panel's content, section by section. */
+  view: machineViewSchema.optional(),
+  /**
+   * Listings of the kernel paths this view names (the CPUs' innermost frames, `upcoming`,
+   * `choiceEntries`), keyed by path id: in an `update`, those the room has not sent in this
+   * attempt and knob setting yet; in a snapshot, every one sent so far. Keep them per attempt,
+   * and start again when `attempt` or `knobs` change.
+   */
+  listings: z.record(z.string(), listingSchema).optional(),
   result: resultSchema.nullable(),
   /** After a result: what the room may do next (next is the next level's id, or null after the last). */
   offers: z.strictObject({ replay: z.boolean(), retry: z.boolean(), next: z.string().nullable() }).nullable(),
@@ -213,6 +259,8 @@ export const serverMessages = {
     resumed: z.boolean(),
     levels: z.array(levelInfoSchema),
     limits: z.strictObject({ maxPayload: z.int(), messagesPerSecond: z.number(), graceMs: z.int() }),
+    /** The server's version, and a digest of its levels (the same levels, the same digest): a client can tell what it talks to. */
+    server: z.strictObject({ version: z.string(), levels: z.string() }).optional(),
   }),
   joined: z.strictObject({
     type: z.literal("joined"),

@@ -6,6 +6,9 @@
 // new message type that old clients may ignore does not need a bump.
 
 export const PROTOCOL_VERSION = 1;
+
+/** This server's version (package.json's), named in `welcome.server`. */
+export const SERVER_VERSION = "0.2.0";
 export const SUPPORTED_PROTOCOLS: readonly number[] = [1];
 
 /** The WebSocket subprotocol token for a protocol version. */

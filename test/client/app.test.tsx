@@ -8,7 +8,7 @@ import type { ClientMessageInput } from "../../src/protocol/client.js";
 import { gameView } from "../../src/game/view.js";
 import { applyCommand } from "../../src/game/session.js";
 import { ClientStore } from "../../src/client/store.js";
-import { catalogue, clientIn, clientInLobby, level, ME, play, step, URL } from "./fixtures.js";
+import { clientIn, clientInLobby, level, ME, play, step, URL } from "./fixtures.js";
 import { frameHas, inputReady, until } from "./ink.js";
 import type { ClientState } from "../../src/client/model/store.js";
 
@@ -31,7 +31,7 @@ function mount(state: ClientState, size = { cols: 100, rows: 40 }) {
     flash: (t) => calls.flashes.push(t),
     quit: () => calls.quit++,
   };
-  const r = render(<App store={store} actions={actions} local={catalogue()} progress={{}} size={size} />);
+  const r = render(<App store={store} actions={actions} progress={{}} size={size} />);
   mounted.push(r);
   return { ...r, store, sent, calls };
 }

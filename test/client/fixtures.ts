@@ -7,7 +7,6 @@ import { gameView, levelInfo } from "../../src/game/view.js";
 import { join } from "node:path";
 import { loadCampaign, loadLevelFile, type Level } from "../../src/level/load.js";
 import type { RoomInfo, ServerMessage, Snapshot } from "../../src/protocol/server.js";
-import { localCatalogue, type Local } from "../../src/client/model/local.js";
 import { initialState, reduce, type ClientState } from "../../src/client/model/store.js";
 
 export const ME = "me-123";
@@ -23,11 +22,6 @@ export function level(id: string): Level {
   const l = levels().find((x) => x.id === id);
   if (!l) throw new Error(`no level ${id}`);
   return l;
-}
-
-let local: Local | null = null;
-export function catalogue(): Local {
-  return (local ??= localCatalogue(levels()));
 }
 
 export interface RoomOpts {

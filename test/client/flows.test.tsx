@@ -128,7 +128,7 @@ describe("smaller things a player notices (item 9) and the dashboard (item 10)",
   });
 
   it("a folio whose pin bias is taken before the pin is recorded says the pin is in flight", async () => {
-    const { folioLines } = await import("../../src/client/model/machine.js");
+    const { folioLines } = await import("../../src/game/machineview.js");
     const l = level("r5-six-steps");
     const m = structuredClone(play(l, []).machine);
     const pfn = m.folios.findIndex((f, i) => f !== null && i > 0 && f.anon);

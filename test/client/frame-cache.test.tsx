@@ -15,7 +15,7 @@ const { renderToString, Text } = await import("ink");
 const { createElement } = await import("react");
 const { Game } = await import("../../src/client/screens/Game.js");
 const { initialUi } = await import("../../src/client/model/input.js");
-const { catalogue, clientIn, step } = await import("./fixtures.js");
+const { clientIn, step } = await import("./fixtures.js");
 const { frameCacheSize, installFrameCache, resetFrameCache } = await import("../../src/client/frame-cache.js");
 
 /** The first `n` steps of a race, round robin over the level's two CPUs, as client states. */
@@ -30,7 +30,7 @@ function walk(levelId: string, n: number): ClientState[] {
 }
 
 const frame = (s: ClientState, selected = 0) =>
-  renderToString(createElement(Game, { s, ui: { ...initialUi, introDone: s.game?.attempt ?? null, selected }, cols: 120, rows: 40, local: catalogue(), progress: {} }), {
+  renderToString(createElement(Game, { s, ui: { ...initialUi, introDone: s.game?.attempt ?? null, selected }, cols: 120, rows: 40, progress: {} }), {
     columns: 120,
   });
 

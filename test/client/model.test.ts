@@ -8,16 +8,19 @@ import { cpuListing, windowLines } from "../../src/client/model/listing.js";
 import { drivable, goalSentence, resultHeadline, seatLabels, topBar } from "../../src/client/model/game.js";
 import { autoMessages, handleKey, initialUi, replayTick, screenOf, type UiState } from "../../src/client/model/input.js";
 import { clip, gameLayout, tooSmall, wrapLine } from "../../src/client/model/layout.js";
-import { BLOCK, folioLines, lockLines, machinePanel, machineView, pteBlocks, RULER, tableViews } from "../../src/client/model/machine.js";
+import { BLOCK, machinePanel, RULER } from "../../src/client/model/machine.js";
+import { folioLines, lockLines, machineView, pteBlocks, tableViews } from "../../src/game/machineview.js";
 import { progressMark, recordAttempts } from "../../src/client/model/progress.js";
 import { closeText, errorText, initialState, LOG_LIMIT, reduce, traceLine } from "../../src/client/model/store.js";
 import { timelineRows } from "../../src/client/model/timeline.js";
 import { _PAGE_CONT, _PAGE_DIRTY, mk_pte } from "../../src/sim/pte.js";
 import type { Machine } from "../../src/sim/types.js";
-import { catalogue, clientIn, clientInLobby, level, ME, play, step, URL } from "./fixtures.js";
+import { compileLevel } from "../../src/level/compile.js";
+import { levelInfo } from "../../src/game/view.js";
+import { clientIn, clientInLobby, level, ME, play, step, URL } from "./fixtures.js";
 
 const machineOf = (s: ReturnType<typeof clientIn>) => s.game!.machine as unknown as Machine;
-const cfgOf = (id: string, knobs: Record<string, string> = {}) => catalogue().compiled(id, knobs)!.cfg;
+const cfgOf = (id: string, knobs: Record<string, string> = {}) => compileLevel(level(id), knobs).cfg;
 
 describe("the reducer", () => {
   it("folds welcome and joined into the lobby and then a room, with the trace on the log", () => {
@@ -156,7 +159,7 @@ describe("the machine view", () => {
 describe("the CPU listing", () => {
   it("shows the whole path with the arrow at the pc, the server's line, and the locals", () => {
     const s = clientIn("basics-lost-update", [step(0)]);
-    const l = cpuListing(s.game!.cpus[0], machineOf(s), cfgOf("basics-lost-update"));
+    const l = cpuListing(s.game!.cpus[0], s.listings.byPath);
     expect(l.tag).toBe("CPU0 (T0)");
     expect(l.header).toBe("counter_inc() · teaching example (not kernel source)");
     expect(l.lines).toEqual([
@@ -169,7 +172,7 @@ describe("the CPU listing", () => {
 
   it("before a CPU starts, shows the path it will enter with the arrow on its first line", () => {
     const s = clientIn("basics-lost-update");
-    const l = cpuListing(s.game!.cpus[1], machineOf(s), cfgOf("basics-lost-update"));
+    const l = cpuListing(s.game!.cpus[1], s.listings.byPath);
     expect(l.upcoming).toBe(true);
     expect(l.lines[0]).toEqual({ n: 0, text: "tmp = READ_ONCE(counter);", at: true });
   });
@@ -178,7 +181,7 @@ describe("the CPU listing", () => {
     const s = clientIn("basics-fork-cow");
     const cpu = s.game!.cpus[1];
     expect(cpu.state).toBe("menu");
-    const l = cpuListing(cpu, machineOf(s), cfgOf("basics-fork-cow"));
+    const l = cpuListing(cpu, s.listings.byPath);
     expect(l.choices.map((c) => c.label)).toEqual(cpu.choices);
     expect(l.choices.every((c) => c.first.length > 0)).toBe(true);
     expect(l.status).toMatch(/^◆ at a syscall menu: /);
@@ -187,14 +190,14 @@ describe("the CPU listing", () => {
   it("says in kernel terms why a CPU cannot run", () => {
     // basics-spinlock with the lock: CPU0 takes counter_lock, CPU1 spins on it.
     const s = clientIn("basics-spinlock", [{ kind: "knob", knob: "lock", value: "spin_lock" }, step(0), step(1)]);
-    const l = cpuListing(s.game!.cpus[1], machineOf(s), cfgOf("basics-spinlock", { lock: "spin_lock" }));
+    const l = cpuListing(s.game!.cpus[1], s.listings.byPath);
     expect(l.state).toBe("blocked");
     expect(l.status).toBe("■ cannot run: spinning on counter_lock, held by CPU0 (T0)");
   });
 
-  it("falls back to the server's current line when this client lacks the level", () => {
+  it("falls back to the server's current line when no listing of the path has arrived", () => {
     const s = clientIn("basics-lost-update", [step(0)]);
-    const l = cpuListing(s.game!.cpus[0], machineOf(s), null);
+    const l = cpuListing(s.game!.cpus[0], {});
     expect(l.lines).toEqual([{ n: 1, text: "WRITE_ONCE(counter, tmp + 1);", at: true }]);
   });
 
@@ -210,11 +213,11 @@ describe("the CPU listing", () => {
 describe("the top bar and results", () => {
   it("states the goal in one sentence, steps against par, and who holds each CPU", () => {
     const s = clientIn("basics-lost-update", [step(0)], { others: [1] });
-    const [l1, l2, l3] = topBar(s.room!, s.game!, s.levels, level("basics-lost-update"), ME, 0);
+    const [l1, l2, l3] = topBar(s.room!, s.game!, s.levels, ME, 0);
     expect(l1).toBe("FAULTLINE · 1/" + s.levels.length + " Two CPUs, one counter · hunt · basics · room K7M2QX");
     expect(l2).toBe("Goal: Make it happen: Lost update: an increment was overwritten.");
     expect(l3).toBe("preemptions 0 / par 1 · steps 1 · hints 0 used · rewinds 0 · ▸CPU0 T0: you · CPU1 T1: Ada");
-    expect(goalSentence("defend", level("basics-spinlock"))).toBe("Choose a fix and let every CPU finish, without this: Lost update: an increment was overwritten.");
+    expect(goalSentence("defend", levelInfo(level("basics-spinlock")).goal)).toBe("Choose a fix and let every CPU finish, without this: Lost update: an increment was overwritten.");
   });
 
   it("lets a player drive their CPUs, and free CPUs only in a manual room", () => {

@@ -13,10 +13,10 @@ import type { ScreenProps } from "../../src/client/screens/props.js";
 import { TooSmall } from "../../src/client/components/TooSmall.js";
 import { tooSmall } from "../../src/client/model/layout.js";
 import type { ClientState } from "../../src/client/model/store.js";
-import { catalogue, clientIn, clientInLobby, step } from "./fixtures.js";
+import { clientIn, clientInLobby, step } from "./fixtures.js";
 
 function props(s: ClientState, ui: Partial<UiState> = {}, cols = 120, rows = 40): ScreenProps {
-  return { s, ui: { ...initialUi, introDone: s.game?.attempt ?? null, ...ui }, cols, rows, local: catalogue(), progress: {} };
+  return { s, ui: { ...initialUi, introDone: s.game?.attempt ?? null, ...ui }, cols, rows, progress: {} };
 }
 
 const lines = (out: string) => out.split("\n");

@@ -17,12 +17,12 @@ import { findLevel, loadCampaign } from "../../src/level/load.js";
 import { compileLevel } from "../../src/level/compile.js";
 import { explore } from "../../src/sim/explore.js";
 import type { Command } from "../../src/game/session.js";
-import { catalogue, clientIn, step } from "./fixtures.js";
+import { clientIn, step } from "./fixtures.js";
 
 const COLS = 80;
 const ROWS = 24;
 function props(s: ClientState, ui: Partial<UiState> = {}): ScreenProps {
-  return { s, ui: { ...initialUi, introDone: s.game?.attempt ?? null, ...ui }, cols: COLS, rows: ROWS, local: catalogue(), progress: {} };
+  return { s, ui: { ...initialUi, introDone: s.game?.attempt ?? null, ...ui }, cols: COLS, rows: ROWS, progress: {} };
 }
 
 /** Every frame from the top to the bottom of region `key` (one per offset); each fits 80×24. */

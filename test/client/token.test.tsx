@@ -10,7 +10,7 @@ import { initialUi } from "../../src/client/model/input.js";
 import { reduce } from "../../src/client/model/store.js";
 import { Dashboard } from "../../src/client/screens/Dashboard.js";
 import { loadWorkshopToken, saveWorkshopToken, tokenFor, tokensPath } from "../../src/client/tokens.js";
-import { catalogue, clientInLobby } from "./fixtures.js";
+import { clientInLobby } from "./fixtures.js";
 
 const TOKEN = "pP0m9Q2b7WmX4i0e6cS1l8q0bTzK3hV5nR2aD9fJ1uY";
 
@@ -33,7 +33,7 @@ describe("the instructor's token", () => {
     let s = clientInLobby();
     s = reduce(s, { kind: "message", msg: { type: "workshop", workshop: { id: "K7QX2MNP", title: "Lab" }, token: TOKEN } });
     s = { ...s, workshop: { ...s.workshop!, saved: "/home/ada/.local/state/faultline/workshops.json" } };
-    const out = renderToString(<Dashboard s={s} ui={{ ...initialUi, dashboard: true }} cols={80} rows={24} local={catalogue()} progress={{}} />, { columns: 80 });
+    const out = renderToString(<Dashboard s={s} ui={{ ...initialUi, dashboard: true }} cols={80} rows={24} progress={{}} />, { columns: 80 });
     const ls = out.split("\n");
     expect(ls).toContain(TOKEN);
     expect(out.replace(/\s+/g, " ")).toContain("saved in /home/ada/.local/state/faultline/workshops.json");

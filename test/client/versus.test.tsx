@@ -4,6 +4,7 @@
 // fixture test/fixtures/versus-lost-update.yaml (T0 red, T1 blue), appended to
 // the campaign by ./fixtures.ts.
 
+import { levelInfo } from "../../src/game/view.js";
 import { renderToString } from "ink";
 import { render } from "ink-testing-library";
 import { afterEach, describe, expect, it } from "vitest";
@@ -19,7 +20,7 @@ import { Intro } from "../../src/client/screens/Intro.js";
 import { Lobby } from "../../src/client/screens/Lobby.js";
 import type { ScreenProps } from "../../src/client/screens/props.js";
 import type { ClientMessageInput } from "../../src/protocol/client.js";
-import { catalogue, clientIn, clientInLobby, level, levels, ME, roomInfo, step, URL, VERSUS } from "./fixtures.js";
+import { clientIn, clientInLobby, level, levels, ME, roomInfo, step, URL, VERSUS } from "./fixtures.js";
 import { frameHas, inputReady, until } from "./ink.js";
 
 const RACE = [step(0), step(1), step(0), step(1)];
@@ -27,7 +28,7 @@ const SAFE = [step(0), step(0), step(1), step(1)];
 const ui = (o: Partial<UiState> = {}): UiState => ({ ...initialUi, ...o });
 
 function props(s: ClientState, u: Partial<UiState> = {}, cols = 120, rows = 40): ScreenProps {
-  return { s, ui: { ...initialUi, introDone: s.game?.attempt ?? null, ...u }, cols, rows, local: catalogue(), progress: {} };
+  return { s, ui: { ...initialUi, introDone: s.game?.attempt ?? null, ...u }, cols, rows, progress: {} };
 }
 
 const mounted: { unmount(): void }[] = [];
@@ -49,7 +50,7 @@ function mount(state: ClientState) {
     flash: (t) => flashes.push(t),
     quit: () => {},
   };
-  const r = render(<App store={store} actions={actions} local={catalogue()} progress={{}} size={{ cols: 120, rows: 40 }} />);
+  const r = render(<App store={store} actions={actions} progress={{}} size={{ cols: 120, rows: 40 }} />);
   mounted.push(r);
   return { ...r, store, sent, flashes };
 }
@@ -155,9 +156,9 @@ describe("claiming a side", () => {
 describe("the game and the debrief", () => {
   it("the game shows each CPU's side and the player's", () => {
     const s = clientIn(VERSUS, [step(0)], { mine: [0], others: [1] });
-    const [l1, l2, l3] = topBar(s.room!, s.game!, s.levels, level(VERSUS), ME, 0);
+    const [l1, l2, l3] = topBar(s.room!, s.game!, s.levels, ME, 0);
     expect(l1).toMatch(/^FAULTLINE · \d+\/\d+ Red reads, blue writes · versus · basics · room K7M2QX$/);
-    expect(l2).toBe(`Goal: ${goalSentence("versus", level(VERSUS))} You play red.`);
+    expect(l2).toBe(`Goal: ${goalSentence("versus", levelInfo(level(VERSUS)).goal)} You play red.`);
     expect(l3).toBe("preemptions 0 · steps 1 · hints 0 used · rewinds 0 · ▸CPU0 T0 (red): you · CPU1 T1 (blue): Ada");
     expect(seatLabels(s.room!, ME).map((x) => x.side)).toEqual(["red", "blue"]);
     const out = renderToString(<Game {...props(s)} />, { columns: 120 });

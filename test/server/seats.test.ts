@@ -32,7 +32,9 @@ describe("late join", () => {
     expect(j.state.trace.map((t) => t.cpu)).toEqual([0, 1, 0]);
     const lastUpdate = alice.log.filter((m) => m.type === "update").at(-1)!;
     if (lastUpdate.type !== "update") throw new Error();
-    expect(j.state.game).toEqual(lastUpdate.game);
+    // The same game; the snapshot carries every kernel-path listing sent in the attempt, an update only new ones.
+    expect({ ...j.state.game, listings: {} }).toEqual({ ...lastUpdate.game, listings: {} });
+    expect(Object.keys(j.state.game.listings!)).toEqual(["counter_inc_unlocked"]);
     expect(j.state.game.hints).toHaveLength(1);
     expect(j.state.intro).toBe(findLevel(loadCampaign(), "basics-lost-update")!.intro);
     // A spectator watches: game actions are refused until it holds a CPU.

@@ -1,25 +1,16 @@
 // Facts about the room and the attempt that several screens show: the goal in
 // one sentence, steps against par, who holds which CPU, and which actors this
-// player may step. Pure functions of what the server sent (plus the local
-// level file for the goal's words).
+// player may step. Pure functions of what the server sent.
 
-import type { Level } from "../../level/load.js";
 import type { GameView, LevelInfo, Result, RoomInfo } from "../../protocol/server.js";
-import { ORACLES, type OracleId } from "../../sim/oracles.js";
 
 export type Actor = number | "dma";
 export type Mode = LevelInfo["mode"];
 export type Side = "red" | "blue";
 
-function oracleTitles(level: Level | null): string[] {
-  if (!level) return [];
-  const ids = (Array.isArray(level.goal.oracle) ? level.goal.oracle : [level.goal.oracle]) as OracleId[];
-  return ids.map((id) => ORACLES[id]?.title ?? id);
-}
-
-/** The level's goal in one sentence (a versus room: each side's). */
-export function goalSentence(mode: Mode, level: Level | null, versus = false): string {
-  const t = oracleTitles(level);
+/** The level's goal in one sentence (a versus room: each side's), from the oracles' titles the server gives. */
+export function goalSentence(mode: Mode, goal: readonly string[] | undefined, versus = false): string {
+  const t = goal ?? [];
   const what = t.length ? t.join("; or ") : "";
   if (mode === "versus" || versus) return `Red makes it happen${what ? `: ${what}` : ""}; blue lets every CPU finish without it.`;
   if (mode === "hunt") return what ? `Make it happen: ${what}.` : "Make the race happen.";
@@ -159,14 +150,14 @@ export function scoreLine(r: Result): string {
 }
 
 /** The three lines of the game screen's top bar. */
-export function topBar(room: RoomInfo, game: GameView, levels: LevelInfo[], level: Level | null, me: string | null, selected: Actor): [string, string, string] {
+export function topBar(room: RoomInfo, game: GameView, levels: LevelInfo[], me: string | null, selected: Actor): [string, string, string] {
   const info = room.level;
   const idx = levels.findIndex((l) => l.id === info.id);
   const where = idx >= 0 ? `${idx + 1}/${levels.length} ` : "";
   const phase = game.phase === "over" ? " · OVER" : room.paused ? " · PAUSED by the instructor" : "";
   const line1 = `FAULTLINE · ${where}${info.title} · ${info.mode} · ${info.race} · room ${room.code}${room.team ? ` · team ${room.team}` : ""}${phase}`;
   const sides = mySides(room, me);
-  const line2 = `Goal: ${goalSentence(info.mode, level, room.versus)}${sides.length === 1 ? ` You play ${sides[0]}.` : sides.length === 2 ? " You play both sides." : ""}`;
+  const line2 = `Goal: ${goalSentence(info.mode, info.goal, room.versus)}${sides.length === 1 ? ` You play ${sides[0]}.` : sides.length === 2 ? " You play both sides." : ""}`;
   const knobs = Object.entries(game.knobs).map(([k, v]) => `${k}=${v}`);
   const seats = seatLabels(room, me).map((x) => `${x.cpu === selected ? "▸" : ""}${x.label}: ${x.who}`);
   if (room.dma) seats.push(`${selected === "dma" ? "▸" : ""}DMA: ${room.dma === "bot" ? `${room.policy} bot` : "players"}`);

@@ -1,15 +1,13 @@
 // A CPU as the player reads it: the kernel path it is in (every line, exactly
-// as the simulator gives it, with the arrow at the pc), the frames below it,
-// its locals, and its state in words. The server's CpuView is the authority
-// on the state and the current line; the rest of the listing comes from the
-// same step tables, via this client's copy of the level.
+// as the server listed it, with the arrow at the pc), the frames below it, its
+// locals, and its state in words. Everything here comes from the protocol: the
+// CpuView (state, frames, locals, what it enters next) and the listings the
+// server sent for the attempt (GameView.listings).
 
-import type { CpuView } from "../../protocol/server.js";
-import type { Config } from "../../sim/config.js";
-import { currentItem, opEntry } from "../../sim/engine.js";
-import { getPath, lineOf, resolvePath, type RegisteredPath } from "../../sim/path.js";
-import type { Machine, Val } from "../../sim/types.js";
+import type { CpuView, Listing } from "../../protocol/server.js";
 import type { PanelLine } from "./machine.js";
+
+type Val = NonNullable<CpuView["locals"]>[string];
 
 export interface ListingLine {
   /** Index of the step in its path. */
@@ -76,16 +74,8 @@ export function localsText(l: Record<string, Val> | undefined): string {
     .join("  ");
 }
 
-function safePath(id: string): RegisteredPath | null {
-  try {
-    return getPath(id);
-  } catch {
-    return null;
-  }
-}
-
-function pathLines(p: RegisteredPath, cfg: Config, pc: number): ListingLine[] {
-  return p.steps.map((s, n) => ({ n, text: lineOf(s, cfg), at: n === pc }));
+function pathLines(l: Listing, pc: number): ListingLine[] {
+  return l.lines.map((text, n) => ({ n, text, at: n === pc }));
 }
 
 /** A function's name as a call: "contpte_convert (rewritten in place)" is contpte_convert() (rewritten in place). */
@@ -98,46 +88,39 @@ function headerOf(fn: string, source: string, generation: string): string {
   return [fnCall(fn), source, generation === "any" ? "" : generation].filter(Boolean).join(" · ");
 }
 
-/** The path an operation enters, under this configuration (null if this client does not know it). */
-function entryPath(cfg: Config, op: Parameters<typeof opEntry>[0]): RegisteredPath | null {
-  try {
-    return getPath(resolvePath(opEntry(op).name, cfg));
-  } catch {
-    return null;
-  }
-}
-
-export function cpuListing(view: CpuView, m: Machine | null, cfg: Config | null): CpuListing {
+/**
+ * A CPU's listing from its view and the attempt's listings (by path id). A path
+ * whose listing has not arrived shows the line the server gave for it alone.
+ */
+export function cpuListing(view: CpuView, listings: Readonly<Record<string, Listing>>): CpuListing {
   const tag = `CPU${view.cpu} (${view.name})`;
   const base = { cpu: view.cpu, tag, state: view.state, status: statusText(view), choices: [] as CpuListing["choices"] };
-  const mc = m?.cpus[view.cpu];
   const top = view.frames[view.frames.length - 1];
   if (top) {
     const stack = view.frames.slice(0, -1).map((f) => `${fnCall(f.fn)} at: ${f.line}`);
-    const p = cfg ? safePath(top.path) : null;
+    const l = listings[top.path];
     let lines: ListingLine[] = [{ n: top.pc, text: top.line, at: true }];
-    if (p && cfg && p.steps.length > top.pc) {
-      lines = pathLines(p, cfg, top.pc);
-      // The server's line is the truth; a differing local copy yields to it.
+    if (l && l.lines.length > top.pc) {
+      lines = pathLines(l, top.pc);
+      // The frame's line is the current one; the listing yields to it.
       lines[top.pc] = { n: top.pc, text: top.line, at: true };
     }
-    const generation = p?.generation ?? "";
-    return { ...base, stack, header: headerOf(top.fn, top.source, generation), lines, upcoming: false, locals: localsText(mc?.frames[mc.frames.length - 1]?.l) };
+    const generation = top.generation ?? l?.generation ?? "";
+    return { ...base, stack, header: headerOf(top.fn, top.source, generation), lines, upcoming: false, locals: localsText(view.locals) };
   }
-  // Between operations: show what the next step would enter.
-  if (cfg && m && (view.state === "ready" || view.state === "menu" || view.state === "unborn")) {
-    const item = currentItem(cfg, m, view.cpu);
-    if (item && "choose" in item) {
-      const choices = item.choose.map((o) => {
-        const p = entryPath(cfg, o.op);
-        return { label: o.label, first: p && p.steps[0] ? `${fnCall(p.name)}: ${lineOf(p.steps[0], cfg)}` : "" };
-      });
-      return { ...base, stack: [], header: "", lines: [], upcoming: true, locals: "", choices };
-    }
-    if (item) {
-      const p = entryPath(cfg, item.op);
-      if (p) return { ...base, stack: [], header: headerOf(p.name, p.source, p.generation), lines: pathLines(p, cfg, 0), upcoming: true, locals: "" };
-    }
+  // Between operations: what the next step would enter.
+  if (view.choiceEntries && view.choices) {
+    const choices = view.choices.map((label, i) => {
+      const e = view.choiceEntries![i];
+      const first = e ? listings[e.path]?.lines[0] : undefined;
+      return { label, first: e && first !== undefined ? `${fnCall(e.fn)}: ${first}` : "" };
+    });
+    return { ...base, stack: [], header: "", lines: [], upcoming: true, locals: "", choices };
+  }
+  if (view.upcoming && (view.state === "ready" || view.state === "unborn")) {
+    const u = view.upcoming;
+    const l = listings[u.path];
+    if (l) return { ...base, stack: [], header: headerOf(u.fn, u.source, u.generation), lines: pathLines(l, 0), upcoming: true, locals: "" };
   }
   const choices = (view.choices ?? []).map((label) => ({ label, first: "" }));
   return { ...base, stack: [], header: "", lines: [], upcoming: false, locals: "", choices };

@@ -4,7 +4,7 @@
 // said, plus a bounded event log in words.
 
 import { myResult, mySides } from "./game.js";
-import type { DashboardTeam, GameEvent, GameView, LevelInfo, Result, RoomInfo, ServerMessage, TraceEntry } from "../../protocol/server.js";
+import type { DashboardTeam, GameEvent, GameView, LevelInfo, Listing, Result, RoomInfo, ServerMessage, TraceEntry } from "../../protocol/server.js";
 
 export type ConnStatus = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -51,6 +51,15 @@ export interface ClientState {
   dashboard: { workshop: { id: string; title: string; paused: boolean }; teams: DashboardTeam[] } | null;
   /** Attempts seen to finish during this session, oldest first (for completion marks and best scores). */
   finished: FinishedAttempt[];
+  /** The kernel-path listings the server sent for this attempt and knob setting (GameView.listings). */
+  listings: { key: string; byPath: Record<string, Listing> };
+}
+
+/** The listings after a view arrives: a snapshot brings them all, an update the new ones (docs/protocol.md, GameView). */
+function listingsAfter(s: ClientState, g: GameView, snapshot: boolean): ClientState["listings"] {
+  const key = `${g.attempt} ${JSON.stringify(g.knobs)}`;
+  const kept = !snapshot && s.listings.key === key ? s.listings.byPath : {};
+  return { key, byPath: { ...kept, ...(g.listings ?? {}) } };
 }
 
 export const LOG_LIMIT = 200;
@@ -68,6 +77,7 @@ export function initialState(url: string): ClientState {
     game: null,
     trace: [],
     intro: null,
+    listings: { key: "", byPath: {} },
     log: [],
     nextLogId: 1,
     flash: null,
@@ -211,6 +221,7 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
         game: st.game,
         trace: st.trace,
         intro: { level: st.game.level, text: st.intro },
+        listings: listingsAfter(s, st.game, true),
         // Back in the same room (a resumed seat): the log goes on; a new room starts a new log.
         log: same ? s.log : [],
         flash: null,
@@ -222,7 +233,7 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
     }
     case "state": {
       const st = msg.state;
-      const next: ClientState = { ...s, seq: st.seq, room: st.room, game: st.game, trace: st.trace, intro: { level: st.game.level, text: st.intro } };
+      const next: ClientState = { ...s, seq: st.seq, room: st.room, game: st.game, trace: st.trace, intro: { level: st.game.level, text: st.intro }, listings: listingsAfter(s, st.game, true) };
       return recordFinish(next, s.game, st.game);
     }
     case "update": {
@@ -236,7 +247,7 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
       const kind: LogKind = ev.kind === "step" || ev.kind === "run" ? "step" : ev.kind === "hint" ? "hint" : "game";
       // A new attempt starts with a clean log and status line: nothing of the last level's play leaks into it.
       const base: ClientState = ev.kind === "attempt" ? { ...s, log: [], flash: null } : s;
-      let next: ClientState = { ...base, seq: msg.seq, game: msg.game, trace };
+      let next: ClientState = { ...base, seq: msg.seq, game: msg.game, trace, listings: listingsAfter(s, msg.game, false) };
       // A run is one action of many lines: each line gets its own log line, as steps do.
       for (const line of eventLine(ev, s.room, me).split("\n")) next = log(next, kind, line);
       if (ev.kind === "hint") next = { ...next, flash: { kind: "info", text: `Hint ${ev.index + 1}: ${ev.text}` } };

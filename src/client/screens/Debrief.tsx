@@ -18,12 +18,11 @@ import { traceLine } from "../model/store.js";
 import { TIMELINE_LEGEND, timelineRows } from "../model/timeline.js";
 import type { ScreenProps } from "./props.js";
 
-export function Debrief({ s, ui, cols, rows, local }: ScreenProps) {
+export function Debrief({ s, ui, cols, rows }: ScreenProps) {
   const room = s.room!;
   const game = s.game!;
   const r = game.result!;
   const info = room.level;
-  const level = local.level(game.level);
   const me = s.you?.member ?? null;
   if (ui.overlay === "help") return <Help height={rows - 1} scroll={ui.scroll} />;
   if (ui.overlay === "quit") return <Confirm question="Quit Faultline?" />;
@@ -35,7 +34,7 @@ export function Debrief({ s, ui, cols, rows, local }: ScreenProps) {
   const tl = timelineRows(s.trace, lanes, game.dma !== null, breakStep, cols - 1, ui.replay?.at ?? null);
   const focus = ui.replay ? s.trace[ui.replay.at - 1] : breakStep !== null ? s.trace[breakStep - 1] : null;
   const focusText = focus ? `${ui.replay ? `Replay ${ui.replay.at}/${s.trace.length}${ui.replay.playing ? " ▶" : " ❚❚"}` : "The breaking step"}: ${traceLine(focus, room, me)}` : null;
-  const thread = level?.thread ? `Upstream: "${level.thread.subject}" (${level.thread.date})` : null;
+  const thread = info.thread ? `Upstream: "${info.thread.subject}" (${info.thread.date})` : null;
 
   // The title and the result in bold, then the score.
   const head = [

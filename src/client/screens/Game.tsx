@@ -3,7 +3,6 @@
 // (help, the syscall menu, confirmations) take the body's place.
 
 import { Box, Text } from "ink";
-import type { Machine } from "../../sim/types.js";
 import { Confirm } from "../components/Confirm.js";
 import { EventLog } from "../components/EventLog.js";
 import { Help } from "../components/Help.js";
@@ -16,7 +15,7 @@ import { scrollKeys, selectedActor } from "../model/input.js";
 import { scrollAt, scrollWindow } from "../model/scroll.js";
 import { gameLayout, wrapLine } from "../model/layout.js";
 import { cpuListing, cpuPanel } from "../model/listing.js";
-import { dmaLine, machinePanel, machineView, type PanelLine } from "../model/machine.js";
+import { machinePanel, NO_VIEW, type PanelLine } from "../model/machine.js";
 import type { Flash } from "../model/store.js";
 import type { ScreenProps } from "./props.js";
 
@@ -62,18 +61,16 @@ function solverLine(solver: { state: string; text: string }): string | undefined
   return solver.state === "ready" ? undefined : solver.text.charAt(0).toUpperCase() + solver.text.slice(1) + ".";
 }
 
-export function Game({ s, ui, cols, rows, local }: ScreenProps) {
+export function Game({ s, ui, cols, rows }: ScreenProps) {
   const room = s.room!;
   const game = s.game!;
   const L = gameLayout(cols, rows);
-  const m = game.machine as unknown as Machine;
-  const cfg = local.compiled(game.level, game.knobs)?.cfg ?? null;
-  const level = local.level(game.level);
+  const mv = game.view ?? NO_VIEW;
   const me = s.you?.member ?? null;
   const sel = selectedActor(s, ui);
-  const top = topBar(room, game, s.levels, level, me, sel);
-  const listings = game.cpus.map((c) => cpuListing(c, m, cfg));
-  const dma = game.dma ? `[${dmaDriver(room)}] ${dmaLine(m, cfg, game.dma) ?? ""}` : null;
+  const top = topBar(room, game, s.levels, me, sel);
+  const listings = game.cpus.map((c) => cpuListing(c, s.listings.byPath));
+  const dma = game.dma ? `[${dmaDriver(room)}] ${mv.dma ?? ""}` : null;
   const wrap = (t: string, w: number) => wrapLine(t, w);
 
   let body;
@@ -85,7 +82,6 @@ export function Game({ s, ui, cols, rows, local }: ScreenProps) {
     const l = listings[sel];
     body = <MenuOverlay title={`${l.tag} is at a syscall menu: what does it run next?`} choices={l.choices} cursor={ui.menuCursor} />;
   } else {
-    const mv = machineView(m, cfg, game.dma);
     const leftH = L.twoCol ? L.bodyH : Math.ceil(L.bodyH / 2);
     const rightH = L.twoCol ? L.bodyH : L.bodyH - leftH;
     const left = cpuPanel({ listings, selected: sel, who: driverLabels(room, me), dma }, L.leftW, leftH, wrap);

@@ -13,22 +13,20 @@ import { KeyBar } from "../components/KeyBar.js";
 import { StatusLine } from "../components/StatusLine.js";
 import type { ScreenProps } from "./props.js";
 
-export function Intro({ s, ui, cols, rows, local }: ScreenProps) {
+export function Intro({ s, ui, cols, rows }: ScreenProps) {
   const room = s.room!;
   const game = s.game!;
   const info = room.level;
-  const level = local.level(info.id);
-  const intro = s.intro?.level === game.level ? s.intro.text : (level?.intro ?? "");
-  const thread = level?.thread ? `From the thread "${level.thread.subject}" (${level.thread.date})` : null;
+  const intro = s.intro?.level === game.level ? s.intro.text : "";
+  const thread = info.thread ? `From the thread "${info.thread.subject}" (${info.thread.date})` : null;
   const knobLines: { text: string; sel: boolean }[] = [];
   info.knobs.forEach((k, ki) => {
     const selKnob = ki === Math.min(ui.knobCursor, info.knobs.length - 1);
     knobLines.push({ text: `${selKnob ? "▸" : " "} ${k.prompt}`, sel: false });
-    const localKnob = level?.knobs.find((x) => x.id === k.id);
     k.options.forEach((o, oi) => {
       const on = game.knobs[k.id] === o.value;
       // The fix's cost is taken off a win; the level file says what each option costs.
-      const cost = localKnob?.options.find((x) => x.value === o.value)?.cost ?? 0;
+      const cost = o.cost ?? 0;
       const label = `${on ? "(●)" : "( )"} ${oi + 1}. ${o.label}${cost ? `  (costs ${cost} points)` : ""}`;
       for (const [i, w] of wrapLine(label, cols - 6, "       ").entries()) knobLines.push({ text: `    ${w}`, sel: on && i === 0 });
     });
@@ -65,7 +63,7 @@ export function Intro({ s, ui, cols, rows, local }: ScreenProps) {
     { text: "" },
     ...introLines.map((text) => ({ text })),
     { text: "" },
-    ...wrapLine(`Goal: ${goalSentence(info.mode, level, room.versus)}`, cols - 1).map((text) => ({ text, head: true })),
+    ...wrapLine(`Goal: ${goalSentence(info.mode, info.goal, room.versus)}`, cols - 1).map((text) => ({ text, head: true })),
     ...knobLines.map((k) => ({ text: k.text, head: k.sel })),
     ...seatLines.flatMap((t, i) => wrapLine(t, cols - 1).map((text) => ({ text, head: i === 0 }))),
   ];

@@ -1,4 +1,3 @@
-import type { Local } from "../model/local.js";
 import type { UiState } from "../model/input.js";
 import type { ClientState } from "../model/store.js";
 import type { Progress } from "../model/progress.js";
@@ -9,6 +8,5 @@ export interface ScreenProps {
   ui: UiState;
   cols: number;
   rows: number;
-  local: Local;
   progress: Progress;
 }
