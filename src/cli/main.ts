@@ -40,7 +40,7 @@ Usage:
                                 export a workshop's results from the server's database
   faultline help [COMMAND]      this text, or a command's
 
-Schedules are CPU numbers in order, e.g. "0 1 1:fork d 2*3" (see README.md).
+Schedules are CPU numbers in order, e.g. "0 1 1:fork d 2*3"; "1+" runs CPU 1 to its next decision (see README.md).
 LEVEL is a campaign level's id or a level file (path ending in .yaml); writing your own
 levels: levels/README.md.
 `;
@@ -82,12 +82,16 @@ seed is the source thread's file in shared/seeds, or null.
   verify: `Usage: faultline verify [LEVEL...] [--json]
 
 Explore every interleaving and menu choice of each level (all levels if none is
-named), once per knob setting, breadth-first. A verdict is "reachable" with the
-shortest schedule that makes the goal oracle fire, or "safe" with the number of
-states explored. Exit 1 when a verdict differs from what the level file expects,
-or a hunt or versus level's shortest schedule differs from its par.
+named), once per knob setting. A verdict is "reachable" with a schedule that
+makes the goal oracle fire (for a hunt or versus level one with the fewest
+preemptions, which is its par), or "safe" with the number of states explored.
+Exit 1 when a verdict differs from what the level file expects, or a hunt or
+versus level's fewest preemptions (or its shortest schedule in steps, where the
+file states par) differs from the file. A setting that cannot be explored is an
+ERROR row; the others are still verified.
 
-  --json   print an array of {level, knobs, verdict, expected, states, schedule, par}
+  --json   print an array of {level, knobs, verdict, expected, states, schedule,
+           steps, preemptions, parPreemptions, par, shortest, problems}
            (schedule in the syntax run --schedule takes, null when safe)
 `,
   lint: `Usage: faultline lint FILE... [--json] [--no-verify]
@@ -123,6 +127,8 @@ ran, and what changed. Stops at the first oracle that fires.
                    3       step CPU 3
                    1:fork  step CPU 1, choosing "fork" from its menu
                    d       step the DMA device
+                   3+      run CPU 3 to its next decision (the game's Enter;
+                           1:fork+ picks fork first)
                    2*4     any token repeated four times
   --knob K=V     a defend level's knob (default: each knob's first value)
   --json         print {level, knobs, steps, oracle, finished}
