@@ -21,7 +21,8 @@ import type { Peer } from "./peer.js";
 import type { SolveEntry, SolverPool } from "./solver/pool.js";
 import type { RoomRecord, Storage } from "./storage/port.js";
 
-export type Side = "red" | "blue";
+export type { Side } from "../src/protocol/client.js";
+import type { Side } from "../src/protocol/client.js";
 /** Session commands, plus the two that start a new attempt. */
 export type RoomCommand = Command | { kind: "retry" } | { kind: "next" };
 

@@ -24,7 +24,8 @@ export interface SolvedAt {
   node: number;
 }
 
-export type Policy = "manual" | "eager" | "adversary";
+export type { Policy } from "../protocol/client.js";
+import type { Policy } from "../protocol/client.js";
 
 const toCommand = (a: Action): Command => ("dma" in a ? { kind: "step", actor: "dma" } : a.choice === undefined ? { kind: "step", actor: a.cpu } : { kind: "step", actor: a.cpu, choice: a.choice });
 

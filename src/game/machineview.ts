@@ -8,7 +8,7 @@ import type { MachineView } from "../protocol/server.js";
 import type { Config } from "../sim/config.js";
 import { GUP_PIN_COUNTING_BIAS } from "../sim/machine.js";
 import { pte_cont, pte_none, pte_present, pte_write, pteString, tlbEntryString } from "../sim/pte.js";
-import type { Machine, Mm, RwSem } from "../sim/types.js";
+import { VM_DONTCOPY, VM_READ, VM_SHARED, VM_WRITE, type Machine, type Mm, type RwSem } from "../sim/types.js";
 
 /** Entries per drawn block (a PTE table with more entries is drawn as several blocks). */
 export const BLOCK = 16;
@@ -127,8 +127,8 @@ export function lockLines(m: Machine, cfg: Config | null): string[] {
 }
 
 function vmaText(v: Mm["vmas"][number]): string {
-  const flags = `${v.flags & 1 ? "r" : "-"}${v.flags & 2 ? "w" : "-"}${v.flags & 8 ? "s" : "p"}`;
-  const extra = [v.anon ? "anon" : "file", ...(v.flags & 0x20000 ? ["VM_DONTCOPY"] : []), ...(v.detached ? ["detached"] : [])];
+  const flags = `${v.flags & VM_READ ? "r" : "-"}${v.flags & VM_WRITE ? "w" : "-"}${v.flags & VM_SHARED ? "s" : "p"}`;
+  const extra = [v.anon ? "anon" : "file", ...(v.flags & VM_DONTCOPY ? ["VM_DONTCOPY"] : []), ...(v.detached ? ["detached"] : [])];
   return `${v.start}-${v.end - 1} ${flags} ${extra.join(" ")}`;
 }
 

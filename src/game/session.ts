@@ -12,7 +12,7 @@ import { describeChanges } from "../sim/describe.js";
 import { advance, allDone, cpuLabel, SimError, step } from "../sim/engine.js";
 import { explore } from "../sim/explore.js";
 import { livelockSince } from "../sim/game.js";
-import { checkOracles, type OracleId } from "../sim/oracles.js";
+import { checkOracles, watchedOracles, type OracleId } from "../sim/oracles.js";
 import { decisionAhead, MAX_RUN } from "../sim/decide.js";
 import { preempts } from "../sim/preempt.js";
 import { formatSchedule } from "../sim/schedule.js";
@@ -373,7 +373,7 @@ function livelockNow(level: Level, c: Compiled, s: Session): { oracle: OracleId;
 function judge(level: Level, c: Compiled, s: Session, at: number, facts: Facts): Result | null {
   const m = current(s);
   const goal = c.oracles;
-  const watch: OracleId[] = [...goal.filter((o) => o !== "livelock"), ...(goal.includes("deadlock") ? [] : (["deadlock"] as const))];
+  const watch = watchedOracles(goal);
   let v: { oracle: OracleId; message: string } | null = checkOracles(c.cfg, m, watch);
   if (!v && goal.includes("livelock")) v = livelockNow(level, c, s);
   const base = { steps: s.trace.length, par: level.par ?? null, preemptions: s.preemptions, parPreemptions: level.preemptions ?? null, hintsUsed: s.hintsUsed, rewinds: s.rewinds, resets: s.resets, durationMs: Math.max(0, at - (s.startedAt ?? at)) };

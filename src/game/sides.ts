@@ -20,7 +20,8 @@ import { edgeSteps, known } from "./solved.js";
 import { NODE } from "../sim/solve.js";
 import { actorOf, compiledFor, current, EXPLORE_BUDGET, type Actor, type Command, type Session } from "./session.js";
 
-export type Side = "red" | "blue";
+export type { Side } from "../protocol/client.js";
+import type { Side } from "../protocol/client.js";
 
 const toCommand = (a: Action): Command => ("dma" in a ? { kind: "step", actor: "dma" } : a.choice === undefined ? { kind: "step", actor: a.cpu } : { kind: "step", actor: a.cpu, choice: a.choice });
 

@@ -34,6 +34,9 @@ const seq = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 const cpu = z.int().min(0).max(63);
 export const side = z.enum(["red", "blue"]);
 export const policy = z.enum(["manual", "eager", "adversary"]);
+/** Who drives the CPUs nobody holds; the side a player or a versus bot plays for. */
+export type Policy = z.infer<typeof policy>;
+export type Side = z.infer<typeof side>;
 
 const msg = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) => z.strictObject({ type: z.literal(type), rid, ...shape });
 

@@ -65,7 +65,6 @@ export type Op =
   | { kind: "try_to_unmap"; page: number }
   | { kind: "mremap"; page: number; pages: number; to: number };
 
-export type OpKind = Op["kind"];
 
 /** One item of a CPU's program: an operation, or a menu the player chooses from. */
 export type ProgramItem = { op: Op; label: string } | { choose: { op: Op; label: string }[] };

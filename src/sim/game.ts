@@ -5,7 +5,7 @@ import type { Config } from "./config.js";
 import { describeChanges } from "./describe.js";
 import { enabledActions, SimError, step, type StepEvent } from "./engine.js";
 import { decisionAhead, MAX_RUN } from "./decide.js";
-import { checkOracles, type OracleId, type Violation } from "./oracles.js";
+import { checkOracles, watchedOracles, type OracleId, type Violation } from "./oracles.js";
 import type { ScheduleItem } from "./schedule.js";
 import { hashMachine } from "./state.js";
 import type { Action, Machine } from "./types.js";
@@ -55,7 +55,7 @@ export function livelockSince(cfg: Config, m: Machine, k: number, lastStepped: (
  * since then.
  */
 export function runSchedule(cfg: Config, m0: Machine, items: readonly ScheduleItem[], oracles: readonly OracleId[]): RunResult {
-  const goal = [...oracles.filter((o) => o !== "livelock"), ...(oracles.includes("deadlock") ? [] : (["deadlock"] as const))];
+  const goal = watchedOracles(oracles);
   const watchLivelock = oracles.includes("livelock");
   const seen = new Map<string, number>();
   const lastStepped = new Map<string, number>();

@@ -246,10 +246,6 @@ export function waitHolds(m: Machine, cpu: number, w: Wait): boolean {
 export const tlbCovers = (e: TlbEntry, mm: number, va: number): boolean =>
   e.mm === mm && (e.cont ? va >= e.va && va < e.va + CONT_PTES : e.va === va);
 
-/** Every entry of c's TLB that translates va: more than one is a TLB conflict. */
-export function tlbMatches(c: Cpu, mm: number, va: number): TlbEntry[] {
-  return c.tlb.filter((e) => tlbCovers(e, mm, va));
-}
 
 /** The translation c's TLB gives va, or null on a miss. */
 export function tlbLookup(c: Cpu, mm: number, va: number): { pfn: number; write: boolean; entry: TlbEntry } | null {

@@ -384,6 +384,15 @@ export interface Violation {
   message: string;
 }
 
+/**
+ * The oracles a run of a level watches after every step: its goal (livelock is
+ * judged over histories, not states, so it is left out here) and deadlock,
+ * which ends any run.
+ */
+export function watchedOracles(goal: readonly OracleId[]): OracleId[] {
+  return [...goal.filter((o) => o !== "livelock"), ...(goal.includes("deadlock") ? [] : (["deadlock"] as const))];
+}
+
 /** The first oracle of `ids` that fails on m (deadlock is always checked). */
 export function checkOracles(cfg: Config, m: Machine, ids: readonly OracleId[]): Violation | null {
   for (const id of ids) {

@@ -23,7 +23,6 @@ export const mk_pte = (pfn: number, write: boolean): number =>
 export const pte_mkwrite = (pte: number): number => pte | _PAGE_RW;
 export const pte_wrprotect = (pte: number): number => pte & ~_PAGE_RW;
 export const pte_mkdirty = (pte: number): number => pte | _PAGE_DIRTY;
-export const pte_mkclean = (pte: number): number => pte & ~_PAGE_DIRTY;
 export const pte_mkspecial = (pte: number): number => pte | _PAGE_SPECIAL;
 /** pte_advance_pfn(): the same entry for the page nr frames further on (set_ptes() maps a folio this way). */
 export const pte_advance_pfn = (pte: number, nr: number): number => pte + nr * (1 << PFN_SHIFT);

@@ -8,7 +8,7 @@ import { adversaryEdge, edgeSteps, nextEdge, track } from "../../src/game/solved
 import { advance, enabledActions } from "../../src/sim/engine.js";
 import { explore } from "../../src/sim/explore.js";
 import { runSchedule } from "../../src/sim/game.js";
-import { checkOracles } from "../../src/sim/oracles.js";
+import { checkOracles, watchedOracles } from "../../src/sim/oracles.js";
 import { countPreemptions, fewestPreemptions } from "../../src/sim/preempt.js";
 import { NODE, solve } from "../../src/sim/solve.js";
 import type { Action } from "../../src/sim/types.js";
@@ -98,7 +98,7 @@ describe("the solved game", () => {
           let node = 0;
           for (let n = 0; n < 80; n++) {
             const moves = enabledActions(c.cfg, m);
-            if (moves.length === 0 || checkOracles(c.cfg, m, [...c.oracles.filter((o) => o !== "livelock"), "deadlock"])) break;
+            if (moves.length === 0 || checkOracles(c.cfg, m, watchedOracles(c.oracles))) break;
             const a = moves[Math.floor(next() * moves.length)];
             node = track(s, c.cfg, m, node, a);
             m = advance(c.cfg, m, a);

@@ -6,7 +6,8 @@ import type { GameView, LevelInfo, Result, RoomInfo } from "../../protocol/serve
 
 export type Actor = number | "dma";
 export type Mode = LevelInfo["mode"];
-export type Side = "red" | "blue";
+export type { Side } from "../../protocol/client.js";
+import type { Side } from "../../protocol/client.js";
 
 /** The level's goal in one sentence (a versus room: each side's), from the oracles' titles the server gives. */
 export function goalSentence(mode: Mode, goal: readonly string[] | undefined, versus = false): string {
@@ -90,10 +91,6 @@ export function actorName(a: Actor, room: RoomInfo | null): string {
   return s ? `CPU${a} (${s.name})` : `CPU${a}`;
 }
 
-/** The first free seat, for taking a CPU on joining (null when all are held). */
-export function firstFreeSeat(room: RoomInfo): number | null {
-  return room.seats.find((s) => s.holder === null)?.cpu ?? null;
-}
 
 /** A versus result: the winning side and why, then what it means for this player's sides. */
 export function winnerLines(r: Result, mine: Side[]): string[] {

@@ -24,7 +24,8 @@ function scrolled(ui: UiState, k: KeyPress, key: string, arrows: boolean, page =
   return at === null ? null : none({ ...ui, scroll: { key, at } });
 }
 
-export type Policy = "manual" | "eager" | "adversary";
+export type { Policy } from "../../protocol/client.js";
+import type { Policy } from "../../protocol/client.js";
 export type Screen = "connecting" | "offline" | "lobby" | "intro" | "game" | "debrief" | "dashboard";
 export type Overlay = "help" | "quit" | "menu" | "reset" | "log";
 export type InputField = "name" | "code" | "announce" | "title";
