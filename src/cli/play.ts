@@ -37,7 +37,7 @@ export async function cmdPlay(args: string[]): Promise<number> {
   const { values } = parse(args, { name: { type: "string" } }, false);
   if (!needTty()) return 2;
   prepareEnv();
-  const { runSolo } = await import("../client/solo.js");
+  const { runSolo } = await import("./solo.js");
   return runSolo({ name: values.name });
 }
 

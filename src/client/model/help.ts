@@ -1,5 +1,5 @@
 // The key bar of each screen and the `?` help screen: the words in one place,
-// so the bar, the help and docs/README-client.md say the same thing.
+// so the bar and the help screen say the same thing (README "Keys" repeats them).
 
 import type { Screen } from "./input.js";
 

@@ -2,9 +2,9 @@
 // process on a free loopback port, with the embedded database, and the
 // client connected to it. The bots drive every CPU the player has not taken.
 
-import { defaultDbPath } from "../cli/db.js";
+import { defaultDbPath } from "./db.js";
 import { startServer, type RunningServer } from "../../server/index.js";
-import { runClient, type ClientOptions } from "./run.js";
+import { runClient, type ClientOptions } from "../client/run.js";
 
 export async function startEmbedded(db = defaultDbPath()): Promise<{ server: RunningServer; note: string }> {
   try {
