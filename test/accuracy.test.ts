@@ -9,7 +9,7 @@ import { LevelError, loadCampaign, parseLevel } from "../src/level/load.js";
 import { verifyLevel } from "../src/level/verify.js";
 import { cpuStatus, step } from "../src/sim/engine.js";
 import { explore } from "../src/sim/explore.js";
-import { runSchedule } from "../src/sim/game.js";
+import { runSchedule } from "../src/sim/runner.js";
 import { getPte } from "../src/sim/machine.js";
 import { checkOracles } from "../src/sim/oracles.js";
 import { resolvePath } from "../src/sim/path.js";

@@ -4,7 +4,7 @@ import { compileLevel, knobSettings } from "../src/level/compile.js";
 import { loadCampaign } from "../src/level/load.js";
 import { verifySetting } from "../src/level/verify.js";
 import { allPaths, getPath, resolvePath } from "../src/sim/path.js";
-import { runSchedule } from "../src/sim/game.js";
+import { runSchedule } from "../src/sim/runner.js";
 import { parseSchedule } from "../src/sim/schedule.js";
 
 const campaign = loadCampaign();

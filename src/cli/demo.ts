@@ -4,7 +4,7 @@
 import { compileLevel } from "../level/compile.js";
 import { loadCampaign } from "../level/load.js";
 import { explore } from "../sim/explore.js";
-import { runSchedule } from "../sim/game.js";
+import { runSchedule } from "../sim/runner.js";
 import { formatSchedule } from "../sim/schedule.js";
 import { printRun } from "./run.js";
 

@@ -4,7 +4,7 @@
 
 import { LevelError } from "../level/load.js";
 import { SimError } from "../sim/engine.js";
-import { RunError } from "../sim/game.js";
+import { RunError } from "../sim/runner.js";
 import { ScheduleError } from "../sim/schedule.js";
 import { cmdDemo } from "./demo.js";
 import { cmdLevels } from "./levels.js";

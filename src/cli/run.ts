@@ -2,7 +2,7 @@ import { compileLevel, parseKnobArgs, type KnobSetting } from "../level/compile.
 import { findLevel, loadCampaign, type Level } from "../level/load.js";
 import type { Config } from "../sim/config.js";
 import { allDone, cpuStatus } from "../sim/engine.js";
-import { runSchedule, type RunResult } from "../sim/game.js";
+import { runSchedule, type RunResult } from "../sim/runner.js";
 import { parseScheduleItems } from "../sim/schedule.js";
 import { parse, UsageError } from "./usage.js";
 

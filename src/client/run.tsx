@@ -10,7 +10,7 @@ import { recordAttempts, type Progress } from "./model/progress.js";
 import { leftRoom } from "./model/store.js";
 import { Connection } from "./net/connection.js";
 import { defaultName, loadProfile, saveProfile } from "./profile.js";
-import { ClientStore } from "./store.js";
+import { ClientStore } from "./client-store.js";
 import { saveWorkshopToken, type SavedWorkshop } from "./tokens.js";
 
 export interface ClientOptions {

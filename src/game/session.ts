@@ -11,7 +11,7 @@ import type { Result, TraceEntry } from "../protocol/server.js";
 import { describeChanges } from "../sim/describe.js";
 import { advance, allDone, cpuLabel, SimError, step } from "../sim/engine.js";
 import { explore } from "../sim/explore.js";
-import { livelockSince } from "../sim/game.js";
+import { livelockSince } from "../sim/runner.js";
 import { checkOracles, watchedOracles, type OracleId } from "../sim/oracles.js";
 import { decisionAhead, MAX_RUN } from "../sim/decide.js";
 import { preempts } from "../sim/preempt.js";
@@ -340,7 +340,7 @@ function stepOnce(level: Level, c: Compiled, s: Session, action: Action, at: num
 }
 
 /**
- * runSchedule()'s livelock test (src/sim/game.ts) for the last step of the trace:
+ * runSchedule()'s livelock test (src/sim/runner.ts) for the last step of the trace:
  * the machine is back in the state it had after step k (the latest such k),
  * every runnable CPU stepped since, and a CPU with finite work is unfinished.
  * Earlier steps need no test: a livelock there would have ended the attempt.

@@ -1,7 +1,7 @@
 // Checking a level against the explorer: the verdict and the par it claims.
 
 import { explore } from "../sim/explore.js";
-import { runSchedule } from "../sim/game.js";
+import { runSchedule } from "../sim/runner.js";
 import { fewestPreemptions } from "../sim/preempt.js";
 import { formatSchedule } from "../sim/schedule.js";
 import { solve, type Solved } from "../sim/solve.js";

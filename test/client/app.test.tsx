@@ -7,7 +7,7 @@ import { App, type AppActions } from "../../src/client/App.js";
 import type { ClientMessageInput } from "../../src/protocol/client.js";
 import { gameView } from "../../src/game/view.js";
 import { applyCommand } from "../../src/game/session.js";
-import { ClientStore } from "../../src/client/store.js";
+import { ClientStore } from "../../src/client/client-store.js";
 import { clientIn, clientInLobby, level, ME, play, step, URL } from "./fixtures.js";
 import { frameHas, inputReady, until } from "./ink.js";
 import type { ClientState } from "../../src/client/model/store.js";

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { connectClient } from "../../src/client/run.js";
 import type { Connection } from "../../src/client/net/connection.js";
-import type { ClientStore } from "../../src/client/store.js";
+import type { ClientStore } from "../../src/client/client-store.js";
 import { server } from "../server/harness.js";
 import { until } from "./ink.js";
 

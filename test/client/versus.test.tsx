@@ -13,7 +13,7 @@ import { claimFor, goalSentence, seatLabels, topBar, winnerLines } from "../../s
 import { keyBar } from "../../src/client/model/help.js";
 import { autoMessages, handleKey, initialUi, screenOf, type UiState } from "../../src/client/model/input.js";
 import type { ClientState } from "../../src/client/model/store.js";
-import { ClientStore } from "../../src/client/store.js";
+import { ClientStore } from "../../src/client/client-store.js";
 import { Debrief } from "../../src/client/screens/Debrief.js";
 import { Game } from "../../src/client/screens/Game.js";
 import { Intro } from "../../src/client/screens/Intro.js";

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { applyCommand, compiledFor, newSession, type Session } from "../../src/game/session.js";
 import { knobSettings } from "../../src/level/compile.js";
 import { loadCampaign, type Level } from "../../src/level/load.js";
-import { runSchedule } from "../../src/sim/game.js";
+import { runSchedule } from "../../src/sim/runner.js";
 import { enabledActions } from "../../src/sim/engine.js";
 import { explore } from "../../src/sim/explore.js";
 

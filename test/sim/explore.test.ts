@@ -4,7 +4,7 @@ import { compileLevel } from "../../src/level/compile.js";
 import { loadCampaign } from "../../src/level/load.js";
 import { enabledActions, step } from "../../src/sim/engine.js";
 import { explore } from "../../src/sim/explore.js";
-import { runSchedule } from "../../src/sim/game.js";
+import { runSchedule } from "../../src/sim/runner.js";
 import { irqDisable, irqEnable, ptl, spinLock, spinTrylock, spinUnlock } from "../../src/sim/machine.js";
 import { definePath, goto, ret } from "../../src/sim/path.js";
 import { formatSchedule, parseSchedule } from "../../src/sim/schedule.js";

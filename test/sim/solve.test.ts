@@ -7,7 +7,7 @@ import { loadCampaign, parseLevel, type Level } from "../../src/level/load.js";
 import { adversaryEdge, edgeSteps, nextEdge, track } from "../../src/game/solved.js";
 import { advance, enabledActions } from "../../src/sim/engine.js";
 import { explore } from "../../src/sim/explore.js";
-import { runSchedule } from "../../src/sim/game.js";
+import { runSchedule } from "../../src/sim/runner.js";
 import { checkOracles, watchedOracles } from "../../src/sim/oracles.js";
 import { countPreemptions, fewestPreemptions } from "../../src/sim/preempt.js";
 import { NODE, solve } from "../../src/sim/solve.js";

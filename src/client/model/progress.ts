@@ -3,7 +3,7 @@
 // whichever server they played on. Pure merge here; the file lives in
 // ../profile.ts.
 
-import type { FinishedAttempt } from "./store.js";
+import type { SeenFinish } from "./store.js";
 
 export interface LevelProgress {
   /** Won at least once. */
@@ -15,7 +15,7 @@ export interface LevelProgress {
 
 export type Progress = Record<string, LevelProgress>;
 
-export function recordAttempts(p: Progress, finished: readonly FinishedAttempt[], seen: ReadonlySet<string>): Progress {
+export function recordAttempts(p: Progress, finished: readonly SeenFinish[], seen: ReadonlySet<string>): Progress {
   let out = p;
   for (const f of finished) {
     if (seen.has(f.attempt)) continue;

@@ -22,7 +22,8 @@ export interface Flash {
   text: string;
 }
 
-export interface FinishedAttempt {
+/** A finished attempt as this client saw it (for completion marks and best scores). */
+export interface SeenFinish {
   attempt: string;
   level: string;
   result: Result;
@@ -50,7 +51,7 @@ export interface ClientState {
   workshop: { id: string; title: string; token: string; saved?: string | null } | null;
   dashboard: { workshop: { id: string; title: string; paused: boolean }; teams: DashboardTeam[] } | null;
   /** Attempts seen to finish during this session, oldest first (for completion marks and best scores). */
-  finished: FinishedAttempt[];
+  finished: SeenFinish[];
   /** The kernel-path listings the server sent for this attempt and knob setting (GameView.listings). */
   listings: { key: string; byPath: Record<string, Listing> };
 }

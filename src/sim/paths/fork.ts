@@ -305,7 +305,8 @@ export const progressCheck: Step = {
     if (x.c.needResched || contended(num(x.f, "stable")) || contended(num(x.f, "dtable"))) return goto("out");
   },
 };
-export const advance = (x: Ctx) => {
+/** The copy loop's `} while (addr != end)`: on to the next PTE, or out. (Not the engine's advance.) */
+export const nextPte = (x: Ctx) => {
   x.f.l.addr = num(x.f, "addr") + 1;
   return num(x.f, "addr") !== num(x.f, "end") ? goto("loop") : goto("out");
 };
@@ -314,7 +315,7 @@ export const noneCheck: Step = {
   run: (x) => {
     if (!pte_none(getPte(x.m, x.cfg, num(x.f, "src"), num(x.f, "addr")))) return;
     x.f.l.progress = num(x.f, "progress") + 1;
-    return advance(x);
+    return nextPte(x);
   },
 };
 export const unlockBoth: Step = {
@@ -342,7 +343,7 @@ definePath("copy_pte_range@5.8", {
       local: true, line: "progress += 8; } while (dst_pte++, src_pte++, addr += PAGE_SIZE, addr != end);",
       run: (x) => {
         x.f.l.progress = num(x.f, "progress") + 8;
-        return advance(x);
+        return nextPte(x);
       },
     },
     unlockBoth,
@@ -374,7 +375,7 @@ export const copyPteRange59 = definePath("copy_pte_range@5.9", {
           return goto("out");
         }
         x.f.l.progress = num(x.f, "progress") + 8;
-        return advance(x);
+        return nextPte(x);
       },
     },
     unlockBoth,

@@ -9,7 +9,7 @@ import { call, definePath, goto, lineOf, num, ret, type Ctx, type Step } from ".
 import { CONT_PTES, contBlockStart, mk_pte, pte_cont, pte_dirty, pte_mkcont, pte_mkdirty, pte_mknoncont, pte_mkwrite, pte_pfn, pte_present, pte_special, pte_write, pte_wrprotect } from "../pte.js";
 import { VM_WRITE } from "../types.js";
 import { setPtes, unfoldFirst } from "./contpte.js";
-import { advance, copyArgs, copyPteRange59, progressCheck } from "./fork.js";
+import { copyArgs, copyPteRange59, nextPte, progressCheck } from "./fork.js";
 
 const [lockDst, lockSrc, , noneCheck, copyOne, afterOne, unlockBoth, prealloc, again, putPrealloc] = copyPteRange59.steps;
 
@@ -71,7 +71,7 @@ definePath("copy_pte_range@vendor", {
       run: (x) => {
         x.f.l.progress = num(x.f, "progress") + 8;
         x.f.l.addr = Math.min(num(x.f, "end"), contBlockStart(num(x.f, "addr")) + CONT_PTES) - 1;
-        return advance(x);
+        return nextPte(x);
       },
     },
     unlockBoth,
@@ -154,7 +154,7 @@ definePath("copy_pte_range@6.9", {
         }
         x.f.l.progress = num(x.f, "progress") + 8 * nr;
         x.f.l.addr = num(x.f, "addr") + nr - 1;
-        return advance(x);
+        return nextPte(x);
       },
     },
     unlockBoth,
