@@ -9,7 +9,7 @@ import type { Level } from "../level/load.js";
 import type { ErrorCode } from "../protocol/codes.js";
 import type { Result, TraceEntry } from "../protocol/server.js";
 import { describeChanges } from "../sim/describe.js";
-import { advance, allDone, cpuLabel, SimError, step } from "../sim/engine.js";
+import { actorKey, advance, allDone, cpuLabel, SimError, step } from "../sim/engine.js";
 import { explore } from "../sim/explore.js";
 import { livelockSince } from "../sim/runner.js";
 import { checkOracles, watchedOracles, type OracleId } from "../sim/oracles.js";
@@ -20,8 +20,10 @@ import { digestMachine, hashMachine } from "../sim/state.js";
 import type { Action, Machine } from "../sim/types.js";
 import { score, type ScoreInput } from "./score.js";
 
-export type Actor = number | "dma";
-export type Phase = "setup" | "play" | "over";
+export type { Actor } from "../protocol/client.js";
+export type { Phase } from "../protocol/server.js";
+import type { Actor } from "../protocol/client.js";
+import type { Phase } from "../protocol/server.js";
 
 export const commandSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("step"), actor: z.union([z.int().min(0), z.literal("dma")]), choice: z.string().optional() }),
@@ -362,7 +364,7 @@ function livelockNow(level: Level, c: Compiled, s: Session): { oracle: OracleId;
   const lastStepped = new Map<string, number>();
   for (let i = n; i > k; i--) {
     const a = s.trace[i - 1].action;
-    const actor = "dma" in a ? "dma" : String(a.cpu);
+    const actor = actorKey(a);
     if (!lastStepped.has(actor)) lastStepped.set(actor, i);
   }
   const message = livelockSince(c.cfg, m, k, (x) => lastStepped.get(x) ?? 0);

@@ -37,6 +37,9 @@ export const policy = z.enum(["manual", "eager", "adversary"]);
 /** Who drives the CPUs nobody holds; the side a player or a versus bot plays for. */
 export type Policy = z.infer<typeof policy>;
 export type Side = z.infer<typeof side>;
+/** What a step moves: a CPU by number, or the DMA device. */
+export const actor = z.union([z.int().min(0).max(63), z.literal("dma")]);
+export type Actor = z.infer<typeof actor>;
 
 const msg = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) => z.strictObject({ type: z.literal(type), rid, ...shape });
 
@@ -64,9 +67,9 @@ export const clientMessages = {
   leave: msg("leave", {}),
   claim: msg("claim", { cpu, side: side.optional() }),
   release: msg("release", { cpu }),
-  step: msg("step", { seq, cpu: z.union([cpu, z.literal("dma")]), choice: ident.optional() }),
+  step: msg("step", { seq, cpu: actor, choice: ident.optional() }),
   /** Run the CPU to its next decision: one action, however many lines it runs (docs/protocol.md). */
-  run: msg("run", { seq, cpu: z.union([cpu, z.literal("dma")]), choice: ident.optional() }),
+  run: msg("run", { seq, cpu: actor, choice: ident.optional() }),
   knob: msg("knob", { seq, knob: ident, value: ident }),
   start: msg("start", { seq }),
   hint: msg("hint", { seq }),

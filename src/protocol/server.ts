@@ -176,6 +176,8 @@ export const gameViewSchema = z.strictObject({
   waiting: z.string().nullable().optional(),
 });
 export type GameView = z.infer<typeof gameViewSchema>;
+/** setup: knobs may change, nothing has run; play; over: a result is recorded. */
+export type Phase = GameView["phase"];
 
 const by = z.string();
 export const gameEventSchema = z.discriminatedUnion("kind", [

@@ -18,9 +18,8 @@
 // one key press runs.
 
 import type { Config } from "./config.js";
-import { advance, cpuStatus, enabledActions } from "./engine.js";
+import { actorKey, advance, cpuStatus, enabledActions } from "./engine.js";
 import { nextIsLocal, settle } from "./footprint.js";
-import { actorKey } from "./solve.js";
 import { hashMachine } from "./state.js";
 import type { Action, Machine } from "./types.js";
 

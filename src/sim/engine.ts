@@ -84,6 +84,9 @@ export function opEntry(op: Op): { name: string; l: Locals } {
 
 export const cpuLabel = (cfg: Config, cpu: number) => `CPU${cpu} (${cfg.cpus[cpu].name})`;
 
+/** Who an action steps, as a key: "0", "1", ... or "dma". */
+export const actorKey = (a: Action): string => ("dma" in a ? "dma" : String(a.cpu));
+
 export function currentItem(cfg: Config, m: Machine, cpu: number): ProgramItem | null {
   return cfg.cpus[cpu].program[m.cpus[cpu].prog] ?? null;
 }

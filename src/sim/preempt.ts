@@ -6,9 +6,9 @@
 // that count is the number of decisions a player has to get right.
 
 import type { Config } from "./config.js";
-import { advance, enabledActions } from "./engine.js";
+import { actorKey, advance, enabledActions } from "./engine.js";
 import { expandSchedule } from "./footprint.js";
-import { actorKey, NODE, type Solved } from "./solve.js";
+import { NODE, type Solved } from "./solve.js";
 import type { Action, Machine } from "./types.js";
 
 /** Whether stepping `a` on `m` right after a step of `prev` is a preemption (the one rule). */

@@ -3,7 +3,7 @@
 
 import type { Config } from "./config.js";
 import { describeChanges } from "./describe.js";
-import { enabledActions, SimError, step, type StepEvent } from "./engine.js";
+import { actorKey, enabledActions, SimError, step, type StepEvent } from "./engine.js";
 import { decisionAhead, MAX_RUN } from "./decide.js";
 import { checkOracles, watchedOracles, type OracleId, type Violation } from "./oracles.js";
 import type { ScheduleItem } from "./schedule.js";
@@ -40,7 +40,7 @@ export class RunError extends Error {
  * step, 0 if none). Returns the violation's message, or null.
  */
 export function livelockSince(cfg: Config, m: Machine, k: number, lastStepped: (actor: string) => number): string | null {
-  const runnable = enabledActions(cfg, m).map((x) => ("dma" in x ? "dma" : String(x.cpu)));
+  const runnable = enabledActions(cfg, m).map(actorKey);
   const starving = m.cpus.some((c, i) => !c.done && !cfg.cpus[i].loop);
   if (!starving || runnable.length === 0 || !runnable.every((x) => lastStepped(x) > k)) return null;
   return `livelock: the machine is back in the state it had after step ${k}, every runnable CPU stepped in between, and nothing finished`;
@@ -80,7 +80,7 @@ export function runSchedule(cfg: Config, m0: Machine, items: readonly ScheduleIt
     const v = checkOracles(cfg, m, goal);
     if (v) return { ...v, step: i };
     if (watchLivelock) {
-      const actor = "dma" in a ? "dma" : String(a.cpu);
+      const actor = actorKey(a);
       lastStepped.set(actor, i);
       const h = hashMachine(m);
       const k = seen.get(h);

@@ -13,7 +13,7 @@
 // their full canonical encoding (stateset.ts), never by a lossy digest.
 
 import type { Config } from "./config.js";
-import { advance, enabledActions } from "./engine.js";
+import { actorKey, advance, enabledActions } from "./engine.js";
 import { expandSchedule, macroStep, normalize } from "./footprint.js";
 import { checkOracles, type OracleId, type Violation } from "./oracles.js";
 import { StateSet } from "./stateset.js";
@@ -73,7 +73,6 @@ export interface Solved {
 
 const DEFAULT_MAX = 5_000_000;
 
-export const actorKey = (a: Action): string => ("dma" in a ? "dma" : String(a.cpu));
 const moveKey = (a: Action): string => ("dma" in a ? "d" : a.choice === undefined ? String(a.cpu) : `${a.cpu}:${a.choice}`);
 
 /** A move and the local lines fused after it, line by line. */

@@ -4,7 +4,8 @@
 
 import type { GameView, LevelInfo, Result, RoomInfo } from "../../protocol/server.js";
 
-export type Actor = number | "dma";
+export type { Actor } from "../../protocol/client.js";
+import type { Actor } from "../../protocol/client.js";
 export type Mode = LevelInfo["mode"];
 export type { Side } from "../../protocol/client.js";
 import type { Side } from "../../protocol/client.js";
