@@ -28,7 +28,7 @@ import type { Storage } from "./storage/port.js";
 import { describeFault, faultOf, GuardedStorage } from "./storage/guard.js";
 
 export type { ServerOptions, Timing, Limits } from "./options.js";
-export type { Storage } from "./storage/port.js";
+export type { ResultRow, Storage } from "./storage/port.js";
 export { MemoryStorage } from "./storage/memory.js";
 export { SqliteStorage } from "./storage/sqlite.js";
 

@@ -2,8 +2,7 @@
 // server's database, as a table, CSV or JSON.
 
 import { existsSync } from "node:fs";
-import { SqliteStorage } from "../../server/storage/sqlite.js";
-import type { ResultRow } from "../../server/storage/port.js";
+import { SqliteStorage, type ResultRow } from "../../server/index.js";
 import { defaultDbPath } from "./db.js";
 import { parse, UsageError } from "./usage.js";
 

@@ -6,7 +6,7 @@ import { allocFolio, allocPage, pteAlloc, setPte, tlbFill } from "../sim/machine
 import type { OracleId } from "../sim/oracles.js";
 import { CONT_PTES, mk_pte, pte_cont, pte_mkcont, pte_mkdirty, pte_pfn, pte_present, pte_write, pte_wrprotect } from "../sim/pte.js";
 import type { Cpu, Machine, Mm } from "../sim/types.js";
-import { VM_MAYWRITE, VM_READ, VM_UFFD_WP, VM_WRITE } from "../sim/types.js";
+import { VM_DONTCOPY, VM_MAYWRITE, VM_READ, VM_UFFD_WP, VM_WRITE } from "../sim/types.js";
 import { eraProblems, kernelOf, type EraProblem } from "./eras.js";
 import { condHolds, LevelError, type Level, type RawOp } from "./load.js";
 import type { GENERATIONS, KnobOption } from "./schema.js";
@@ -223,7 +223,7 @@ export function compileLevel(level: Level, setting: KnobSetting = {}): Compiled 
 function forkAtLoad(m: Machine, cfg: Config, parent: number, child: number, pae: boolean): void {
   const pm = m.mms[parent];
   const cm = m.mms[child];
-  cm.vmas = pm.vmas.filter((v) => !(v.flags & 0x20000)).map((v) => ({ ...v }));
+  cm.vmas = pm.vmas.filter((v) => !(v.flags & VM_DONTCOPY)).map((v) => ({ ...v }));
   for (const v of cm.vmas) {
     for (let va = v.start; va < v.end; va++) {
       const t = pm.pmd[Math.floor(va / cfg.ptrs)];

@@ -2,7 +2,7 @@
 
 import type { Config } from "./config.js";
 import { pteString, tlbEntryString } from "./pte.js";
-import type { Machine } from "./types.js";
+import { VM_DONTCOPY, type Machine } from "./types.js";
 
 const cpuName = (cfg: Config, i: number) => `CPU${i}`;
 
@@ -100,7 +100,7 @@ function vmas(vs: Machine["mms"][number]["vmas"], mmLockSeq: number): string {
     vs
       .map((v) => {
         const tags = [
-          v.flags & 0x20000 ? "DONTCOPY" : "",
+          v.flags & VM_DONTCOPY ? "DONTCOPY" : "",
           v.detached ? "detached" : "",
           v.lockReaders.length ? `read-locked by ${v.lockReaders.map((r) => "CPU" + r).join(", ")}` : "",
           v.lockSeq === mmLockSeq ? "write-locked" : "",
