@@ -28,7 +28,7 @@
 
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { WebSocket } from "ws";
-import { LOOP_RESOLUTION_MS, Samples } from "./load-common.js";
+import { LOOP_RESOLUTION_MS, readInt, request, Samples, UPDATE_PREFIX, WELCOME } from "./load-common.js";
 import { roomPlans, type DefendFromClient, type DefendToClient, type DefendWindow, type RoomPlan } from "./defend-common.js";
 
 interface CpuLite {
@@ -96,8 +96,6 @@ interface Room {
   rr: number;
 }
 
-const WELCOME = -1;
-const UPDATE_PREFIX = Buffer.from('{"type":"update","seq":');
 const DEFEND_PERIOD_MS = 500; // 2 actions a second per client
 const STALL_MS = 3000;
 const send = (m: DefendFromClient) => process.send?.(m);
@@ -136,16 +134,6 @@ function counters() {
 function count(kind: "hunt" | "defend", code: string, message?: string): void {
   c.errors[kind][code] = (c.errors[kind][code] ?? 0) + 1;
   if (message && c.errorSamples.length < 8 && !c.errorSamples.some((x) => x.startsWith(`${kind} ${code}`))) c.errorSamples.push(`${kind} ${code}: ${message}`);
-}
-
-function readInt(b: Buffer, at: number): number {
-  let n = 0;
-  for (let i = at; i < b.length; i++) {
-    const ch = b[i];
-    if (ch < 48 || ch > 57) break;
-    n = n * 10 + (ch - 48);
-  }
-  return n;
 }
 
 // ---------------------------------------------------------------- messages
@@ -200,19 +188,6 @@ function arrived(room: Room, m: Member, seq: number): void {
   } else {
     for (const x of room.members) if (x.pending && x.pending.ackSeq > 0) defendCheck(room, x);
   }
-}
-
-function request(m: Member, body: Record<string, unknown>, key?: number): Promise<Msg> {
-  return new Promise((resolve, reject) => {
-    const rid = key ?? m.rid++;
-    const timer = setTimeout(() => reject(new Error(`no answer to ${String(body.type)} in 30 s`)), 30_000);
-    m.waiters.set(rid, (msg) => {
-      clearTimeout(timer);
-      if (msg.type === "error") reject(new Error(`${String(body.type)}: ${msg.code}`));
-      else resolve(msg);
-    });
-    m.ws.send(JSON.stringify(key === WELCOME ? body : { ...body, rid }));
-  });
 }
 
 // ---------------------------------------------------------------- hunt rooms (bench/load-client.ts's workload)

@@ -24,7 +24,7 @@
 import { writeFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { WebSocket } from "ws";
-import { LOAD_LEVEL, LOOP_RESOLUTION_MS, ROOM_SIZE, STEPS_PER_MEMBER_PER_SECOND, Samples, type FromClient, type PlayConfig, type ToClient, type Window } from "./load-common.js";
+import { LOAD_LEVEL, LOOP_RESOLUTION_MS, readInt, request, ROOM_SIZE, STEPS_PER_MEMBER_PER_SECOND, Samples, UPDATE_PREFIX, WELCOME, type FromClient, type PlayConfig, type ToClient, type Window } from "./load-common.js";
 
 interface CpuLite {
   cpu: number;
@@ -75,8 +75,6 @@ interface Room {
   choices: number;
 }
 
-const WELCOME = -1;
-const UPDATE_PREFIX = Buffer.from('{"type":"update","seq":');
 const ALL = (1 << ROOM_SIZE) - 1;
 /** The member who parses every update in full (the others only read its seq): the spectator. */
 const PARSER = ROOM_SIZE - 1;
@@ -107,16 +105,6 @@ function count(code: string): void {
 }
 
 // ---------------------------------------------------------------- messages
-
-function readInt(b: Buffer, at: number): number {
-  let n = 0;
-  for (let i = at; i < b.length; i++) {
-    const c = b[i];
-    if (c < 48 || c > 57) break;
-    n = n * 10 + (c - 48);
-  }
-  return n;
-}
 
 function onMessage(m: Member, data: Buffer): void {
   if (data.length > UPDATE_PREFIX.length && data.compare(UPDATE_PREFIX, 0, UPDATE_PREFIX.length, 0, UPDATE_PREFIX.length) === 0) {
@@ -174,19 +162,6 @@ function done(room: Room): void {
     win.late++;
     act(room, t, true);
   }
-}
-
-function request(m: Member, body: Record<string, unknown>, key?: number): Promise<Msg> {
-  return new Promise((resolve, reject) => {
-    const rid = key ?? m.rid++;
-    const timer = setTimeout(() => reject(new Error(`no answer to ${String(body.type)} in 30 s`)), 30_000);
-    m.waiters.set(rid, (msg) => {
-      clearTimeout(timer);
-      if (msg.type === "error") reject(new Error(`${String(body.type)}: ${msg.code} ${msg.message}`));
-      else resolve(msg);
-    });
-    m.ws.send(JSON.stringify(key === WELCOME ? body : { ...body, rid }));
-  });
 }
 
 // ---------------------------------------------------------------- actions

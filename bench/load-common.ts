@@ -135,3 +135,42 @@ export function procRss(pid: number): { rss: number; hwm: number } {
 
 export const mib = (b: number) => b / (1024 * 1024);
 export const kib = (b: number) => b / 1024;
+
+// ---------------------------------------------------------------- the generators' shared wire code
+
+/** The waiter key of the welcome (hello carries no rid). */
+export const WELCOME = -1;
+/** Updates are recognised by their first bytes, before any parse. */
+export const UPDATE_PREFIX = Buffer.from('{"type":"update","seq":');
+
+/** The decimal integer at b[at...] (an update's seq, read without parsing the frame). */
+export function readInt(b: Buffer, at: number): number {
+  let n = 0;
+  for (let i = at; i < b.length; i++) {
+    const c = b[i];
+    if (c < 48 || c > 57) break;
+    n = n * 10 + (c - 48);
+  }
+  return n;
+}
+
+/** A connection of a load generator that matches replies to requests by rid. */
+export interface Requester<M> {
+  ws: { send(data: string): void };
+  rid: number;
+  waiters: Map<number, (m: M) => void>;
+}
+
+/** Send `body` with a fresh rid (or as the hello, key WELCOME) and resolve with the reply, rejecting on an error. */
+export function request<M extends { type: string; code?: string; message?: string }>(m: Requester<M>, body: Record<string, unknown>, key?: number): Promise<M> {
+  return new Promise((resolve, reject) => {
+    const rid = key ?? m.rid++;
+    const timer = setTimeout(() => reject(new Error(`no answer to ${String(body.type)} in 30 s`)), 30_000);
+    m.waiters.set(rid, (msg) => {
+      clearTimeout(timer);
+      if (msg.type === "error") reject(new Error(`${String(body.type)}: ${msg.code} ${msg.message}`));
+      else resolve(msg);
+    });
+    m.ws.send(JSON.stringify(key === WELCOME ? body : { ...body, rid }));
+  });
+}
