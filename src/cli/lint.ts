@@ -3,6 +3,7 @@
 import { join, resolve } from "node:path";
 import { levelsDir, loadCampaign } from "../level/load.js";
 import { formatProblem, lintFile, type LintReport } from "../level/lint.js";
+import { settingJson } from "../level/verify.js";
 import { parse, UsageError } from "./usage.js";
 
 const knobText = (k: Record<string, string>) => Object.entries(k).map(([a, b]) => `${a}=${b}`).join(" ");
@@ -29,7 +30,7 @@ export function cmdLint(args: string[]): number {
       level: r.level,
       ok: r.ok,
       problems: r.problems,
-      settings: r.settings.map((s) => ({ knobs: s.knobs, verdict: s.verdict, expected: s.expected, states: s.states, schedule: s.schedule, steps: s.steps, preemptions: s.preemptions, parPreemptions: s.parPreemptions, par: s.par, shortest: s.shortest })),
+      settings: r.settings.map(settingJson),
     }));
     process.stdout.write(JSON.stringify(out, null, 2) + "\n");
   } else {

@@ -1,6 +1,6 @@
 import { findLevel, LevelError, loadCampaign, type Level } from "../level/load.js";
 import { knobSettings } from "../level/compile.js";
-import { errorRow, verifySetting, type VerifyRow } from "../level/verify.js";
+import { errorRow, settingJson, verifySetting, type VerifyRow } from "../level/verify.js";
 import { parse, UsageError } from "./usage.js";
 
 const knobText = (k: Record<string, string>) => Object.entries(k).map(([a, b]) => `${a}=${b}`).join(" ") || "-";
@@ -37,20 +37,7 @@ export function cmdVerify(args: string[]): number {
   const secs = ((Date.now() - started) / 1000).toFixed(2);
   const bad = rows.filter((r) => r.problems.length > 0);
   if (values.json) {
-    const out = rows.map((r) => ({
-      level: r.level,
-      knobs: r.knobs,
-      verdict: r.verdict,
-      expected: r.expected,
-      states: r.states,
-      schedule: r.schedule,
-      steps: r.steps,
-      preemptions: r.preemptions,
-      parPreemptions: r.parPreemptions,
-      par: r.par,
-      shortest: r.shortest,
-      problems: r.problems,
-    }));
+    const out = rows.map((r) => ({ level: r.level, ...settingJson(r), problems: r.problems }));
     process.stdout.write(JSON.stringify(out, null, 2) + "\n");
   } else {
     const wl = Math.max(5, ...rows.map((r) => r.level.length));

@@ -45,6 +45,22 @@ export function verifySetting(level: Level, knobs: KnobSetting, onProgress?: (st
   }
 }
 
+/** A setting's figures as `verify --json` and `lint --json` print them. */
+export function settingJson(r: VerifyRow) {
+  return {
+    knobs: r.knobs,
+    verdict: r.verdict,
+    expected: r.expected,
+    states: r.states,
+    schedule: r.schedule,
+    steps: r.steps,
+    preemptions: r.preemptions,
+    parPreemptions: r.parPreemptions,
+    par: r.par,
+    shortest: r.shortest,
+  };
+}
+
 /** A setting (or a level file) that could not be compiled or explored: a row of its own. */
 export function errorRow(level: string, knobs: KnobSetting, message: string): VerifyRow {
   return { level, knobs, verdict: "error", expected: "reachable", states: 0, schedule: null, steps: null, preemptions: null, parPreemptions: null, par: null, shortest: null, oracle: null, problems: [message] };
