@@ -9,7 +9,9 @@ import type { Level } from "../level/load.js";
 import type { ErrorCode } from "../protocol/codes.js";
 import type { Result, TraceEntry } from "../protocol/server.js";
 import { describeChanges } from "../sim/describe.js";
-import { actorKey, advance, allDone, cpuLabel, SimError, step } from "../sim/engine.js";
+import { actorKey, advance, allDone, cpuLabel, cpuStatus, currentItem, opEntry, SimError, step } from "../sim/engine.js";
+import { resolvePath } from "../sim/path.js";
+import type { Config } from "../sim/config.js";
 import { explore } from "../sim/explore.js";
 import { livelockSince } from "../sim/runner.js";
 import { checkOracles, watchedOracles, type OracleId } from "../sim/oracles.js";
@@ -25,10 +27,24 @@ export type { Phase } from "../protocol/server.js";
 import type { Actor } from "../protocol/client.js";
 import type { Phase } from "../protocol/server.js";
 
+/** A line of a kernel path: where a CPU is about to run (nextAt), and what a mark names. */
+const lineAt = z.strictObject({ path: z.string(), pc: z.int().min(0) });
+export type LineAt = z.infer<typeof lineAt>;
+
 export const commandSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("step"), actor: z.union([z.int().min(0), z.literal("dma")]), choice: z.string().optional() }),
-  /** Run the actor to its next decision (src/sim/decide.ts): one command, every line in the trace. */
-  z.strictObject({ kind: z.literal("run"), actor: z.union([z.int().min(0), z.literal("dma")]), choice: z.string().optional() }),
+  /**
+   * Run the actor to its next decision (src/sim/decide.ts): one command, every line in the trace.
+   * The room's marks ride along, so the log replays the same lines: `stops`, lines the run
+   * stops before; `to`, a line it runs to through the decisions before it (never sent by a client).
+   */
+  z.strictObject({
+    kind: z.literal("run"),
+    actor: z.union([z.int().min(0), z.literal("dma")]),
+    choice: z.string().optional(),
+    stops: z.array(lineAt).max(64).optional(),
+    to: lineAt.optional(),
+  }),
   z.strictObject({ kind: z.literal("knob"), knob: z.string(), value: z.string() }),
   z.strictObject({ kind: z.literal("start") }),
   /** `text`: the explorer's hint, looked up by the server in the level's solved game (never sent by a client). */
@@ -228,7 +244,10 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
         next = r.s;
         entries.push(r.entry);
         if (next.result || cmd.actor === "dma" || r.entry.blocked || entries.length >= MAX_RUN) break;
-        if (decisionAhead(c.cfg, next.machine, cmd.actor)) break;
+        const line = cmd.stops || cmd.to ? nextAt(c.cfg, next.machine, cmd.actor) : null;
+        if (line && (sameLine(line, cmd.to) || cmd.stops?.some((x) => sameLine(line, x)))) break;
+        // Running to a line: through the decisions before it, never past a menu, a blocked line or the end.
+        if (cmd.to ? cpuStatus(c.cfg, next.machine, cmd.actor).state !== "ready" : decisionAhead(c.cfg, next.machine, cmd.actor)) break;
         action = actionOf(cmd.actor);
       }
       return { s: next, event: { kind: "run", entries } };
@@ -294,6 +313,19 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
     }
   }
 }
+
+/** The line `cpu` runs next: its innermost frame's, or between operations the first line of the path it enters; null when it has none. */
+export function nextAt(cfg: Config, m: Machine, cpu: number): LineAt | null {
+  const c = m.cpus[cpu];
+  const top = c.frames[c.frames.length - 1];
+  if (top) return { path: top.path, pc: top.pc };
+  if (c.done) return null;
+  const item = currentItem(cfg, m, cpu);
+  if (!item || "choose" in item) return null;
+  return { path: resolvePath(opEntry(item.op).name, cfg), pc: 0 };
+}
+
+export const sameLine = (a: LineAt | null | undefined, b: LineAt | null | undefined): boolean => !!a && !!b && a.path === b.path && a.pc === b.pc;
 
 /** One line of the trace: the step, what it changed, whether it preempted, and the judgement after it. */
 function stepOnce(level: Level, c: Compiled, s: Session, action: Action, at: number, by: string, facts: Facts): { s: Session; entry: TraceEntry } {
