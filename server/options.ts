@@ -95,6 +95,13 @@ export interface Limits {
   replayBurst: number;
   /** Finished attempts' replays kept in memory (bytes of JSON). */
   replayCacheBytes: number;
+  /**
+   * Talk per connection (token bucket): chat, marks and plans (and the instructor's chat). Over it
+   * the message is refused (rate-limited) and nothing else happens: no strike towards a 4008 close,
+   * and the sender's game actions go on.
+   */
+  talkPerMinute: number;
+  talkBurst: number;
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -133,6 +140,8 @@ export const DEFAULT_LIMITS: Limits = {
   replaysPerMinute: 30,
   replayBurst: 5,
   replayCacheBytes: 16 * 1024 * 1024,
+  talkPerMinute: 30,
+  talkBurst: 8,
 };
 
 export interface ServerOptions {

@@ -8,9 +8,10 @@ import type { ClientMessage, ClientMessageOf } from "../src/protocol/client.js";
 import type { ServerMessage } from "../src/protocol/server.js";
 import { hashToken, secretToken, workshopId } from "./ids.js";
 import type { Registry } from "./registry.js";
+import type { Room } from "./room.js";
 import type { Workshop } from "./workshop.js";
 
-const WORKSHOP_COMMANDS = ["createWorkshop", "watchWorkshop", "pauseWorkshop", "resumeWorkshop", "announce", "releaseHint"] as const;
+const WORKSHOP_COMMANDS = ["createWorkshop", "watchWorkshop", "pauseWorkshop", "resumeWorkshop", "announce", "releaseHint", "workshopChat", "mute"] as const;
 
 export type WorkshopMessage = ClientMessageOf<(typeof WORKSHOP_COMMANDS)[number]>;
 
@@ -65,16 +66,21 @@ export function workshopCommand(reg: Registry, msg: WorkshopMessage, reply: Inst
       for (const r of w.rooms.values()) r.sendAll({ type: "notice", from: "instructor", text: msg.text });
       return reply.ack();
     }
+    case "workshopChat": {
+      // The instructor's chat goes into every room's log (or one room's), like anyone's.
+      const w = reg.instructor(msg.workshop, msg.token);
+      for (const r of roomsOf(reg, w, msg.room)) r.chat("instructor", msg.text);
+      return reply.ack();
+    }
+    case "mute": {
+      const w = reg.instructor(msg.workshop, msg.token);
+      const [r] = roomsOf(reg, w, msg.room);
+      r.setMuted(msg.member, msg.muted);
+      return reply.ack();
+    }
     case "releaseHint": {
       const w = reg.instructor(msg.workshop, msg.token);
-      reg.loadWorkshopRooms(w);
-      let targets = [...w.rooms.values()];
-      if (msg.room !== undefined) {
-        const r = w.rooms.get(msg.room);
-        if (!r) throw new GameError("no-such-room", `workshop ${w.id} has no room ${msg.room}`);
-        targets = [r];
-      }
-      for (const r of targets) {
+      for (const r of roomsOf(reg, w, msg.room)) {
         try {
           r.perform("instructor", { kind: "hint", free: true }, null);
         } catch (e) {
@@ -85,4 +91,13 @@ export function workshopCommand(reg: Registry, msg: WorkshopMessage, reply: Inst
       return reply.ack();
     }
   }
+}
+
+/** Every room of the workshop (loaded from storage where needed), or the one named. */
+function roomsOf(reg: Registry, w: Workshop, room: string | undefined): Room[] {
+  reg.loadWorkshopRooms(w);
+  if (room === undefined) return [...w.rooms.values()];
+  const r = w.rooms.get(room);
+  if (!r) throw new GameError("no-such-room", `workshop ${w.id} has no room ${room}`);
+  return [r];
 }

@@ -103,7 +103,7 @@ describe("the debrief", () => {
     expect(out).toContain("CPU1 T1 ● · · ✖");
     expect(out).toContain("The breaking step: #4 CPU1 (T1) counter_inc: WRITE_ONCE(counter, tmp + 1);");
     expect(out).toContain("atomic_inc()");
-    expect(lines(out).at(-1)).toBe("p replay · r retry · n next level · g final machine · b lobby · ? help · q quit");
+    expect(lines(out).at(-1)).toBe("p replay · r retry · n next level · g final machine · t chat · b lobby · ? help · q quit");
   });
 
   it("follows the replay cursor", () => {

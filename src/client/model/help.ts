@@ -2,10 +2,11 @@
 // so the bar and the help screen say the same thing (README "Keys" repeats them).
 
 import type { Screen } from "./input.js";
+import { TALK_HELP, TALK_KEYS } from "./talk.js";
 
 export function keyBar(
   screen: Screen,
-  extra: { policy?: string | null; over?: boolean; menu?: boolean; replay?: boolean; versus?: boolean; knobs?: boolean; scroll?: boolean; log?: boolean } = {},
+  extra: { policy?: string | null; over?: boolean; menu?: boolean; replay?: boolean; versus?: boolean; knobs?: boolean; scroll?: boolean; log?: boolean; marking?: boolean; typing?: boolean } = {},
 ): string {
   switch (screen) {
     case "connecting":
@@ -24,14 +25,16 @@ export function keyBar(
     }
     case "game":
       if (extra.menu) return "↑↓ choose · Enter or 1-9 pick it · Esc close";
+      if (extra.typing) return "Enter sends · Esc leaves the line (the game's keys come back)";
+      if (extra.marking) return `↑↓ line · s stop here · r run to here · x clear · Esc or ${TALK_KEYS.mark} done`;
       if (extra.log) return "↑↓ PgUp/PgDn scroll · Home/End · Esc or l close";
       if (extra.over) return "g debrief · Tab/0-9 look at a CPU · l log · b lobby · ? help · q quit";
-      return "Enter run to next decision · Space step · Tab/0-9 CPU · h hint · u rewind · c take · x release · d DMA · R reset · l log and hints · PgUp/PgDn machine · ? help · q quit";
+      return `Enter run to next decision · Space step · Tab/0-9 CPU · h hint · u rewind · c take · x release · d DMA · R reset · ${TALK_KEYS.chat} chat · ${TALK_KEYS.mark} mark · ${TALK_KEYS.plan} plan · ${TALK_KEYS.planStep} plan step · l log and hints · PgUp/PgDn machine · ? help · q quit`;
     case "debrief":
       if (extra.replay) return `Space pause/play · ←→ step · Esc stop · r retry · n next level${extra.scroll ? " · ↑↓ PgUp/PgDn scroll" : ""} · ? help · q quit`;
-      return `p replay · r retry · n next level · g final machine · b lobby${extra.scroll ? " · ↑↓ PgUp/PgDn scroll" : ""} · ? help · q quit`;
+      return `p replay · r retry · n next level · g final machine · ${TALK_KEYS.chat} chat · b lobby${extra.scroll ? " · ↑↓ PgUp/PgDn scroll" : ""} · ? help · q quit`;
     case "dashboard":
-      return "↑↓ team · p pause/resume · a announce · h hint to team · H hint to all · b back · q quit";
+      return "↑↓ team · p pause/resume · a announce · c chat to all · m mute a player · h hint to team · H hint to all · b back · q quit";
   }
 }
 
@@ -90,6 +93,18 @@ export const HELP_TEXT: { title: string; lines: string[] }[] = [
       "Folios: refcount (a FOLL_PIN adds 1024), mapcount, AnonExclusive ✓/✗, pins, the data word",
       "Timeline: ● ran a line   ~ could not run (spun or waited)   · not stepped   ✖ the step that broke it   ▲ marks it",
       "Par:      the fewest preemptions (switching away from a CPU that could still run) that trigger the race",
+    ],
+  },
+  {
+    title: "Talking to the room",
+    lines: [
+      `${TALK_KEYS.chat}         ${TALK_HELP.chat}`,
+      `${TALK_KEYS.mark}         ${TALK_HELP.mark}`,
+      "          ⊘ stop here: Enter on that CPU stops before the line; ⇥ run to here: Enter runs it there,",
+      "          through the decisions before it. Teammates see each mark and who set it; marks clear on reset",
+      `${TALK_KEYS.plan}         ${TALK_HELP.plan}`,
+      `${TALK_KEYS.planStep}         ${TALK_HELP.planStep}`,
+      "          the plan's preview is a timeline above the machine; ^ marks where the room is",
     ],
   },
   {

@@ -8,6 +8,8 @@ import type { ClientMessageInput } from "../../protocol/client.js";
 import type { ClientState } from "./store.js";
 import { actorName, claimFor, drivable, type Actor } from "./game.js";
 import { scrollAt, scrollBy, type Scroll } from "./scroll.js";
+import { cpuListing } from "./listing.js";
+import { TALK_KEYS } from "./talk.js";
 
 /** The scroll keys of each region (the screens draw with the same keys). */
 export const scrollKeys = {
@@ -27,8 +29,9 @@ function scrolled(ui: UiState, k: KeyPress, key: string, arrows: boolean, page =
 export type { Policy } from "../../protocol/client.js";
 import type { Policy } from "../../protocol/client.js";
 export type Screen = "connecting" | "offline" | "lobby" | "intro" | "game" | "debrief" | "dashboard";
-export type Overlay = "help" | "quit" | "menu" | "reset" | "log";
-export type InputField = "name" | "code" | "announce" | "title";
+export type Overlay = "help" | "quit" | "menu" | "reset" | "log" | "mute";
+/** chat: a line to the room; plan: a schedule to propose; wchat: the instructor's chat to every team. */
+export type InputField = "name" | "code" | "announce" | "title" | "chat" | "plan" | "wchat";
 
 export interface UiState {
   overlay: Overlay | null;
@@ -56,6 +59,8 @@ export interface UiState {
   scroll: Scroll | null;
   /** The start this player sent from the intro, and the seq it was sent on (its update may not have arrived yet). */
   startSent: { attempt: string; seq: number } | null;
+  /** Marking lines (k): the CPU, the kernel path its listing shows, and the line under the cursor. */
+  mark: { cpu: number; path: string; line: number } | null;
 }
 
 export const initialUi: UiState = {
@@ -74,6 +79,7 @@ export const initialUi: UiState = {
   dashboard: false,
   scroll: null,
   startSent: null,
+  mark: null,
 };
 
 /** The subset of Ink's Key this client reads. */
@@ -142,6 +148,9 @@ function printable(k: KeyPress): boolean {
   return !k.ctrl && !k.escape && !k.return && !k.tab && k.input.length > 0 && !/[\p{Cc}]/u.test(k.input);
 }
 
+/** The longest line each input takes (the server's limits: docs/protocol.md). */
+const INPUT_MAX: Record<InputField, number> = { name: 32, code: 6, announce: 500, title: 80, chat: 280, plan: 400, wchat: 280 };
+
 function typing(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   const input = ui.input!;
   if (k.escape) return none({ ...ui, input: null });
@@ -149,8 +158,16 @@ function typing(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   if (k.return) {
     const text = input.text.trim();
     const done = { ...ui, input: null };
+    // A plan's empty line records the moves so far; "-" drops the room's plan.
+    if (input.field === "plan") return send(done, text === "" ? { type: "plan", record: true } : text === "-" ? { type: "plan", drop: true } : { type: "plan", schedule: text });
     if (!text) return none(done);
     switch (input.field) {
+      case "chat":
+        return send(done, { type: "chat", text });
+      case "wchat":
+        return ctx.instructor
+          ? { ui: done, send: [{ type: "workshopChat", workshop: ctx.instructor.id, token: ctx.instructor.token, text }], effects: [{ kind: "flash", text: `Said to every team: ${text}` }] }
+          : none(done);
       case "name":
         return { ui: done, send: [], effects: [{ kind: "rename", name: text }] };
       case "code":
@@ -164,7 +181,7 @@ function typing(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     }
   }
   if (printable(k)) {
-    const max = input.field === "announce" ? 500 : input.field === "code" ? 6 : input.field === "title" ? 80 : 32;
+    const max = INPUT_MAX[input.field];
     return none({ ...ui, input: { ...input, text: (input.text + k.input).slice(0, max) } });
   }
   return none(ui);
@@ -293,6 +310,7 @@ function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     if (k.escape || k.input === "l") return none({ ...ui, overlay: null });
     return scrolled(ui, k, scrollKeys.log(s), true) ?? none(ui);
   }
+  if (ui.mark) return markKey(ctx, ui, k);
   // The whole event log and every hint, scrollable; it opens at the newest line.
   if (k.input === "l") return none({ ...ui, overlay: "log", scroll: { key: scrollKeys.log(s), at: Number.MAX_SAFE_INTEGER } });
   const sc = scrolled(ui, k, scrollKeys.machine(s), false, 5);
@@ -322,6 +340,18 @@ function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     return flash(ui, `${actorName(sel, s.room)} has no syscall menu right now.`);
   }
   switch (k.input) {
+    case TALK_KEYS.chat:
+      return none({ ...ui, input: { field: "chat", text: "" } });
+    case TALK_KEYS.plan:
+      return none({ ...ui, input: { field: "plan", text: "" } });
+    case TALK_KEYS.planStep:
+      return s.plan ? send(ui, { type: "planStep", seq }) : flash(ui, `The room has no plan: ${TALK_KEYS.plan} proposes one.`);
+    case TALK_KEYS.mark: {
+      if (sel === "dma" || !view) return flash(ui, "Marks go on a CPU's lines: show a CPU first (Tab or 0-9).");
+      const l = cpuListing(view, s.listings.byPath);
+      if (l.path === null || l.lines.length === 0) return flash(ui, `${actorName(sel, s.room)} shows no listing to mark right now.`);
+      return none({ ...ui, mark: { cpu: sel, path: l.path, line: Math.max(0, l.lines.findIndex((x) => x.at)) } });
+    }
     case "d":
       return game.dma ? send(ui, stepMsg(seq, "dma")) : flash(ui, "This level has no DMA device.");
     case "h":
@@ -344,6 +374,20 @@ function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   return none(ui);
 }
 
+/** Marking lines: ↑↓ move, s a stop mark, r a run-to mark, x clears, Esc or k leaves. The listing the cursor is on stays the one it opened on. */
+function markKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
+  const mk = ui.mark!;
+  const lines = ctx.s.listings.byPath[mk.path]?.lines.length ?? mk.line + 1;
+  if (k.escape || k.input === TALK_KEYS.mark) return none({ ...ui, mark: null });
+  if (k.upArrow) return none({ ...ui, mark: { ...mk, line: Math.max(0, mk.line - 1) } });
+  if (k.downArrow) return none({ ...ui, mark: { ...mk, line: Math.min(lines - 1, mk.line + 1) } });
+  const at = { cpu: mk.cpu, path: mk.path, pc: mk.line };
+  if (k.input === "s") return send(ui, { type: "mark", ...at, kind: "stop" });
+  if (k.input === "r") return send(ui, { type: "mark", ...at, kind: "run-to" });
+  if (k.input === "x") return send(ui, { type: "mark", ...at, kind: "none" });
+  return none(ui);
+}
+
 function debriefKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   const s = ctx.s;
   const game = s.game!;
@@ -358,6 +402,8 @@ function debriefKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   const sc = scrolled(ui, k, scrollKeys.debrief(s), true);
   if (sc) return sc;
   switch (k.input) {
+    case TALK_KEYS.chat:
+      return none({ ...ui, input: { field: "chat", text: "" } });
     case "p":
       return n ? none({ ...ui, replay: { at: 1, playing: true } }) : flash(ui, "No step was taken: nothing to replay.");
     // A new attempt starts on the player's own CPU (the last one looked at may be a bot's there).
@@ -382,11 +428,22 @@ function dashboardKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   if (k.input === "b") return none({ ...ui, dashboard: false });
   if (!ins) return none(ui);
   const creds = { workshop: ins.id, token: ins.token };
+  if (ui.overlay === "mute") {
+    // A digit toggles that member of the selected team's room.
+    const team = teams[ui.teamCursor];
+    const p = /^[1-9]$/.test(k.input) ? team?.players?.[Number(k.input) - 1] : undefined;
+    if (!team || !p) return none(ui);
+    return { ui: { ...ui, overlay: null }, send: [{ type: "mute", ...creds, room: team.room, member: p.id, muted: !p.muted }], effects: [{ kind: "flash", text: `${p.name} ${p.muted ? "may chat again" : "is muted"} in ${team.team ?? team.room}.` }] };
+  }
   switch (k.input) {
     case "p":
       return send(ui, ctx.s.dashboard?.workshop.paused ? { type: "resumeWorkshop", ...creds } : { type: "pauseWorkshop", ...creds });
     case "a":
       return none({ ...ui, input: { field: "announce", text: "" } });
+    case "c":
+      return none({ ...ui, input: { field: "wchat", text: "" } });
+    case "m":
+      return teams[ui.teamCursor]?.players?.length ? none({ ...ui, overlay: "mute" }) : flash(ui, "No player in that team's room to mute.");
     case "h": {
       const team = teams[ui.teamCursor];
       return team

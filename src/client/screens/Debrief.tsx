@@ -2,7 +2,7 @@
 // timeline with the breaking step marked, the upstream fix, the score against
 // par, and the keys for replay, retry and the next level.
 
-import { Box } from "ink";
+import { Box, Text } from "ink";
 import { Help } from "../components/Help.js";
 import { Confirm } from "../components/Confirm.js";
 import { KeyBar } from "../components/KeyBar.js";
@@ -17,6 +17,7 @@ import { Lines } from "../components/Lines.js";
 import { traceLine } from "../model/store.js";
 import { TIMELINE_LEGEND, timelineRows } from "../model/timeline.js";
 import type { ScreenProps } from "./props.js";
+import { attemptChat } from "../model/talk.js";
 
 export function Debrief({ s, ui, cols, rows }: ScreenProps) {
   const room = s.room!;
@@ -47,6 +48,9 @@ export function Debrief({ s, ui, cols, rows }: ScreenProps) {
   const tlRows = [tl.header, ...tl.lanes.map((l) => l.label + l.cells), ...(tl.marker ? [tl.marker] : [])];
   const hidden = tl.hiddenBefore || tl.hiddenAfter ? `(steps ${tl.hiddenBefore + 1}-${s.trace.length - tl.hiddenAfter} of ${s.trace.length} shown)` : "";
   const focusLines = focusText ? wrapLine(focusText, cols - 1) : [];
+  // What the room said: during a replay, up to the step shown; else all of it, after the debrief's text.
+  const said = attemptChat(s.chat, game.attempt, me, ui.replay ? ui.replay.at : null);
+  const saidLines = ui.replay ? said.slice(-3) : said;
   const fix = (game.debrief ?? "")
     .trim()
     .split("\n")
@@ -60,16 +64,18 @@ export function Debrief({ s, ui, cols, rows }: ScreenProps) {
     ...tlRows.map((text) => ({ text })),
     ...wrapLine(TIMELINE_LEGEND, cols - 1).map((text) => ({ text })),
     ...focusLines.map((text) => ({ text })),
+    ...(ui.replay ? saidLines.flatMap((t) => wrapLine(`  ${t}`, cols - 1)).map((text) => ({ text })) : []),
     { text: "" },
     ...(thread ? [{ text: thread, head: true }] : []),
     ...fix.map((text) => ({ text })),
+    ...(!ui.replay && said.length ? [{ text: "" }, { text: "Said during this attempt", head: true }, ...said.flatMap((t) => wrapLine(t, cols - 1)).map((text) => ({ text }))] : []),
   ];
   const key = scrollKeys.debrief(s);
   const win = scrollWindow(lines, rows - 3, scrollAt(ui.scroll, key), (text): PanelLine => ({ text, head: true }), key);
   return (
     <Box flexDirection="column" width={cols}>
       <Lines lines={win.lines} width={cols} />
-      <StatusLine flash={s.flash} />
+      {ui.input?.field === "chat" ? <Text wrap="truncate-start">Say: {ui.input.text}▏ (Enter sends, Esc leaves)</Text> : <StatusLine flash={s.flash} />}
       <KeyBar width={cols} keys={keyBar("debrief", { replay: ui.replay !== null, scroll: win.max > 0 })} />
     </Box>
   );
