@@ -9,7 +9,9 @@ import type { Level } from "../level/load.js";
 import type { Plan } from "../protocol/server.js";
 import { parseScheduleItems, ScheduleError, type ScheduleItem } from "../sim/schedule.js";
 import type { Action } from "../sim/types.js";
-import { applyCommand, GameError, newSession, type Command, type Facts, type Session } from "./session.js";
+import { decisionAhead, MAX_RUN } from "../sim/decide.js";
+import { advance } from "../sim/engine.js";
+import { applyCommand, compiledFor, GameError, initialMachine, newSession, type Command, type Facts, type Session } from "./session.js";
 
 /** Items one plan may hold (one press each), and lines its preview may run. */
 export const MAX_PLAN_ITEMS = 200;
@@ -104,31 +106,58 @@ const sameAction = (a: Action, b: Action): boolean =>
 /**
  * The attempt's moves so far as a plan: each line of the trace again, where a
  * run to the next decision from that point gives the same lines as one `N+`
- * item, else as a step. Played from the level's start, it makes the same trace.
+ * item, else as steps. Played from the level's start, it makes the same trace.
+ * One pass: where a run would go on past the lines the CPU ran before the trace
+ * switched actors (or ended), a run from any of those lines would too, so they
+ * are all steps.
  */
 export function recordPlan(level: Level, s: Session, by: { id: string; name: string }): Plan {
   const trace = s.trace;
-  if (trace.length === 0) throw new GameError("bad-plan", "nothing to record yet: no step has run in this attempt");
-  if (trace.length > MAX_PLAN_LINES) throw new GameError("bad-plan", `a plan runs at most ${MAX_PLAN_LINES} lines; this attempt has ${trace.length}`);
-  let cur = startOf(level, s.knobs, s.versus);
+  const n = trace.length;
+  if (n === 0) throw new GameError("bad-plan", "nothing to record yet: no step has run in this attempt");
+  if (n > MAX_PLAN_LINES) throw new GameError("bad-plan", `a plan runs at most ${MAX_PLAN_LINES} lines; this attempt has ${n}`);
+  const { cfg } = compiledFor(level, s.knobs);
+  let m = initialMachine(s);
   const items: Item[] = [];
-  while (cur.trace.length < trace.length) {
-    const i = cur.trace.length;
+  for (let i = 0; i < n; ) {
     const a = trace[i].action;
-    const step: Command = "dma" in a ? { kind: "step", actor: "dma" } : a.choice === undefined ? { kind: "step", actor: a.cpu } : { kind: "step", actor: a.cpu, choice: a.choice };
-    const token = "dma" in a ? "d" : a.choice ? `${a.cpu}:${a.choice}` : String(a.cpu);
-    if (!("dma" in a)) {
-      const run: Command = { ...step, kind: "run" } as Command;
-      const r = applyCommand(level, cur, run, 0, by.id, NO_PROOF).s;
-      const n = r.trace.length - i;
-      if (n > 1 && i + n <= trace.length && r.trace.slice(i).every((e, k) => sameAction(e.action, trace[i + k].action))) {
-        items.push({ token: `${token}+`, cmd: run });
-        cur = r;
-        continue;
-      }
+    if ("dma" in a) {
+      items.push({ token: "d", cmd: { kind: "step", actor: "dma" } });
+      m = advance(cfg, m, a);
+      i++;
+      continue;
     }
-    items.push({ token, cmd: step });
-    cur = applyCommand(level, cur, step, 0, by.id, NO_PROOF).s;
+    const token = a.choice ? `${a.cpu}:${a.choice}` : String(a.cpu);
+    const step: Command = a.choice === undefined ? { kind: "step", actor: a.cpu } : { kind: "step", actor: a.cpu, choice: a.choice };
+    // Follow a run from here (the session's rule: src/game/session.ts, "run") along the trace.
+    let at = advance(cfg, m, a);
+    let k = 1;
+    let ends: boolean;
+    for (;;) {
+      if (trace[i + k - 1].blocked || k >= MAX_RUN) {
+        ends = true;
+        break;
+      }
+      if (i + k === n) {
+        ends = s.result !== null; // a run stops where the attempt ended, not where the player paused
+        break;
+      }
+      if (decisionAhead(cfg, at, a.cpu)) {
+        ends = true;
+        break;
+      }
+      const b = trace[i + k].action;
+      if ("dma" in b || b.cpu !== a.cpu || b.choice !== undefined) {
+        ends = false;
+        break;
+      }
+      at = advance(cfg, at, b);
+      k++;
+    }
+    if (ends && k > 1) items.push({ token: `${token}+`, cmd: { ...step, kind: "run" } as Command });
+    else for (let j = 0; j < k; j++) items.push(j === 0 ? { token, cmd: step } : { token: String(a.cpu), cmd: { kind: "step", actor: a.cpu } });
+    m = at;
+    i += k;
   }
   if (items.length > MAX_PLAN_ITEMS) throw new GameError("bad-plan", `the moves so far make ${items.length} items; a plan has at most ${MAX_PLAN_ITEMS}`);
   return preview(level, s.knobs, s.versus, items, by);

@@ -29,7 +29,7 @@ export function keyBar(
       if (extra.marking) return `↑↓ line · s stop here · r run to here · x clear · Esc or ${TALK_KEYS.mark} done`;
       if (extra.log) return "↑↓ PgUp/PgDn scroll · Home/End · Esc or l close";
       if (extra.over) return "g debrief · Tab/0-9 look at a CPU · l log · b lobby · ? help · q quit";
-      return `Enter run to next decision · Space step · Tab/0-9 CPU · h hint · u rewind · c take · x release · d DMA · R reset · ${TALK_KEYS.chat} chat · ${TALK_KEYS.mark} mark · ${TALK_KEYS.plan} plan · ${TALK_KEYS.planStep} plan step · l log and hints · PgUp/PgDn machine · ? help · q quit`;
+      return `Enter run to next decision · Space step · Tab/0-9 CPU · h hint · u rewind · c take · x release · ${TALK_KEYS.chat} chat · ${TALK_KEYS.mark} mark · ${TALK_KEYS.plan} plan · d DMA · R reset · l log and hints · PgUp/PgDn machine · ${TALK_KEYS.planStep} plan step · ? help · q quit`;
     case "debrief":
       if (extra.replay) return `Space pause/play · ←→ step · Esc stop · r retry · n next level${extra.scroll ? " · ↑↓ PgUp/PgDn scroll" : ""} · ? help · q quit`;
       return `p replay · r retry · n next level · g final machine · ${TALK_KEYS.chat} chat · b lobby${extra.scroll ? " · ↑↓ PgUp/PgDn scroll" : ""} · ? help · q quit`;
