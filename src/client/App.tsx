@@ -2,7 +2,7 @@
 // (model/input.ts), sends what they ask, and picks the screen. It holds no
 // game rules; the server's answers are what it shows.
 
-import { useApp, useInput, useStdin } from "ink";
+import { Box, useApp, useInput, useStdin } from "ink";
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import type { ClientMessageInput } from "../protocol/client.js";
 import { Confirm } from "./components/Confirm.js";
@@ -101,8 +101,18 @@ export function App(props: AppProps) {
   }, [playing, store, props.replayMs]);
 
   const small = tooSmall(cols, rows);
-  if (small) return <TooSmall message={ui.overlay === "quit" ? "Quit Faultline? y yes · n no" : small} />;
-  const sp: ScreenProps = { s, ui, cols, rows, progress };
+  // Every screen fills the terminal: Ink then redraws a full frame (it clears the terminal) instead
+  // of erasing the previous frame line by line, which a resize that reflows long lines defeats
+  // (the erase misses the wrapped rows and a header is left twice on the screen).
+  return (
+    <Box flexDirection="column" height={rows}>
+      {small ? <TooSmall message={ui.overlay === "quit" ? "Quit Faultline? y yes · n no" : small} /> : <Screen s={s} ui={ui} cols={cols} rows={rows} progress={progress} />}
+    </Box>
+  );
+}
+
+function Screen(sp: ScreenProps) {
+  const { s, ui, rows } = sp;
   const screen = screenOf(s, ui);
   // The game, debrief and dashboard place overlays inside their own layout; the simpler screens give way whole.
   if (screen !== "game" && screen !== "debrief" && screen !== "dashboard") {
