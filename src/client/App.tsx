@@ -10,6 +10,7 @@ import { Help } from "./components/Help.js";
 import { TooSmall } from "./components/TooSmall.js";
 import { useTerminalSize, type Size } from "./hooks/useTerminalSize.js";
 import { handleKey, initialUi, replayTick, screenOf, type Effect, type KeyPress, type UiState } from "./model/input.js";
+import { keysOf } from "./model/chunk.js";
 import { tooSmall } from "./model/layout.js";
 import { recordAttempts, type Progress } from "./model/progress.js";
 import type { ClientState } from "./model/store.js";
@@ -81,17 +82,20 @@ export function App(props: AppProps) {
   sizeRef.current = { cols, rows };
   useInput(
     (input, key) => {
-      const k: KeyPress = { ...key, input };
-      // While the terminal is too small to show the game, only quitting works: no blind moves.
-      if (tooSmall(sizeRef.current.cols, sizeRef.current.rows) && !(k.ctrl && input === "c") && !["q", "y", "n"].includes(input) && !k.escape) return;
-      const out = handleKey({ s: store.get(), workshop: props.workshop, team: props.team, instructor }, uiRef.current, k);
-      uiRef.current = out.ui;
-      setUi(out.ui);
-      for (const msg of out.send) if (!actions.send(msg)) actions.flash("Not connected: that key was not sent.", "error");
-      run(out.effects);
+      for (const k of keysOf({ ...key, input })) onKey(k);
     },
     { isActive: isRawModeSupported === true },
   );
+
+  function onKey(k: KeyPress): void {
+    // While the terminal is too small to show the game, only quitting works: no blind moves.
+    if (tooSmall(sizeRef.current.cols, sizeRef.current.rows) && !(k.ctrl && k.input === "c") && !["q", "y", "n"].includes(k.input) && !k.escape) return;
+    const out = handleKey({ s: store.get(), workshop: props.workshop, team: props.team, instructor }, uiRef.current, k);
+    uiRef.current = out.ui;
+    setUi(out.ui);
+    for (const msg of out.send) if (!actions.send(msg)) actions.flash("Not connected: that key was not sent.", "error");
+    run(out.effects);
+  }
 
   const playing = ui.replay?.playing === true;
   useEffect(() => {

@@ -130,4 +130,15 @@ describe("the app", () => {
       app.unmount();
     }
   });
+
+  it("a pasted room code arrives whole, with its Enter (Ink hands a paste over as one chunk)", async () => {
+    const app = mount(clientInLobby());
+    await frameHas(app.lastFrame, "Campaign");
+    await inputReady(app.stdin);
+    app.stdin.write("j");
+    await frameHas(app.lastFrame, "Room code");
+    app.stdin.write("abc123\r");
+    await until(() => app.sent.length === 1, "a join request");
+    expect(app.sent[0]).toEqual({ type: "join", room: "ABC123" });
+  });
 });
