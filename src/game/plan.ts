@@ -20,7 +20,8 @@ export const MAX_PLAN_LINES = 1000;
 // A preview judges a defend level by its file's claim: it must never start the explorer on the caller's thread.
 const NO_PROOF: Facts = { proof: { verdict: "incomplete", counterexample: null } };
 
-type Item = { token: string; cmd: Command };
+/** One item; `lines`, when the lines it runs are already known (a recording), plays them as steps: the same trace, without judging each decision again. */
+type Item = { token: string; cmd: Command; lines?: number };
 
 function tokenOf(x: ScheduleItem): string {
   if ("run" in x) return `${x.run}${x.choice ? `:${x.choice}` : ""}+`;
@@ -79,7 +80,11 @@ function preview(level: Level, knobs: Record<string, string>, versus: boolean, i
     if (s.result) throw new GameError("bad-plan", `the attempt is over after item ${i} (${s.result.oracle?.message ?? s.result.reason}); item ${i + 1} (${it.token}) and after would not play`);
     const from = s.trace.length;
     try {
-      s = applyCommand(level, s, it.cmd, 0, by.id, NO_PROOF).s;
+      if (it.lines === undefined) s = applyCommand(level, s, it.cmd, 0, by.id, NO_PROOF).s;
+      else {
+        const one: Command = { ...it.cmd, kind: "step" } as Command;
+        for (let j = 0; j < it.lines; j++) s = applyCommand(level, s, j === 0 ? one : { kind: "step", actor: (it.cmd as { actor: number }).actor }, 0, by.id, NO_PROOF).s;
+      }
     } catch (e) {
       if (e instanceof GameError) throw new GameError("bad-plan", `item ${i + 1} (${it.token}) cannot play: ${e.message}`);
       throw e;
@@ -154,7 +159,7 @@ export function recordPlan(level: Level, s: Session, by: { id: string; name: str
       at = advance(cfg, at, b);
       k++;
     }
-    if (ends && k > 1) items.push({ token: `${token}+`, cmd: { ...step, kind: "run" } as Command });
+    if (ends && k > 1) items.push({ token: `${token}+`, cmd: { ...step, kind: "run" } as Command, lines: k });
     else for (let j = 0; j < k; j++) items.push(j === 0 ? { token, cmd: step } : { token: String(a.cpu), cmd: { kind: "step", actor: a.cpu } });
     m = at;
     i += k;

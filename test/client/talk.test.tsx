@@ -11,6 +11,7 @@ import { newSession } from "../../src/game/session.js";
 import { handleKey, initialUi, type KeyPress, type UiState } from "../../src/client/model/input.js";
 import { safeDeep, safeText } from "../../src/client/model/safe.js";
 import { reduce, type ClientState } from "../../src/client/model/store.js";
+import { Dashboard } from "../../src/client/screens/Dashboard.js";
 import { Debrief } from "../../src/client/screens/Debrief.js";
 import { Game } from "../../src/client/screens/Game.js";
 import type { ScreenProps } from "../../src/client/screens/props.js";
@@ -174,5 +175,21 @@ describe("the screens", () => {
     const replay = renderToString(<Debrief {...props(s, { replay: { at: 1, playing: false } })} />, { columns: 120 });
     expect(replay).toContain("after step 0 Ada: before anything");
     expect(replay).not.toContain("after two");
+  });
+
+  it("the dashboard's m lists the selected team's players to mute or unmute, and a digit sends it", () => {
+    let s = { ...clientIn("basics-lost-update"), workshop: { id: "K7QX2MNP", title: "Lab", token: "t".repeat(43), saved: null } } as ClientState;
+    const team = { room: "3JGBQD", team: "reds", level: "basics-lost-update", attempt: "3JGBQD-1", phase: "play" as const, steps: 2, hintsUsed: 0, rewinds: 0, outcome: null, score: null, totalScore: 0, finished: 0, members: 2, connected: 2,
+      players: [{ id: "p1", name: "ann", connected: true, muted: false }, { id: "p2", name: "bo", connected: true, muted: true }] };
+    s = msg(s, { type: "dashboard", workshop: { id: "K7QX2MNP", title: "Lab", paused: false }, teams: [team] });
+    const ui = { ...initialUi, dashboard: true };
+    const ins = { id: "K7QX2MNP", token: "t".repeat(43) };
+    const opened = handleKey({ s, instructor: ins }, ui, key("m"));
+    expect(opened.ui.overlay).toBe("mute");
+    const out = renderToString(<Dashboard {...props(s, opened.ui)} />, { columns: 120 });
+    expect(out).toContain("Mute or unmute in reds: 1 ann · 2 bo (muted) · Esc cancels");
+    const sent = handleKey({ s, instructor: ins }, opened.ui, key("2"));
+    expect(sent.send).toEqual([{ type: "mute", workshop: "K7QX2MNP", token: "t".repeat(43), room: "3JGBQD", member: "p2", muted: false }]);
+    expect(handleKey({ s, instructor: ins }, ui, key("c")).ui.input).toEqual({ field: "wchat", text: "" });
   });
 });

@@ -91,11 +91,12 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
     const leftH = L.twoCol ? L.bodyH : Math.ceil(L.bodyH / 2);
     const rightH = L.twoCol ? L.bodyH : L.bodyH - leftH;
     // The marks on the lines shown of the selected CPU, and the cursor while marking.
-    const shownPath = sel === "dma" ? null : (ui.mark?.cpu === sel ? ui.mark.path : listings[sel]?.path);
+    const shownPath = sel === "dma" ? null : listings[sel]?.path;
     const marks = new Map(
       s.marks.filter((m) => m.cpu === sel && m.path === shownPath).map((m) => [m.pc, { symbol: MARK_SYMBOL[m.kind], label: `${MARK_SYMBOL[m.kind]} ${MARK_WORDS[m.kind]}: ${m.by === me ? "you" : m.name}` }]),
     );
-    const cursor = ui.mark && ui.mark.cpu === sel ? ui.mark.line : null;
+    // The cursor shows while the CPU is still in the path it was opened on (a step elsewhere may move it on).
+    const cursor = ui.mark && ui.mark.cpu === sel && ui.mark.path === shownPath ? ui.mark.line : null;
     const left = cpuPanel({ listings, selected: sel, who: driverLabels(room, me), dma, marks, cursor }, L.leftW, leftH, wrap);
     const lanes = game.cpus.map((c) => `CPU${c.cpu} ${c.name}`);
     const plan = s.plan ? [...planLines(s.plan, game.plan ?? null, lanes, game.dma !== null, game.steps, L.rightW), { text: "" }] : [];
