@@ -90,6 +90,11 @@ export const resultSchema = z.strictObject({
   hintsReleased: z.int().optional(),
   /** Versus rooms: each side's score (the losing side's is 0); `outcome` and `score` are the winner's. */
   scores: z.strictObject({ red: z.int(), blue: z.int() }).optional(),
+  /**
+   * The attempt to share: its final trace as a `faultline run --schedule` string (a run to the next
+   * decision as N+) and the shell command that replays it; absent in results recorded before it.
+   */
+  share: z.strictObject({ schedule: z.string(), command: z.string() }).optional(),
 });
 export type Result = z.infer<typeof resultSchema>;
 
