@@ -9,7 +9,7 @@ import { KeyBar } from "../components/KeyBar.js";
 import { StatusLine } from "../components/StatusLine.js";
 import { myResult, mySides, resultHeadline, scoreLine, winnerLines } from "../model/game.js";
 import { keyBar } from "../model/help.js";
-import { wrapLine } from "../model/layout.js";
+import { shellLines, wrapLine } from "../model/layout.js";
 import { scrollKeys } from "../model/input.js";
 import type { PanelLine } from "../model/machine.js";
 import { scrollAt, scrollWindow } from "../model/scroll.js";
@@ -47,6 +47,8 @@ export function Debrief({ s, ui, cols, rows }: ScreenProps) {
   const tlRows = timelineLines(tl);
   const hidden = tl.hiddenBefore || tl.hiddenAfter ? `(steps ${tl.hiddenBefore + 1}-${s.trace.length - tl.hiddenAfter} of ${s.trace.length} shown)` : "";
   const focusLines = focusText ? wrapLine(focusText, cols - 1) : [];
+  // The server's share line: the schedule, and the command that replays it, broken so that it still pastes whole.
+  const share = r.share ? [...wrapLine(`Share: ${r.share.schedule}`, cols - 1), ...shellLines(r.share.command, cols - 1)] : [];
   const fix = (game.debrief ?? "")
     .trim()
     .split("\n")
@@ -61,6 +63,8 @@ export function Debrief({ s, ui, cols, rows }: ScreenProps) {
     ...wrapLine(TIMELINE_LEGEND, cols - 1).map((text) => ({ text })),
     ...focusLines.map((text) => ({ text })),
     { text: "" },
+    ...share.map((text, i) => ({ text, head: i === 0 })),
+    ...(share.length ? [{ text: "" }] : []),
     ...(thread ? [{ text: thread, head: true }] : []),
     ...fix.map((text) => ({ text })),
   ];
