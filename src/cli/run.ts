@@ -72,10 +72,10 @@ export function printRun(level: Level, knobs: KnobSetting, cfg: Config, r: RunRe
   out("\n");
   const breakStep = r.violation?.step ?? null;
   const pages = timelinePages(r.steps.map((s) => ({ step: s.step, action: s.action, blocked: s.ev.blocked })), level.cpus.map((c, i) => laneLabel(i, c.name)), cfg.dmaPayload !== null, breakStep, width - 1);
-  pages.forEach((tl, i) => {
-    const range = pages.length > 1 ? ` (steps ${tl.hiddenBefore + 1}-${r.steps.length - tl.hiddenAfter} of ${r.steps.length})` : "";
+  pages.forEach((p, i) => {
+    const range = pages.length > 1 ? ` (steps ${p.from}-${p.to} of ${r.steps.length})` : "";
     out(`${i > 0 ? "\n" : ""}Timeline${range}\n`);
-    for (const line of timelineLines(tl)) out(`${line.trimEnd()}\n`);
+    for (const line of timelineLines(p.rows)) out(`${line.trimEnd()}\n`);
   });
   out(`${TIMELINE_LEGEND}\n\n`);
   if (r.violation) {

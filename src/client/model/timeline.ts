@@ -103,10 +103,19 @@ export function timelineLines(tl: TimelineRows): string[] {
   return [tl.header, ...tl.lanes.map((l) => l.label + l.cells), ...(tl.marker ? [tl.marker] : [])];
 }
 
-/** The whole trace as consecutive pages of rows, each fitting `width` columns (a terminal has no scrolling window). */
-export function timelinePages(trace: readonly TimelineStep[], lanes: string[], dma: boolean, breakStep: number | null, width: number): TimelineRows[] {
+/**
+ * The whole trace as consecutive pages of rows, each fitting `width` columns (a
+ * terminal has no scrolling window). Pages are cut from the end, so the last is
+ * the window the debrief shows; the first may be narrower. `from`/`to`: the
+ * 1-based steps a page shows.
+ */
+export function timelinePages(trace: readonly TimelineStep[], lanes: string[], dma: boolean, breakStep: number | null, width: number): { from: number; to: number; rows: TimelineRows }[] {
   const { fit } = geometry(lanes, dma, width);
-  const pages: TimelineRows[] = [];
-  for (let from = 0; from < Math.max(1, trace.length); from += fit) pages.push(timelineRows(trace, lanes, dma, breakStep, width, null, from));
+  const pages: { from: number; to: number; rows: TimelineRows }[] = [];
+  for (let end = trace.length; end > 0 || pages.length === 0; end -= fit) {
+    const start = Math.max(0, end - fit);
+    pages.unshift({ from: start + 1, to: end, rows: timelineRows(trace.slice(0, end), lanes, dma, breakStep, width, null, start) });
+    if (start === 0) break;
+  }
   return pages;
 }

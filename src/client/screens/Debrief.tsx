@@ -74,7 +74,7 @@ export function Debrief({ s, ui, cols, rows }: ScreenProps) {
     <Box flexDirection="column" width={cols}>
       <Lines lines={win.lines} width={cols} />
       <StatusLine flash={s.flash} />
-      <KeyBar width={cols} keys={keyBar("debrief", { replay: ui.replay !== null, scroll: win.max > 0 })} />
+      <KeyBar width={cols} keys={keyBar("debrief", { replay: ui.replay !== null, scroll: win.max > 0, watch: s.you?.watch === true })} />
     </Box>
   );
 }
