@@ -155,6 +155,8 @@ describe("watching a room in the client, and sharing its attempt", () => {
     const room = await ada.ok<"replay">({ type: "replay" });
     expect(app.store.get().trace).toEqual(room.trace);
     expect(app.store.get().game?.result).toEqual(end.result);
+    // Watching a level is not playing it: nothing for the watcher's profile.
+    expect(app.store.get().finished).toEqual([]);
 
     await frameHas(app.lastFrame, /DEBRIEF[\s\S]*Share: /);
     const frame = app.lastFrame()!;

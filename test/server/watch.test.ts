@@ -95,6 +95,22 @@ describe("watching a room", () => {
     await zed.refused({ type: "join", room: code }, "room-full");
   });
 
+  it("a watcher's joins count in the connection's message rate and its address's arrivals", async () => {
+    const s = await server({ limits: { messagesPerSecond: 0.001, messageBurst: 4 } });
+    const { code } = await roomWithWatcher(s);
+    const zed = await player(s.url, "zed"); // its hello is the first of four
+    await zed.ok<"joined">({ type: "join", room: code, watch: true });
+    await zed.ok({ type: "leave" });
+    await zed.ok<"joined">({ type: "join", room: code, watch: true });
+    await zed.refused({ type: "leave" }, "rate-limited");
+    const t = await server({ limits: { admissionsPerMinute: 0.001, admissionBurst: 5 } });
+    const r = await roomWithWatcher(t); // hello, create, hello, join: four arrivals
+    const yan = await connect(t.url);
+    yan.send({ type: "hello", protocol: [1], name: "yan" });
+    await yan.take("welcome");
+    await yan.refused({ type: "join", room: r.code, watch: true }, "rate-limited");
+  });
+
   it("a watcher does not keep the bots moving: with only a watcher connected they wait, and move once the player is back", async () => {
     const s = await server({ timing: { botDelayMs: 150 } });
     const { ada, eve, code } = await roomWithWatcher(s, "basics-lost-update", "eager");

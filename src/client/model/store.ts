@@ -207,6 +207,8 @@ export function memberChanges(before: RoomInfo, after: RoomInfo, me: string | nu
 
 function recordFinish(s: ClientState, before: GameView | null, game: GameView): ClientState {
   if (!game.result || (before?.attempt === game.attempt && before.result)) return s;
+  // Watching a level is not playing it: no completion mark, no best score.
+  if (s.you?.watch) return s;
   if (s.finished.some((f) => f.attempt === game.attempt)) return s;
   // A versus attempt counts for the side this player played (won, lost, or only played).
   const result = myResult(game.result, mySides(s.room, s.you?.member ?? null));
