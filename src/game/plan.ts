@@ -7,11 +7,10 @@
 
 import type { Level } from "../level/load.js";
 import type { Plan } from "../protocol/server.js";
-import { parseScheduleItems, ScheduleError, type ScheduleItem } from "../sim/schedule.js";
+import { formatSchedule, parseScheduleItems, ScheduleError, type ScheduleItem } from "../sim/schedule.js";
+import { traceSchedule } from "./share.js";
 import type { Action } from "../sim/types.js";
-import { decisionAhead, MAX_RUN } from "../sim/decide.js";
-import { advance } from "../sim/engine.js";
-import { applyCommand, compiledFor, GameError, initialMachine, newSession, type Command, type Facts, type Session } from "./session.js";
+import { applyCommand, GameError, newSession, type Command, type Facts, type Session } from "./session.js";
 
 /** Items one plan may hold (one press each), and lines its preview may run. */
 export const MAX_PLAN_ITEMS = 200;
@@ -20,31 +19,11 @@ export const MAX_PLAN_LINES = 1000;
 // A preview judges a defend level by its file's claim: it must never start the explorer on the caller's thread.
 const NO_PROOF: Facts = { proof: { verdict: "incomplete", counterexample: null } };
 
-/** One item; `lines`, when the lines it runs are already known (a recording), plays them as steps: the same trace, without judging each decision again. */
-type Item = { token: string; cmd: Command; lines?: number };
-
-function tokenOf(x: ScheduleItem): string {
-  if ("run" in x) return `${x.run}${x.choice ? `:${x.choice}` : ""}+`;
-  if ("dma" in x) return "d";
-  return x.choice ? `${x.cpu}:${x.choice}` : String(x.cpu);
-}
 
 function commandOf(x: ScheduleItem): Command {
   if ("run" in x) return x.choice === undefined ? { kind: "run", actor: x.run } : { kind: "run", actor: x.run, choice: x.choice };
   if ("dma" in x) return { kind: "step", actor: "dma" };
   return x.choice === undefined ? { kind: "step", actor: x.cpu } : { kind: "step", actor: x.cpu, choice: x.choice };
-}
-
-/** The items folded back into the schedule syntax: repeats of a plain token as N*K. */
-export function scheduleText(tokens: readonly string[]): string {
-  const out: string[] = [];
-  for (let i = 0; i < tokens.length; ) {
-    let j = i + 1;
-    if (!tokens[i].includes(":")) while (j < tokens.length && tokens[j] === tokens[i]) j++;
-    out.push(j - i > 1 ? `${tokens[i]}*${j - i}` : tokens[i]);
-    i = j;
-  }
-  return out.join(" ");
 }
 
 /** The session at the level's start with this knob setting (a plan's starting point). */
@@ -70,21 +49,14 @@ export function makePlan(level: Level, knobs: Record<string, string>, versus: bo
   }
   if (parsed.length === 0) throw new GameError("bad-plan", "the plan is empty");
   if (parsed.length > MAX_PLAN_ITEMS) throw new GameError("bad-plan", `a plan has at most ${MAX_PLAN_ITEMS} items; this one has ${parsed.length}`);
-  return preview(level, knobs, versus, parsed.map((x) => ({ token: tokenOf(x), cmd: commandOf(x) })), by);
-}
-
-function preview(level: Level, knobs: Record<string, string>, versus: boolean, items: Item[], by: { id: string; name: string }): Plan {
   let s = startOf(level, knobs, versus);
   const out: Plan["items"] = [];
-  items.forEach((it, i) => {
+  parsed.forEach((x, i) => {
+    const it = { token: formatSchedule([x]), cmd: commandOf(x) };
     if (s.result) throw new GameError("bad-plan", `the attempt is over after item ${i} (${s.result.oracle?.message ?? s.result.reason}); item ${i + 1} (${it.token}) and after would not play`);
     const from = s.trace.length;
     try {
-      if (it.lines === undefined) s = applyCommand(level, s, it.cmd, 0, by.id, NO_PROOF).s;
-      else {
-        const one: Command = { ...it.cmd, kind: "step" } as Command;
-        for (let j = 0; j < it.lines; j++) s = applyCommand(level, s, j === 0 ? one : { kind: "step", actor: (it.cmd as { actor: number }).actor }, 0, by.id, NO_PROOF).s;
-      }
+      s = applyCommand(level, s, it.cmd, 0, by.id, NO_PROOF).s;
     } catch (e) {
       if (e instanceof GameError) throw new GameError("bad-plan", `item ${i + 1} (${it.token}) cannot play: ${e.message}`);
       throw e;
@@ -97,7 +69,7 @@ function preview(level: Level, knobs: Record<string, string>, versus: boolean, i
   return {
     by: by.id,
     name: by.name,
-    schedule: scheduleText(items.map((x) => x.token)),
+    schedule: formatSchedule(parsed),
     knobs: { ...s.knobs },
     items: out,
     trace: s.trace,
@@ -109,63 +81,13 @@ const sameAction = (a: Action, b: Action): boolean =>
   "dma" in a ? "dma" in b : !("dma" in b) && a.cpu === b.cpu && (a.choice ?? null) === (b.choice ?? null);
 
 /**
- * The attempt's moves so far as a plan: each line of the trace again, where a
- * run to the next decision from that point gives the same lines as one `N+`
- * item, else as steps. Played from the level's start, it makes the same trace.
- * One pass: where a run would go on past the lines the CPU ran before the trace
- * switched actors (or ended), a run from any of those lines would too, so they
- * are all steps.
+ * The attempt's moves so far as a plan: the schedule a share of the attempt
+ * gives (src/game/share.ts: each run a player made to the next decision as one
+ * N+ item, every other line as a step), played from the level's start again.
  */
 export function recordPlan(level: Level, s: Session, by: { id: string; name: string }): Plan {
-  const trace = s.trace;
-  const n = trace.length;
-  if (n === 0) throw new GameError("bad-plan", "nothing to record yet: no step has run in this attempt");
-  if (n > MAX_PLAN_LINES) throw new GameError("bad-plan", `a plan runs at most ${MAX_PLAN_LINES} lines; this attempt has ${n}`);
-  const { cfg } = compiledFor(level, s.knobs);
-  let m = initialMachine(s);
-  const items: Item[] = [];
-  for (let i = 0; i < n; ) {
-    const a = trace[i].action;
-    if ("dma" in a) {
-      items.push({ token: "d", cmd: { kind: "step", actor: "dma" } });
-      m = advance(cfg, m, a);
-      i++;
-      continue;
-    }
-    const token = a.choice ? `${a.cpu}:${a.choice}` : String(a.cpu);
-    const step: Command = a.choice === undefined ? { kind: "step", actor: a.cpu } : { kind: "step", actor: a.cpu, choice: a.choice };
-    // Follow a run from here (the session's rule: src/game/session.ts, "run") along the trace.
-    let at = advance(cfg, m, a);
-    let k = 1;
-    let ends: boolean;
-    for (;;) {
-      if (trace[i + k - 1].blocked || k >= MAX_RUN) {
-        ends = true;
-        break;
-      }
-      if (i + k === n) {
-        ends = s.result !== null; // a run stops where the attempt ended, not where the player paused
-        break;
-      }
-      if (decisionAhead(cfg, at, a.cpu)) {
-        ends = true;
-        break;
-      }
-      const b = trace[i + k].action;
-      if ("dma" in b || b.cpu !== a.cpu || b.choice !== undefined) {
-        ends = false;
-        break;
-      }
-      at = advance(cfg, at, b);
-      k++;
-    }
-    if (ends && k > 1) items.push({ token: `${token}+`, cmd: { ...step, kind: "run" } as Command, lines: k });
-    else for (let j = 0; j < k; j++) items.push(j === 0 ? { token, cmd: step } : { token: String(a.cpu), cmd: { kind: "step", actor: a.cpu } });
-    m = at;
-    i += k;
-  }
-  if (items.length > MAX_PLAN_ITEMS) throw new GameError("bad-plan", `the moves so far make ${items.length} items; a plan has at most ${MAX_PLAN_ITEMS}`);
-  return preview(level, s.knobs, s.versus, items, by);
+  if (s.trace.length === 0) throw new GameError("bad-plan", "nothing to record yet: no step has run in this attempt");
+  return makePlan(level, s.knobs, s.versus, traceSchedule(s.trace, s.runSpans), by);
 }
 
 /** Where the room's attempt stands on the plan: the next item's index (null: off the plan, or played to its end), and why in words. */

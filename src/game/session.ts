@@ -21,6 +21,7 @@ import { formatSchedule } from "../sim/schedule.js";
 import { digestMachine, hashMachine } from "../sim/state.js";
 import type { Action, Machine } from "../sim/types.js";
 import { score, type ScoreInput } from "./score.js";
+import { shareOf, type RunSpan } from "./share.js";
 
 export type { Actor } from "../protocol/client.js";
 export type { Phase } from "../protocol/server.js";
@@ -76,6 +77,8 @@ export interface Session {
    */
   digests: number[];
   trace: TraceEntry[];
+  /** The stretches of the trace each `run` command made, oldest first (the shared schedule writes each as N+). */
+  runSpans: RunSpan[];
   /** Entries of the trace that preempted (TraceEntry.preempt). */
   preemptions: number;
   /**
@@ -176,10 +179,11 @@ function replayFrom(c: Compiled, m: Machine, trace: readonly TraceEntry[], from:
 }
 
 /** A fresh history: only the initial machine. */
-const startAt = (c: Compiled, m: Machine): Pick<Session, "checkpoints" | "machine" | "trace" | "digests" | "preemptions"> => ({
+const startAt = (c: Compiled, m: Machine): Pick<Session, "checkpoints" | "machine" | "trace" | "runSpans" | "digests" | "preemptions"> => ({
   checkpoints: [m],
   machine: m,
   trace: [],
+  runSpans: [],
   preemptions: 0,
   digests: watchesLivelock(c) ? [digestMachine(m)] : [],
 });
@@ -239,17 +243,35 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
       const entries: TraceEntry[] = [];
       let next = s;
       let action = actionOf(cmd.actor, cmd.choice);
+      // Whether the run has stopped only where the rule alone stops it, so far: only such a run is
+      // one N+ token when the attempt is shared (a mark that stops it early, or runs it through a
+      // decision, makes its lines steps there).
+      let natural = true;
+      const spans = (keep: boolean) => (keep && cmd.actor !== "dma" ? [...s.runSpans, { from: s.trace.length, to: next.trace.length + 1 }] : s.runSpans);
       for (;;) {
+        // The span covers the line about to run, so a result it brings shares the run as one token (judge() reads the spans).
+        next = { ...next, runSpans: spans(natural) };
         const r = stepOnce(level, c, next, action, at, by, facts);
         next = r.s;
         entries.push(r.entry);
         if (next.result || cmd.actor === "dma" || r.entry.blocked || entries.length >= MAX_RUN) break;
         const line = cmd.stops || cmd.to ? nextAt(c.cfg, next.machine, cmd.actor) : null;
-        if (line && (sameLine(line, cmd.to) || cmd.stops?.some((x) => sameLine(line, x)))) break;
-        // Running to a line: through the decisions before it, never past a menu, a blocked line or the end.
-        if (cmd.to ? cpuStatus(c.cfg, next.machine, cmd.actor).state !== "ready" : decisionAhead(c.cfg, next.machine, cmd.actor)) break;
+        const atMark = line !== null && (sameLine(line, cmd.to) || cmd.stops?.some((x) => sameLine(line, x)) === true);
+        if (cmd.to) {
+          // Running to a line: through the decisions before it, never past a menu, a blocked line or the end.
+          if (cpuStatus(c.cfg, next.machine, cmd.actor).state !== "ready") break;
+          if (natural && decisionAhead(c.cfg, next.machine, cmd.actor) !== atMark) natural = false;
+          if (atMark) break;
+        } else {
+          if (decisionAhead(c.cfg, next.machine, cmd.actor)) break;
+          if (atMark) {
+            natural = false;
+            break;
+          }
+        }
         action = actionOf(cmd.actor);
       }
+      if (!natural) next = { ...next, runSpans: spans(false) };
       return { s: next, event: { kind: "run", entries } };
     }
     case "knob": {
@@ -297,6 +319,8 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
           checkpoints: s.checkpoints.slice(0, j + 1),
           machine: replayFrom(c, s.checkpoints[j], s.trace, j * CHECKPOINT_EVERY, to),
           trace: s.trace.slice(0, to),
+          // A run cut by the rewind no longer replays as one token: its remaining lines are single steps.
+          runSpans: s.runSpans.filter((r) => r.to <= to),
           digests: s.digests.slice(0, s.digests.length > 0 ? to + 1 : 0),
           preemptions: s.trace.slice(0, to).filter((e) => e.preempt).length,
           rewinds: s.rewinds + 1,
@@ -415,9 +439,10 @@ function judge(level: Level, c: Compiled, s: Session, at: number, facts: Facts):
   const released = s.hintCount - s.hintsUsed;
   const finish = (won: boolean, reason: Result["reason"], counterexample: string | null = null): Result => {
     const oracle = v ? { id: v.oracle, message: v.message, step: s.trace.length } : null;
+    const share = shareOf(level, s.knobs, s.trace, s.runSpans);
     const r: Result = s.versus
-      ? { ...versusResult(v !== null && goal.includes(v.oracle), base), reason, oracle, counterexample }
-      : { outcome: won ? "won" : "lost", reason, oracle, ...base, score: score({ mode: level.mode, won, ...base, fixCost: fixCost(level, s.knobs) }), counterexample, winner: null };
+      ? { ...versusResult(v !== null && goal.includes(v.oracle), base), reason, oracle, counterexample, share }
+      : { outcome: won ? "won" : "lost", reason, oracle, ...base, score: score({ mode: level.mode, won, ...base, fixCost: fixCost(level, s.knobs) }), counterexample, winner: null, share };
     return released > 0 ? { ...r, hintsReleased: released } : r;
   };
   if (v) {

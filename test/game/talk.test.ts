@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { makeMark, runUnderMarks, withMark } from "../../src/game/marks.js";
 import { makePlan, planAt, planCommand, recordPlan } from "../../src/game/plan.js";
 import { replayLog, type LogEntry } from "../../src/game/replay.js";
+import { traceSchedule } from "../../src/game/share.js";
 import { applyCommand, compiledFor, GameError, newSession, nextAt, type Command, type Session } from "../../src/game/session.js";
 import { findLevel, loadCampaign, type Level } from "../../src/level/load.js";
 import { enabledActions } from "../../src/sim/engine.js";
@@ -135,6 +136,10 @@ describe("marks", () => {
       // The log records the command with its marks: a replay runs the same lines.
       const log: LogEntry[] = [{ seq: 1, at: 0, by: "me", cmd }];
       expect(replayLog(l, log).s.trace).toEqual(r.trace);
+      // Shared (or recorded as a plan), a run a mark changed is written as steps, which replay exactly.
+      const shared = traceSchedule(r.trace, r.runSpans);
+      expect(shared.includes("+")).toBe(expected === natural);
+      expect(actions({ trace: makePlan(l, {}, false, shared, ME).trace } as Session)).toEqual(actions(r));
     }
     // A run-to mark on a line the CPU never reaches leaves the run as it was.
     const other = makeMark(l, s0, 1, { path: "counter_inc_unlocked", pc: 0 }, "run-to", ME);

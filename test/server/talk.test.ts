@@ -47,18 +47,22 @@ async function room(url: string, level: string, seats: [string, number[]][]): Pr
 const chats = (c: TestClient) => c.log.flatMap((m) => (m.type === "chat" ? [m.entry] : []));
 
 describe("room chat", () => {
-  it("reaches every member in order (spectators too), is saved with the room, survives a restart and comes back in the replay", async () => {
+  it("reaches every member in order (spectators and watchers too), is saved with the room, survives a restart and comes back in the replay", async () => {
     const db = join(tmp(), "talk.db");
     let s = await server({ db });
     const { code, clients, ids } = await room(s.url, "basics-lost-update", [["ada", [0]], ["bob", [1]], ["eve", []]]);
     const [ada, bob, eve] = clients;
+    // A watcher (join with watch) hears the chat too, but does not talk.
+    const wat = await player(s.url, "wat");
+    await wat.ok({ type: "join", room: code, watch: true });
+    await wat.refused({ type: "chat", text: "can I?" }, "watch-only");
     const said = ["you read first", "then I read", "now write", "and me", "lost it!"];
     // Alternating speakers, each waiting for its ack: the room's order is the order of the acks.
     for (const [i, text] of said.entries()) await (i % 2 ? bob : ada).ok({ type: "chat", text });
     // A spectator may chat too.
     await eve.ok({ type: "chat", text: "nice" });
     const all = [...said, "nice"];
-    for (const c of clients) {
+    for (const c of [...clients, wat]) {
       await c.take("chat", (m) => m.entry.text === "nice");
       expect(chats(c).map((e) => e.text)).toEqual(all);
       expect(chats(c).map((e) => e.n)).toEqual([1, 2, 3, 4, 5, 6]);

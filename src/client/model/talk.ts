@@ -22,8 +22,8 @@ export const TALK_HELP = {
 export const MARK_SYMBOL: Record<Mark["kind"], string> = { stop: "⊘", "run-to": "⇥" };
 
 /** The chat as panel lines: the newest that fit in `height` rows, each "name: text" wrapped; `input` is the line being typed. */
-export function chatLines(chat: readonly ChatEntry[], me: string | null, width: number, height: number, input: string | null): PanelLine[] {
-  const head: PanelLine = { text: input === null ? `Chat (${TALK_KEYS.chat}: say something)` : "Chat (Enter sends · Esc leaves)", head: true };
+export function chatLines(chat: readonly ChatEntry[], me: string | null, width: number, height: number, input: string | null, watching = false): PanelLine[] {
+  const head: PanelLine = { text: input !== null ? "Chat (Enter sends · Esc leaves)" : watching ? "Chat (watchers listen)" : `Chat (${TALK_KEYS.chat}: say something)`, head: true };
   const room = Math.max(0, height - 1 - (input === null ? 0 : 1));
   const body: PanelLine[] = [];
   for (let i = chat.length - 1; i >= 0 && body.length < room; i--) {

@@ -121,13 +121,13 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
         <Box flexDirection="row" height={L.logH + 1}>
           <EventLog log={s.log} height={L.logH} width={L.leftW} />
           <Box width={2} />
-          <Lines lines={chatLines(s.chat, me, L.rightW, L.logH + 1, chatInput)} width={L.rightW} />
+          <Lines lines={chatLines(s.chat, me, L.rightW, L.logH + 1, chatInput, s.you?.watch === true)} width={L.rightW} />
         </Box>
       );
     } else {
       bottom = (
         <>
-          {talking ? <Lines lines={chatLines(s.chat, me, cols, chatRows, chatInput)} width={cols} /> : null}
+          {talking ? <Lines lines={chatLines(s.chat, me, cols, chatRows, chatInput, s.you?.watch === true)} width={cols} /> : null}
           <EventLog log={s.log} height={L.logH} width={cols} />
         </>
       );
@@ -149,7 +149,7 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
       ) : (
         <StatusLine flash={statusFlash(s.flash, game.waiting ?? null)} fallback={game.phase === "over" ? "This attempt is over: g shows the debrief." : solverLine(room.solver)} />
       )}
-      <KeyBar width={cols} keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu", log: ui.overlay === "log", marking: ui.mark !== null, typing: ui.input !== null })} />
+      <KeyBar width={cols} keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu", log: ui.overlay === "log", watch: s.you?.watch === true, marking: ui.mark !== null, typing: ui.input !== null })} />
     </Box>
   );
 }
