@@ -5,7 +5,7 @@
 import type { ChatEntry, GameView, Mark, Plan } from "../../protocol/server.js";
 import { wrapLine } from "./layout.js";
 import type { PanelLine } from "./machine.js";
-import { timelineRows } from "./timeline.js";
+import { timelineLines, timelineRows } from "./timeline.js";
 
 /** The game's talk keys: open the chat line, mark lines of the CPU shown, propose a plan, play its next item. */
 export const TALK_KEYS = { chat: "t", mark: "k", plan: "P", planStep: "." } as const;
@@ -60,8 +60,7 @@ export function planLines(plan: Plan, at: GameView["plan"], lanes: string[], dma
   const out: PanelLine[] = [{ text: `Plan by ${plan.name} (${TALK_KEYS.planStep} plays the next item)`, head: true }];
   for (const w of wrapLine(`${plan.schedule} · ${ends}`, width)) out.push({ text: w });
   const tl = timelineRows(plan.trace, lanes, dma, plan.ends.oracle?.step ?? null, width, steps > 0 ? Math.min(steps, plan.trace.length) : null);
-  out.push({ text: tl.header }, ...tl.lanes.map((l) => ({ text: l.label + l.cells })));
-  if (tl.marker) out.push({ text: tl.marker });
+  out.push(...timelineLines(tl).map((text) => ({ text })));
   if (at) for (const w of wrapLine(at.next === null ? `▪ ${at.text}` : `▸ ${at.text}`, width)) out.push({ text: w });
   return out;
 }

@@ -18,6 +18,7 @@ import { cpuListing, cpuPanel } from "../model/listing.js";
 import { machinePanel, NO_VIEW, type PanelLine } from "../model/machine.js";
 import { MARK_WORDS, type Flash } from "../model/store.js";
 import { chatLines, MARK_SYMBOL, planLines, TALK_HELP } from "../model/talk.js";
+import { laneLabel } from "../model/timeline.js";
 import type { ScreenProps } from "./props.js";
 
 function MenuOverlay({ title, choices, cursor }: { title: string; choices: { label: string; first: string }[]; cursor: number }) {
@@ -98,7 +99,7 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
     // The cursor shows while the CPU is still in the path it was opened on (a step elsewhere may move it on).
     const cursor = ui.mark && ui.mark.cpu === sel && ui.mark.path === shownPath ? ui.mark.line : null;
     const left = cpuPanel({ listings, selected: sel, who: driverLabels(room, me), dma, marks, cursor }, L.leftW, leftH, wrap);
-    const lanes = game.cpus.map((c) => `CPU${c.cpu} ${c.name}`);
+    const lanes = game.cpus.map((c) => laneLabel(c.cpu, c.name));
     const plan = s.plan ? [...planLines(s.plan, game.plan ?? null, lanes, game.dma !== null, game.steps, L.rightW), { text: "" }] : [];
     const machine = [...plan, ...machinePanel(mv, L.rightW, wrap)];
     // The machine scrolls (PgUp/PgDn) when it is taller than its panel.
