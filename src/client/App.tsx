@@ -9,7 +9,9 @@ import { Confirm } from "./components/Confirm.js";
 import { Help } from "./components/Help.js";
 import { TooSmall } from "./components/TooSmall.js";
 import { useTerminalSize, type Size } from "./hooks/useTerminalSize.js";
-import { handleKey, initialUi, replayTick, screenOf, type Effect, type KeyPress, type UiState } from "./model/input.js";
+import { answers } from "./model/help.js";
+import { handleKey, initialUi, replayTick, screenOf, type Effect, type UiState } from "./model/input.js";
+import { worksWhenSmall, type KeyPress } from "./model/keys.js";
 import { tooSmall } from "./model/layout.js";
 import { recordAttempts, type Progress } from "./model/progress.js";
 import type { ClientState } from "./model/store.js";
@@ -83,7 +85,7 @@ export function App(props: AppProps) {
     (input, key) => {
       const k: KeyPress = { ...key, input };
       // While the terminal is too small to show the game, only quitting works: no blind moves.
-      if (tooSmall(sizeRef.current.cols, sizeRef.current.rows) && !(k.ctrl && input === "c") && !["q", "y", "n"].includes(input) && !k.escape) return;
+      if (tooSmall(sizeRef.current.cols, sizeRef.current.rows) && !worksWhenSmall(k)) return;
       const out = handleKey({ s: store.get(), workshop: props.workshop, team: props.team, instructor }, uiRef.current, k);
       uiRef.current = out.ui;
       setUi(out.ui);
@@ -101,13 +103,13 @@ export function App(props: AppProps) {
   }, [playing, store, props.replayMs]);
 
   const small = tooSmall(cols, rows);
-  if (small) return <TooSmall message={ui.overlay === "quit" ? "Quit Faultline? y yes · n no" : small} />;
+  if (small) return <TooSmall message={ui.overlay === "quit" ? `Quit Faultline? ${answers("quit")}` : small} />;
   const sp: ScreenProps = { s, ui, cols, rows, progress };
   const screen = screenOf(s, ui);
   // The game, debrief and dashboard place overlays inside their own layout; the simpler screens give way whole.
   if (screen !== "game" && screen !== "debrief" && screen !== "dashboard") {
-    if (ui.overlay === "help") return <Help height={rows - 1} scroll={ui.scroll} />;
-    if (ui.overlay === "quit") return <Confirm question="Quit Faultline?" />;
+    if (ui.overlay === "help") return <Help height={rows - 1} width={cols} scroll={ui.scroll} first={screen === "connecting" || screen === "offline" ? ["screens"] : [screen]} />;
+    if (ui.overlay === "quit") return <Confirm question="Quit Faultline?" scope="quit" />;
   }
   switch (screen) {
     case "connecting":
