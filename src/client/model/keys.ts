@@ -279,7 +279,7 @@ for (const s of Object.keys(SCOPES) as Scope[]) BY_SCOPE[s] = (KEYS as readonly 
 export const worksWhenSmall = (k: KeyPress): boolean => (KEYS as readonly KeyBinding[]).some((b) => b.small === true && bound(b, k));
 
 /** Keys of neighbouring bindings that share their words, as one label: ↑↓, ←→, else PgUp/PgDn. */
-export function joinLabels(labels: string[]): string {
+function joinLabels(labels: string[]): string {
   let out = "";
   for (const l of labels) {
     if (!out) out = l;
