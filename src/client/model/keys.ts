@@ -5,7 +5,9 @@
 // checks that every binding is reachable, listed in help, and in README).
 //
 // Adding a key: one row here, and its handler in model/input.ts (the handlers
-// are a Record over the commands, so the compiler asks for it).
+// are a Record over the commands, so the compiler asks for it). README's table
+// then follows: the keys test prints the one to paste, or run
+// npx tsx -e 'import("./src/client/model/help.ts").then((m) => console.log(m.keysMarkdown()))'.
 
 /** The subset of Ink's Key this client reads. */
 export interface KeyPress {
