@@ -122,7 +122,7 @@ function Screen(sp: ScreenProps) {
   const screen = screenOf(s, ui);
   // The game, debrief and dashboard place overlays inside their own layout; the simpler screens give way whole.
   if (screen !== "game" && screen !== "debrief" && screen !== "dashboard") {
-    if (ui.overlay === "help") return <Help height={rows - 1} width={cols} scroll={ui.scroll} first={screen === "connecting" || screen === "offline" ? ["screens"] : [screen]} />;
+    if (ui.overlay === "help") return <Help height={rows - 1} width={cols} scroll={ui.scroll} first={screen === "connecting" || screen === "offline" ? ["screens"] : screen === "intro" && s.you?.watch ? ["watchIntro", "intro"] : [screen]} />;
     if (ui.overlay === "quit") return <Confirm question="Quit Faultline?" scope="quit" />;
   }
   switch (screen) {

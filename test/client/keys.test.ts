@@ -52,6 +52,9 @@ const dashboard: ClientState = {
 };
 const instructor = { id: "ABCDEFGH", token: "x".repeat(43) };
 const seen = (s: ClientState) => ({ introDone: s.game!.attempt });
+/** The same room, joined with --watch. */
+const watching = (s: ClientState): ClientState => ({ ...s, you: { ...s.you!, watch: true } });
+const defend = clientIn("r5-pick-the-fix", [], { policy: "adversary" });
 
 /** States covering every scope (and the conditions bindings of one scope share keys under). */
 const STATES: { name: string; ctx: InputContext; ui: Partial<UiState> }[] = [
@@ -60,7 +63,7 @@ const STATES: { name: string; ctx: InputContext; ui: Partial<UiState> }[] = [
   { name: "quit", ctx: { s: played }, ui: { ...seen(played), overlay: "quit" } },
   { name: "help", ctx: { s: played }, ui: { ...seen(played), overlay: "help" } },
   { name: "intro (a hunt)", ctx: { s: clientIn("basics-lost-update") }, ui: {} },
-  { name: "intro (a fix to choose)", ctx: { s: clientIn("r5-pick-the-fix", [], { policy: "adversary" }) }, ui: { knobCursor: 0 } },
+  { name: "intro (a fix to choose)", ctx: { s: defend }, ui: { knobCursor: 0 } },
   { name: "intro (versus)", ctx: { s: clientIn(VERSUS, [], { mine: [0] }) }, ui: {} },
   { name: "game", ctx: { s: played }, ui: seen(played) },
   { name: "game (a DMA device)", ctx: { s: clientIn("r5-six-steps", [step(0)], { mine: [0, 1, 2], policy: "manual" }) }, ui: { introDone: "K7M2QX-1" } },
@@ -71,6 +74,9 @@ const STATES: { name: string; ctx: InputContext; ui: Partial<UiState> }[] = [
   { name: "debrief", ctx: { s: over }, ui: {} },
   { name: "replay", ctx: { s: over }, ui: { replay: { at: 2, playing: true } } },
   { name: "dashboard", ctx: { s: dashboard, instructor }, ui: { dashboard: true } },
+  { name: "watching the intro", ctx: { s: watching(defend) }, ui: {} },
+  { name: "watching the game", ctx: { s: watching(played) }, ui: seen(played) },
+  { name: "watching the debrief", ctx: { s: watching(over) }, ui: {} },
 ];
 
 describe("the key table", () => {
@@ -149,6 +155,9 @@ describe("the key table", () => {
       [["debrief", { scroll: true }], "debrief"],
       [["debrief", { replay: true, scroll: true }], "replay"],
       [["dashboard", {}], "dashboard"],
+      [["intro", { watch: true, knobs: true, scroll: true }], "watching the intro"],
+      [["game", { watch: true }], "watching the game"],
+      [["debrief", { watch: true, scroll: true }], "watching the debrief"],
     ];
     for (const [args, name] of bars) {
       const { ctx, ui } = STATES.find((x) => x.name === name)!;
@@ -157,7 +166,8 @@ describe("the key table", () => {
       const bar = keyBar(...args);
       expect(bar.endsWith("? help · q quit"), bar).toBe(true);
       const taken = new Set(TABLE.filter((b) => b.screens.some((s) => active.has(s))).flatMap((b) => [...b.keys]));
-      for (const item of bar.split(" · ")) {
+      // A watcher's game bar starts with its mark, not a key.
+      for (const item of bar.split(" · ").filter((x) => x !== "watching")) {
         // An item is its keys ("Enter or 1-9", "↑↓/PgUp/PgDn", "Tab/0-9"), then its words.
         const label = item.match(/^\S+(?: or \S+)*/)![0];
         const keys = label.split(/ or |\//).flatMap((k) => (/^[↑↓←→]{2}$/.test(k) ? [...k] : [k]));

@@ -7,21 +7,26 @@ import { wrapLine } from "./layout.js";
 
 /** The key bar of a screen (model/keys.ts's bar words for what is open there), "? help · q quit" last. */
 export function keyBar(screen: Screen, extra: BarState & { menu?: boolean; log?: boolean } = {}): string {
+  const w = extra.watch === true;
   const scopes: Scope[] =
     screen === "game"
       ? extra.menu
         ? ["menu", "overlay"]
         : extra.log
           ? ["log", "overlay"]
-          : ["game"]
+          : w
+            ? ["watchGame", "game"]
+            : ["game"]
       : screen === "debrief"
-        ? extra.replay
-          ? ["replay", "debrief"]
-          : ["debrief"]
-        : screen === "connecting" || screen === "offline"
-          ? []
-          : [screen];
-  return barItems([...scopes, "screens"], { ...extra, scroll: extra.log === true || extra.scroll === true }).join(" · ");
+        ? [...(w ? (["watchDebrief"] as const) : []), ...(extra.replay ? (["replay"] as const) : []), "debrief"]
+        : screen === "intro"
+          ? [...(w ? (["watchIntro"] as const) : []), "intro"]
+          : screen === "connecting" || screen === "offline"
+            ? []
+            : [screen];
+  const items = barItems([...scopes, "screens"], { ...extra, scroll: extra.log === true || extra.scroll === true });
+  // A watcher's game says so first: its keys only look.
+  return [...(w && screen === "game" && !extra.menu && !extra.log ? ["watching"] : []), ...items].join(" · ");
 }
 
 /** A question's answers (the quit and reset questions): "y yes · n or Esc no". */
@@ -103,11 +108,18 @@ const SYMBOLS: { title: string; lines: string[] }[] = [
     ],
   },
   {
-    title: "Versus",
-    lines: ["the debrief names the winning side: red when the race happened, blue when every CPU finished safely"],
-  },
-  {
     title: "Colour",
     lines: ["Every meaning is carried by a symbol or a word; colour only repeats it. NO_COLOR=1 turns colour off."],
+  },
+  {
+    title: "After a level (debrief)",
+    lines: [
+      "Share: the attempt's schedule, and the faultline run command that replays it (copy it, paste it into a shell)",
+      "versus: the debrief names the winning side: red when the race happened, blue when every CPU finished safely",
+    ],
+  },
+  {
+    title: "Watching (faultline join URL --room CODE --watch)",
+    lines: ["You see the game, the machine, the log and the debrief without a seat; the keys that would act are refused (a watcher's keys are listed with the others)."],
   },
 ];

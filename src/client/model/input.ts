@@ -5,7 +5,7 @@
 // player sees.
 
 import type { ClientMessageInput } from "../../protocol/client.js";
-import type { ClientState } from "./store.js";
+import { WATCH_ONLY, type ClientState } from "./store.js";
 import { actorName, claimFor, drivable, type Actor } from "./game.js";
 import { BY_SCOPE, bound, type Command, type KeyBinding, type KeyPress, type Scope } from "./keys.js";
 import { scrollAt, scrollBy, type Scroll, type ScrollMove } from "./scroll.js";
@@ -128,14 +128,23 @@ export function scopesOf(s: ClientState, ui: UiState): Scope[] {
   if (over) out.push(over);
   if (ui.overlay) out.push("overlay");
   if (over) return out;
+  // A watcher's keys come before a player's on the screens where they differ.
+  const watch = s.you?.watch === true && s.game !== null;
   switch (screen) {
     case "lobby":
-    case "intro":
-    case "game":
     case "dashboard":
       out.push(screen);
       break;
+    case "intro":
+      if (watch) out.push("watchIntro");
+      out.push("intro");
+      break;
+    case "game":
+      if (watch) out.push("watchGame");
+      out.push("game");
+      break;
     case "debrief":
+      if (watch) out.push("watchDebrief");
       if (ui.replay) out.push("replay");
       out.push("debrief");
       break;
@@ -333,6 +342,16 @@ const teamMove =
   (ctx, ui) =>
     none({ ...ui, teamCursor: by < 0 ? Math.max(0, ui.teamCursor - 1) : Math.min(Math.max(0, (ctx.s.dashboard?.teams ?? []).length - 1), ui.teamCursor + 1) });
 
+/** A watcher's Tab: every CPU in turn (and the DMA device), though it holds none. */
+const watchMove =
+  (by: 1 | -1): Handler =>
+  (ctx, ui) => {
+    const game = ctx.s.game!;
+    const all: Actor[] = [...game.cpus.map((c) => c.cpu), ...(game.dma ? ["dma" as const] : [])];
+    const i = all.indexOf(selectedActor(ctx.s, ui));
+    return none({ ...ui, selected: all[(i + by + all.length) % all.length], menuCursor: 0 });
+  };
+
 /** The instructor's credentials for a dashboard command; null: not an instructor here (the key does nothing). */
 const creds = (ctx: InputContext) => (ctx.instructor ? { workshop: ctx.instructor.id, token: ctx.instructor.token } : null);
 
@@ -462,6 +481,13 @@ const HANDLERS: Record<Command, Handler> = {
   },
   dashboardBack: (_ctx, ui) => none({ ...ui, dashboard: false }),
 
+  watchLook: (ctx, ui) => none({ ...ui, introDone: ctx.s.game!.attempt }),
+  watchRefuse: (_ctx, ui) => flash(ui, WATCH_ONLY),
+  watchRefuseFix: (ctx, ui) => ((ctx.s.room?.level.knobs.length ?? 0) > 0 ? flash(ui, WATCH_ONLY) : null),
+  watchNext: watchMove(1),
+  watchPrev: watchMove(-1),
+  watchRefuseStep: (ctx, ui) => (ctx.s.game!.phase !== "over" ? flash(ui, WATCH_ONLY) : null),
+
   typeCancel: (_ctx, ui) => none({ ...ui, input: null }),
   typeErase: (_ctx, ui) => none({ ...ui, input: { ...ui.input!, text: ui.input!.text.slice(0, -1) } }),
   typeSend: (ctx, ui) => submitLine(ctx, ui),
@@ -518,18 +544,26 @@ export function replayTick(ui: UiState, steps: number): UiState {
  * could not be resumed, watch a workshop, take a free CPU on entering a room
  * (a player needs a seat to act; other CPUs stay with the bots).
  */
-export function autoMessages(prev: ClientState, next: ClientState, opts: { room?: string; watch?: { id: string; token: string } | null }): ClientMessageInput[] {
+export function autoMessages(
+  prev: ClientState,
+  next: ClientState,
+  opts: { room?: string; watch?: { id: string; token: string } | null; watchRoom?: boolean },
+): ClientMessageInput[] {
   const out: ClientMessageInput[] = [];
   if (!prev.player && next.player) {
-    if (opts.room && !next.room) out.push({ type: "join", room: opts.room.toUpperCase() });
+    // --watch: into the room as a watcher (no seat).
+    if (opts.room && !next.room) out.push({ type: "join", room: opts.room.toUpperCase(), ...(opts.watchRoom ? { watch: true } : {}) });
     if (opts.watch) out.push({ type: "watchWorkshop", workshop: opts.watch.id, token: opts.watch.token });
   }
   // A seat that could not be resumed (4003): the fresh session joins the same room again by its code.
-  if (prev.room && !next.room && prev.player && next.player && prev.player.id !== next.player.id) out.push({ type: "join", room: prev.room.code });
+  if (prev.room && !next.room && prev.player && next.player && prev.player.id !== next.player.id) {
+    out.push({ type: "join", room: prev.room.code, ...(prev.you?.watch ? { watch: true } : {}) });
+  }
   if (!prev.workshop && next.workshop) out.push({ type: "watchWorkshop", workshop: next.workshop.id, token: next.workshop.token });
   const joinedNow = next.room && next.you && (prev.you?.member !== next.you.member || prev.room?.code !== next.room.code);
   // In a versus room the player picks a side (the intro's seat list) instead of being handed one.
-  if (joinedNow && next.room && next.you && !next.room.versus) {
+  // A watcher takes no seat.
+  if (joinedNow && next.room && next.you && !next.room.versus && !next.you.watch) {
     const me = next.you.member;
     if (!next.room.seats.some((x) => x.holder === me)) {
       const free = next.room.seats.find((x) => x.holder === null);

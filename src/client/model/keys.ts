@@ -48,6 +48,9 @@ export const SCOPES = {
   intro: "the intro",
   lobby: "the lobby",
   dashboard: "the instructor's dashboard",
+  watchIntro: "a watcher's intro (joined with --watch)",
+  watchGame: "a watcher's game",
+  watchDebrief: "a watcher's debrief",
   typing: "typing a line (a name, a room code, an announcement, a workshop's title)",
   quit: "the quit question",
   help: "help",
@@ -67,6 +70,8 @@ export interface BarState {
   knobs?: boolean;
   /** The region scrolls (it is taller than the screen). */
   scroll?: boolean;
+  /** This client watches the room (joined with --watch): only the keys that look are on the bar. */
+  watch?: boolean;
 }
 
 /** A key bar item's words in a scope and state; null: not on the bar there. */
@@ -88,11 +93,13 @@ export interface KeyBinding {
   small?: true;
 }
 
-const live = (w: string) => (c: BarState) => (c.over ? null : w);
+/** A player's key while the attempt runs (a watcher has none). */
+const live = (w: string) => (c: BarState) => (c.over || c.watch ? null : w);
 const whenOver = (w: string) => (c: BarState) => (c.over ? w : null);
-const versus = (w: string) => (c: BarState) => (c.versus ? w : null);
-const withKnobs = (w: string) => (c: BarState) => (c.knobs ? w : null);
+const versus = (w: string) => (c: BarState) => (c.versus && !c.watch ? w : null);
+const withKnobs = (w: string) => (c: BarState) => (c.knobs && !c.watch ? w : null);
 const noReplay = (w: string) => (c: BarState) => (c.replay ? null : w);
+const player = (w: string) => (c: BarState) => (c.watch ? null : w);
 
 /**
  * The table. Order matters three ways: a key two bindings of one scope share
@@ -118,7 +125,7 @@ export const KEYS = [
   { command: "step", keys: ["Space"], screens: ["game"], words: "step the CPU shown in full (the ▸ one): it runs the line at the arrow", bar: live("step") },
   { command: "cpuNext", keys: ["Tab"], screens: ["game"], words: "the next CPU you may drive", bar: "CPU" },
   { command: "cpuPrev", keys: ["Shift+Tab"], screens: ["game"], words: "the previous CPU you may drive" },
-  { command: "cpuLook", keys: ["0-9"], screens: ["game"], words: "look at any CPU", bar: "CPU" },
+  { command: "cpuLook", keys: ["0-9"], screens: ["game"], words: "look at any CPU", bar: (c) => (c.watch ? "look at a CPU" : "CPU") },
   { command: "menu", keys: ["m"], screens: ["game"], words: "open the syscall menu where the CPU shown has a choice (Enter and Space open it too: a pick after Enter runs on, after Space steps once)" },
   { command: "hint", keys: ["h"], screens: ["game"], words: "the next rung of the hint ladder (costs 100 points)", bar: live("hint") },
   { command: "rewind", keys: ["u"], screens: ["game"], words: "rewind one step (costs 25 points)", bar: live("rewind") },
@@ -132,7 +139,7 @@ export const KEYS = [
   { command: "release", keys: ["x"], screens: ["game"], words: "hand the CPU shown back to its bot", bar: live("release") },
   { command: "dma", keys: ["d"], screens: ["game"], words: "step the DMA device (when players drive it)", bar: live("DMA") },
   { command: "reset", keys: ["R"], screens: ["game"], words: "reset the level (asks first; costs 50 points)", bar: live("reset") },
-  { command: "gameToLobby", keys: ["b"], screens: ["game"], words: "back to the lobby", bar: whenOver("lobby") },
+  { command: "gameToLobby", keys: ["b"], screens: ["game"], words: "back to the lobby", bar: (c) => (c.over || c.watch ? "lobby" : null) },
   { command: "log", keys: ["l"], screens: ["game"], words: "the whole event log and every hint so far, wrapped", bar: "log and hints" },
 
   { command: "menuUp", keys: ["↑"], screens: ["menu"], words: "move through the choices", bar: "choose" },
@@ -154,14 +161,14 @@ export const KEYS = [
   { command: "replayOn", keys: ["→"], screens: ["replay"], words: "step the replay back or on", bar: "step" },
   { command: "replayStop", keys: ["Esc"], screens: ["replay"], words: "stop the replay", bar: "stop" },
   { command: "replay", keys: ["p"], screens: ["debrief"], words: "replay the schedule step by step", bar: noReplay("replay") },
-  { command: "retry", keys: ["r"], screens: ["debrief"], words: "retry the level", bar: "retry" },
-  { command: "next", keys: ["n"], screens: ["debrief"], words: "the next level", bar: "next level" },
+  { command: "retry", keys: ["r"], screens: ["debrief"], words: "retry the level", bar: player("retry") },
+  { command: "next", keys: ["n"], screens: ["debrief"], words: "the next level", bar: player("next level") },
   { command: "finalMachine", keys: ["g"], screens: ["debrief"], words: "look at the final machine (g there: back to the debrief)", bar: noReplay("final machine") },
   { command: "debriefToLobby", keys: ["b"], screens: ["debrief"], words: "back to the lobby", bar: noReplay("lobby") },
 
   { command: "seatNext", keys: ["Tab"], screens: ["intro"], words: "versus: the next CPU", bar: versus("CPU") },
   { command: "seatPrev", keys: ["Shift+Tab"], screens: ["intro"], words: "versus: the previous CPU" },
-  { command: "seatPick", keys: ["0-9"], screens: ["intro"], words: "versus, when there is no fix to choose: that CPU", bar: (c) => (c.versus && !c.knobs ? "CPU" : null) },
+  { command: "seatPick", keys: ["0-9"], screens: ["intro"], words: "versus, when there is no fix to choose: that CPU", bar: (c) => (c.versus && !c.knobs && !c.watch ? "CPU" : null) },
   { command: "seatTake", keys: ["c"], screens: ["intro"], words: "versus: take the CPU for its side", bar: versus("take it (its side)") },
   { command: "seatRelease", keys: ["x"], screens: ["intro"], words: "versus: hand it back", bar: versus("hand it back") },
   { command: "start", keys: ["Enter"], also: ["Space"], screens: ["intro"], words: "start the level (versus: take a CPU first)", bar: "start" },
@@ -191,6 +198,16 @@ export const KEYS = [
   { command: "hintTeam", keys: ["h"], screens: ["dashboard"], words: "release the next hint to the team under the cursor (free for them)", bar: "hint to team" },
   { command: "hintAll", keys: ["H"], screens: ["dashboard"], words: "release the next hint to every team (free for them)", bar: "hint to all" },
   { command: "dashboardBack", keys: ["b"], screens: ["dashboard"], words: "leave the dashboard", bar: "back" },
+
+  // A watcher (joined with --watch) looks: the keys that would act say so instead of asking the server.
+  { command: "watchLook", keys: ["Enter"], also: ["Space"], screens: ["watchIntro"], words: "look at the game (a watcher starts nothing)", bar: "look at the game" },
+  { command: "watchRefuse", keys: ["c", "x", "←", "→"], screens: ["watchIntro"], words: "refused: a watcher does not act" },
+  { command: "watchRefuseFix", keys: ["1-9"], screens: ["watchIntro"], words: "refused where there is a fix to choose" },
+  { command: "watchNext", keys: ["Tab"], screens: ["watchGame"], words: "the next or previous CPU, every one (and the DMA device)", bar: "look at a CPU" },
+  { command: "watchPrev", keys: ["Shift+Tab"], screens: ["watchGame"], words: "the next or previous CPU, every one (and the DMA device)" },
+  { command: "watchRefuse", keys: ["Enter", "m", "d", "h", "u", "R", "c", "x"], screens: ["watchGame"], words: "refused: a watcher does not act" },
+  { command: "watchRefuseStep", keys: ["Space"], screens: ["watchGame"], words: "refused while the attempt runs" },
+  { command: "watchRefuse", keys: ["r", "n"], screens: ["watchDebrief"], words: "refused: a watcher does not act" },
 
   { command: "typeCancel", keys: ["Esc"], screens: ["typing"], words: "cancel the line" },
   { command: "typeErase", keys: ["Backspace", "Delete"], screens: ["typing"], words: "erase the last character" },

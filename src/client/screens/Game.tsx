@@ -74,7 +74,7 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
   const wrap = (t: string, w: number) => wrapLine(t, w);
 
   let body;
-  if (ui.overlay === "help") body = <Help height={L.bodyH + L.logH} width={cols} scroll={ui.scroll} first={["game"]} />;
+  if (ui.overlay === "help") body = <Help height={L.bodyH + L.logH} width={cols} scroll={ui.scroll} first={s.you?.watch ? ["watchGame", "game"] : ["game"]} />;
   else if (ui.overlay === "quit") body = <Confirm question="Quit Faultline? (your seat is released)" scope="quit" />;
   else if (ui.overlay === "log") body = <LogOverlay s={s} ui={ui} cols={cols} height={L.bodyH + L.logH} />;
   else if (ui.overlay === "reset") body = <Confirm question="Reset the level to its start? (counts against the score)" scope="reset" />;
@@ -108,7 +108,7 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
       {body}
       {overlayTakesAll ? null : <EventLog log={s.log} height={L.logH} width={cols} />}
       <StatusLine flash={statusFlash(s.flash, game.waiting ?? null)} fallback={game.phase === "over" ? "This attempt is over: g shows the debrief." : solverLine(room.solver)} />
-      <KeyBar width={cols} keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu", log: ui.overlay === "log" })} />
+      <KeyBar width={cols} keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu", log: ui.overlay === "log", watch: s.you?.watch === true })} />
     </Box>
   );
 }
