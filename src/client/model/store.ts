@@ -4,7 +4,7 @@
 // said, plus a bounded event log in words.
 
 import { myResult, mySides } from "./game.js";
-import { TALK_KEYS } from "./talk.js";
+import { keyOf } from "./keys.js";
 import type { ChatEntry, DashboardTeam, GameEvent, GameView, LevelInfo, Listing, Mark, Plan, Result, RoomInfo, ServerMessage, ServerMessageOf, TraceEntry } from "../../protocol/server.js";
 import { safeDeep } from "./safe.js";
 
@@ -327,7 +327,7 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
       const who = msg.change.by === me ? "You" : msg.change.name;
       if (msg.change.kind === "dropped") return log(next, "talk", `${who} dropped the plan.`);
       if (msg.change.kind === "cleared" || !msg.plan) return log(next, "talk", "The plan was for the last level: it is gone.");
-      return log(next, "talk", `${who} proposed a plan: ${msg.plan.schedule} (${planSummary(msg.plan)}). Press ${TALK_KEYS.planStep} to play it item by item.`);
+      return log(next, "talk", `${who} proposed a plan: ${msg.plan.schedule} (${planSummary(msg.plan)}). Press ${keyOf("planStep")} to play it item by item.`);
     }
     case "ack": // the update that follows carries the new state
     case "replay":

@@ -1,29 +1,19 @@
 // Talk on screen (issue 17): the room's chat panel, the plan's preview as a
 // timeline, and marks in a listing. Pure functions of what the server sent.
-// The keys are here in one small table (model/input.ts reads them).
+// The keys are rows of the key table (model/keys.ts).
 
 import type { ChatEntry, GameView, Mark, Plan } from "../../protocol/server.js";
 import { wrapLine } from "./layout.js";
 import type { PanelLine } from "./machine.js";
 import { timelineLines, timelineRows } from "./timeline.js";
-
-/** The game's talk keys: open the chat line, mark lines of the CPU shown, propose a plan, play its next item. */
-export const TALK_KEYS = { chat: "t", mark: "k", plan: "P", planStep: "." } as const;
-
-/** What each key does, for the key bar, the help screen and the README. */
-export const TALK_HELP = {
-  chat: "say something to the room: a one-line input (Enter sends, Esc leaves it)",
-  mark: "mark lines of the CPU shown: ↑↓ a line, s stop here, r run to here, x clear, Esc done",
-  plan: "propose a plan in the schedule syntax (1+ 0+ 1+); an empty line records the moves so far, - drops it",
-  planStep: "play the plan's next item (a step or a run, yours to make like any other)",
-} as const;
+import { keyOf } from "./keys.js";
 
 /** The symbol a mark shows in a listing, before the line. */
 export const MARK_SYMBOL: Record<Mark["kind"], string> = { stop: "⊘", "run-to": "⇥" };
 
 /** The chat as panel lines: the newest that fit in `height` rows, each "name: text" wrapped; `input` is the line being typed. */
 export function chatLines(chat: readonly ChatEntry[], me: string | null, width: number, height: number, input: string | null, watching = false): PanelLine[] {
-  const head: PanelLine = { text: input !== null ? "Chat (Enter sends · Esc leaves)" : watching ? "Chat (watchers listen)" : `Chat (${TALK_KEYS.chat}: say something)`, head: true };
+  const head: PanelLine = { text: input !== null ? "Chat (Enter sends · Esc leaves)" : watching ? "Chat (watchers listen)" : `Chat (${keyOf("chat")}: say something)`, head: true };
   const room = Math.max(0, height - 1 - (input === null ? 0 : 1));
   const body: PanelLine[] = [];
   for (let i = chat.length - 1; i >= 0 && body.length < room; i--) {
@@ -57,7 +47,7 @@ export function attemptChat(chat: readonly ChatEntry[], attempt: string, me: str
  */
 export function planLines(plan: Plan, at: GameView["plan"], lanes: string[], dma: boolean, steps: number, width: number): PanelLine[] {
   const ends = plan.ends.oracle ? `ends: the race at step ${plan.ends.oracle.step}, ${plan.ends.preemptions} preemption${plan.ends.preemptions === 1 ? "" : "s"}` : plan.ends.finished ? "ends: every CPU finishes, no race" : `ends after ${plan.trace.length} steps, no race yet`;
-  const out: PanelLine[] = [{ text: `Plan by ${plan.name} (${TALK_KEYS.planStep} plays the next item)`, head: true }];
+  const out: PanelLine[] = [{ text: `Plan by ${plan.name} (${keyOf("planStep")} plays the next item)`, head: true }];
   for (const w of wrapLine(`${plan.schedule} · ${ends}`, width)) out.push({ text: w });
   const tl = timelineRows(plan.trace, lanes, dma, plan.ends.oracle?.step ?? null, width, steps > 0 ? Math.min(steps, plan.trace.length) : null);
   out.push(...timelineLines(tl).map((text) => ({ text })));

@@ -17,7 +17,7 @@ import { gameLayout, wrapLine } from "../model/layout.js";
 import { cpuListing, cpuPanel } from "../model/listing.js";
 import { machinePanel, NO_VIEW, type PanelLine } from "../model/machine.js";
 import { MARK_WORDS, type Flash } from "../model/store.js";
-import { chatLines, MARK_SYMBOL, planLines, TALK_HELP } from "../model/talk.js";
+import { chatLines, MARK_SYMBOL, planLines } from "../model/talk.js";
 import { laneLabel } from "../model/timeline.js";
 import type { ScreenProps } from "./props.js";
 
@@ -81,10 +81,10 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
   const wrap = (t: string, w: number) => wrapLine(t, w);
 
   let body;
-  if (ui.overlay === "help") body = <Help height={L.bodyH + L.logH} scroll={ui.scroll} />;
-  else if (ui.overlay === "quit") body = <Confirm question="Quit Faultline? (your seat is released)" />;
+  if (ui.overlay === "help") body = <Help height={L.bodyH + L.logH} width={cols} scroll={ui.scroll} first={s.you?.watch ? ["watchGame", "game"] : ["game"]} />;
+  else if (ui.overlay === "quit") body = <Confirm question="Quit Faultline? (your seat is released)" scope="quit" />;
   else if (ui.overlay === "log") body = <LogOverlay s={s} ui={ui} cols={cols} height={L.bodyH + L.logH} />;
-  else if (ui.overlay === "reset") body = <Confirm question="Reset the level to its start? (counts against the score)" />;
+  else if (ui.overlay === "reset") body = <Confirm question="Reset the level to its start? (counts against the score)" scope="reset" />;
   else if (ui.overlay === "menu" && sel !== "dma") {
     const l = listings[sel];
     body = <MenuOverlay title={`${l.tag} is at a syscall menu: what does it run next?`} choices={l.choices} cursor={ui.menuCursor} />;
@@ -135,7 +135,7 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
     }
   }
   // The plan's one-line input takes the status line while it is open.
-  const planInput = ui.input?.field === "plan" ? `Plan: ${ui.input.text}▏ (${TALK_HELP.plan}; Enter sends, Esc cancels)` : null;
+  const planInput = ui.input?.field === "plan" ? `Plan: ${ui.input.text}▏ (the schedule syntax, e.g. 1+ 0+ 1+; an empty line records the moves so far, - drops the plan; Enter sends, Esc cancels)` : null;
   return (
     <Box flexDirection="column" width={cols}>
       {top.map((t, i) => (
