@@ -77,7 +77,8 @@ describe("the game screen", () => {
     const help = renderToString(<Game {...props(s, { overlay: "help" })} />, { columns: 120 });
     fits(help, 120, 40);
     expect(help).toContain("Help (Esc or ? closes)");
-    expect(help).toContain("PTEs:");
+    // The game's keys lead, then the symbols begin (talk's keys pushed the PTE legend below the first page).
+    expect(help).toContain("CPUs:   ▶ ready");
     const quit = renderToString(<Game {...props(s, { overlay: "quit" })} />, { columns: 120 });
     expect(quit).toContain("Quit Faultline?");
     expect(quit).toContain("y yes · n or Esc no");

@@ -145,7 +145,7 @@ export const KEYS = [
   { command: "log", keys: ["l"], screens: ["game"], words: "the whole event log and every hint so far, wrapped", bar: "log and hints" },
 
   // Talk (issue 17): a chat line, marks on the code, a plan the room plays item by item.
-  { command: "chat", keys: ["t"], screens: ["game", "debrief"], words: "say something to the room (a one-line input: Enter sends, Esc leaves it)", bar: player("chat") },
+  { command: "chat", keys: ["t"], screens: ["game"], words: "say something to the room (a one-line input: Enter sends, Esc leaves it)", bar: player("chat") },
   { command: "mark", keys: ["k"], screens: ["game"], words: "mark lines of the CPU shown for the room: stop here, run to here", bar: live("mark") },
   { command: "plan", keys: ["P"], screens: ["game"], words: "propose a plan (1+ 0+ 1+; empty: the moves so far; -: drop it)", bar: live("plan") },
   { command: "planStep", keys: ["."], screens: ["game"], words: "play the plan's next item (your own step or run)", bar: live("plan step") },
@@ -178,6 +178,7 @@ export const KEYS = [
   { command: "retry", keys: ["r"], screens: ["debrief"], words: "retry the level", bar: player("retry") },
   { command: "next", keys: ["n"], screens: ["debrief"], words: "the next level", bar: player("next level") },
   { command: "finalMachine", keys: ["g"], screens: ["debrief"], words: "look at the final machine (g there: back to the debrief)", bar: noReplay("final machine") },
+  { command: "chat", keys: ["t"], screens: ["debrief"], words: "say something to the room (a one-line input: Enter sends, Esc leaves it)", bar: player("chat") },
   { command: "debriefToLobby", keys: ["b"], screens: ["debrief"], words: "back to the lobby", bar: noReplay("lobby") },
 
   { command: "seatNext", keys: ["Tab"], screens: ["intro"], words: "versus: the next CPU", bar: versus("CPU") },
