@@ -674,7 +674,7 @@ export class Room {
   // ------------------------------------------------------------------ lifecycle
 
   private armIdle(): void {
-    // Workshop rooms too (the hub keeps them while their dashboard is watched, and rebuilds them for it).
+    // Workshop rooms too (the registry keeps them while their dashboard is watched, and rebuilds them for it).
     this.cancelIdle();
     this.idleTimer = setTimeout(() => {
       if (this.members.size === 0) this.host.idle(this);
