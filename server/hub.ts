@@ -14,7 +14,7 @@ import type { LevelInfo, ServerMessage } from "../src/protocol/server.js";
 import { negotiate, SERVER_VERSION, SUPPORTED_PROTOCOLS } from "../src/protocol/version.js";
 import { limitKey } from "./address.js";
 import { commandOf, isGameMessage, parseFrame, ridOf, type GameMessage } from "./frame.js";
-import { publicId } from "./ids.js";
+import { publicId, roomCode } from "./ids.js";
 import type { ServerLog } from "./log.js";
 import type { Limits, Timing } from "./options.js";
 import { Peer, type SocketLike } from "./peer.js";
@@ -22,7 +22,8 @@ import { KeyedLimiter, TokenBucket } from "./ratelimit.js";
 import { Registry } from "./registry.js";
 import type { Member, Player, Room } from "./room.js";
 import type { SolverPool } from "./solver/pool.js";
-import type { Storage } from "./storage/port.js";
+import type { Outbox } from "./outbox.js";
+import type { Need, Storage } from "./storage/port.js";
 import type { Workshop } from "./workshop.js";
 import { isWorkshopMessage, workshopCommand } from "./workshop-commands.js";
 
@@ -44,6 +45,13 @@ export interface Conn {
   replays?: TokenBucket;
   /** After hello: closes the connection (4012) once it has sent nothing for idleMs while in no room and watching nothing. */
   idleTimer: NodeJS.Timeout | null;
+  /**
+   * Frames that arrived while this connection waits on a load from an asynchronous store (or
+   * another node): handled in order once it is done. Null while nothing waits.
+   */
+  backlog: (string | null)[] | null;
+  /** A room code checked free in the store before a create (asynchronous stores). */
+  freeCode?: string;
 }
 
 export interface HubConfig {
@@ -57,6 +65,8 @@ export interface HubConfig {
   slog: ServerLog;
   /** Where level settings are solved (worker threads); one per server. */
   solver: SolverPool;
+  /** Where messages wait for an asynchronous store's commits (outbox.ts); none with a synchronous store. */
+  outbox?: Outbox;
 }
 
 export class Hub {
@@ -153,7 +163,7 @@ export class Hub {
     const conn: Conn = {
       peer: new Peer(ws, { softBytes: this.limits.softBufferBytes, hardBytes: this.limits.hardBufferBytes, dropAfterMs: this.timing.closeMs }, (stream) =>
         stream === "room" ? (conn.member?.room.stateMessage() ?? null) : (conn.watching?.dashboardMessage() ?? null),
-      ),
+      this.cfg.outbox ?? null),
       ip,
       key: limitKey(ip),
       bucket: new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst, this.now()),
@@ -164,6 +174,7 @@ export class Hub {
       watching: null,
       helloTimer: null,
       idleTimer: null,
+      backlog: null,
     };
     conn.helloTimer = setTimeout(() => conn.peer.close(CloseCode.WITH_ERROR, "no hello"), this.timing.helloTimeoutMs);
     conn.helloTimer.unref();
@@ -183,15 +194,98 @@ export class Hub {
     }
     conn.strikes = 0;
     conn.idleTimer?.refresh();
-    let rid: number | undefined;
-    let type = "(unparsed)";
+    // In arrival order: behind a frame that waits on the store, every later one waits too.
+    if (conn.backlog) return void conn.backlog.push(data);
+    this.handle(conn, data);
+  }
+
+  /** Parse and dispatch one frame, first loading what it reads if the store is asynchronous. */
+  private handle(conn: Conn, data: string | null): void {
+    const parsed = parseFrame(data);
+    if (!parsed.ok) return this.error(conn, parsed.rid, parsed.code, parsed.message);
+    const msg = parsed.msg;
+    let waiting: Promise<void> | null = null;
+    this.guarded(conn, msg, () => (waiting = this.prepare(conn, msg)));
+    if (!waiting) return this.guarded(conn, msg, () => this.dispatch(conn, msg));
+    conn.backlog = [];
+    (waiting as Promise<void>).then(
+      () => this.resumeAfter(conn, msg),
+      (e: unknown) => {
+        this.guarded(conn, msg, () => {
+          throw e;
+        });
+        this.drain(conn);
+      },
+    );
+  }
+
+  private resumeAfter(conn: Conn, msg: ClientMessage): void {
+    if (!this.conns.has(conn)) return;
+    this.guarded(conn, msg, () => this.dispatch(conn, msg));
+    this.drain(conn);
+  }
+
+  /** The frames that waited, in order, until one has to wait again. */
+  private drain(conn: Conn): void {
+    const queued = conn.backlog ?? [];
+    conn.backlog = null;
+    while (queued.length > 0 && this.conns.has(conn)) {
+      this.handle(conn, queued.shift()!);
+      if (conn.backlog) {
+        (conn.backlog as (string | null)[]).push(...queued);
+        return;
+      }
+    }
+  }
+
+  /**
+   * What an asynchronous store must load before this message reads it: a room not in memory,
+   * a workshop and its rooms, an earlier attempt's log, a free room code. Null: nothing (and
+   * always null with a synchronous store: SQLite and memory answer at once).
+   */
+  private prepare(conn: Conn, msg: ClientMessage): Promise<void> | null {
+    const load = this.storage.load;
+    if (!load || !conn.player) return null;
+    const reg = this.registry;
+    const st = this.storage;
+    const withRooms = async (id: string) => {
+      if (!reg.workshops.has(id)) await load({ workshops: [id] });
+      const missing = st.workshopRooms(id).filter((c) => !reg.rooms.has(c));
+      if (missing.length) await load({ rooms: missing });
+    };
+    switch (msg.type) {
+      case "join":
+        return reg.rooms.has(msg.room) ? null : load({ rooms: [msg.room] });
+      case "create": {
+        const codes = Array.from({ length: 4 }, roomCode).filter((c) => !reg.rooms.has(c));
+        const need: Need = { rooms: codes, ...(msg.workshop !== undefined && !reg.workshops.has(msg.workshop) ? { workshops: [msg.workshop] } : {}) };
+        return load(need).then(() => {
+          conn.freeCode = codes.find((c) => st.getRoom(c) === null);
+        });
+      }
+      case "watchWorkshop":
+      case "pauseWorkshop":
+      case "resumeWorkshop":
+      case "releaseHint":
+      case "announce":
+        return withRooms(msg.workshop);
+      case "replay": {
+        const room = conn.member?.room;
+        if (!room) return null;
+        const wanted = msg.attempt ?? [...st.attempts(room.code)].reverse().find((a) => a.result !== null)?.id;
+        return wanted === undefined || wanted === room.attempt.id ? null : load({ attempts: [wanted] });
+      }
+      default:
+        return null;
+    }
+  }
+
+  /** Run `fn` for `msg`: a refusal becomes its typed error, anything else `internal`. */
+  private guarded(conn: Conn, msg: ClientMessage, fn: () => void): void {
+    const rid = "rid" in msg ? msg.rid : undefined;
+    const type = msg.type;
     try {
-      const parsed = parseFrame(data);
-      if (!parsed.ok) return this.error(conn, parsed.rid, parsed.code, parsed.message);
-      const msg = parsed.msg;
-      rid = "rid" in msg ? msg.rid : undefined;
-      type = msg.type;
-      this.dispatch(conn, msg);
+      fn();
     } catch (e) {
       if (e instanceof GameError) {
         const room = conn.member?.room;
@@ -356,6 +450,8 @@ export class Hub {
     // Checked before the creation is charged: a full server does not spend the address's budget.
     this.registry.roomSpace(conn.key);
     this.creation(conn);
+    const code = conn.freeCode;
+    conn.freeCode = undefined;
     const room = this.registry.createRoom(conn.key, {
       level: level.id,
       // No choice: every level the room plays gets its own default bots (Room.policy).
@@ -364,7 +460,7 @@ export class Hub {
       versus: msg.versus === true || level.mode === "versus",
       workshop: w?.id ?? null,
       team: msg.team ?? (w ? player.name : null),
-    }, level, w);
+    }, level, w, code);
     this.enter(conn, player, room, msg.rid);
   }
 

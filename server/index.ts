@@ -26,6 +26,7 @@ import { MemoryStorage } from "./storage/memory.js";
 import { SqliteStorage } from "./storage/sqlite.js";
 import type { Storage } from "./storage/port.js";
 import { describeFault, faultOf, GuardedStorage } from "./storage/guard.js";
+import { Outbox } from "./outbox.js";
 
 export type { ServerOptions, Timing, Limits } from "./options.js";
 export type { ResultRow, Storage } from "./storage/port.js";
@@ -52,6 +53,16 @@ function openSqlite(path: string): SqliteStorage {
   }
 }
 
+/** Open the PostgreSQL store; pg is imported only here, so a server without --postgres never loads it. */
+async function openPostgres(url: string, schema: string | undefined, onFatal: (e: Error) => void): Promise<Storage> {
+  const { PgStorage, redactUrl } = await import("./storage/postgres.js");
+  try {
+    return await PgStorage.open(url, { ...(schema !== undefined ? { schema } : {}), onFatal });
+  } catch (e) {
+    throw new StorageOpenError(redactUrl(url), e instanceof Error ? e.message : String(e));
+  }
+}
+
 export interface RunningServer {
   /** ws://host:port/ */
   url: string;
@@ -62,6 +73,12 @@ export interface RunningServer {
   hub: Hub;
   /** Close every connection (4001 SERVER_SHUTDOWN), stop listening, close the database we opened. */
   close(): Promise<void>;
+  /**
+   * Settles if the server had to stop on its own: an asynchronous store (PostgreSQL) could not
+   * commit a write. Every connection is then cut (1006, resumable) and nothing written after
+   * the failed write is acknowledged. Never settles otherwise.
+   */
+  failed: Promise<Error>;
 }
 
 const SUBPROTOCOLS = new Set(SUPPORTED_PROTOCOLS.map(subprotocol));
@@ -73,12 +90,22 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const host = opts.host ?? "127.0.0.1";
   const ownStorage = opts.storage === undefined;
-  const storage = opts.storage ?? (opts.db !== undefined ? openSqlite(opts.db) : new MemoryStorage());
   const log = opts.log ?? (() => {});
   const now = opts.now ?? Date.now;
   const slog = new ServerLog(log, now);
+  // A write an asynchronous store cannot commit stops the server (fail-stop: see storage/postgres.ts).
+  let fail!: (e: Error) => void;
+  const failed = new Promise<Error>((resolve) => (fail = resolve));
+  let stopping: ((e: Error) => void) | null = null;
+  const fatal = (e: Error) => {
+    slog.line("error", "storage-fatal", `a write could not be committed (${e.message}): stopping; nothing after it was acknowledged`);
+    stopping?.(e);
+    fail(e);
+  };
+  const outbox = new Outbox(fatal);
+  const storage: Storage = opts.storage ?? (opts.postgres !== undefined ? await openPostgres(opts.postgres, opts.postgresSchema, fatal) : opts.db !== undefined ? openSqlite(opts.db) : new MemoryStorage());
   // The hub writes through the guard: a database that stops taking writes is a named, typed fault.
-  const guarded = new GuardedStorage(storage, slog, now, timing.storageProbeMs);
+  const guarded = new GuardedStorage(storage, slog, now, timing.storageProbeMs, storage.written ? outbox : null);
   // Sockets are file descriptors: cap them below the open-file limit (raised where allowed), and say so.
   const openFiles = opts.openFiles !== undefined ? { soft: opts.openFiles, hard: opts.openFiles, raisedFrom: null } : raiseOpenFiles();
   const budget = socketBudget(openFiles.soft, limits.maxConnections);
@@ -89,9 +116,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const solver = new SolverPool(opts.solver, log);
   let hub: Hub;
   try {
-    hub = new Hub({ storage: guarded, levels: opts.levels ?? loadCampaign(), timing, limits, now, log, slog, solver });
+    hub = new Hub({ storage: guarded, levels: opts.levels ?? loadCampaign(), timing, limits, now, log, slog, solver, ...(storage.written ? { outbox } : {}) });
   } catch (e) {
-    if (ownStorage) storage.close();
+    if (ownStorage) await storage.close();
     await solver.close();
     throw e;
   }
@@ -263,7 +290,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     });
   }).catch(async (e: unknown) => {
     clearInterval(heartbeat);
-    if (ownStorage) storage.close();
+    if (ownStorage) await storage.close();
     await solver.close();
     throw e;
   });
@@ -299,9 +326,17 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         http.closeAllConnections();
       });
       await solver.close();
-      if (ownStorage) guarded.close();
+      // An asynchronous store commits what it holds before it closes.
+      if (ownStorage) await guarded.close();
       else guarded.stop();
     })());
+  stopping = (e) => {
+    // The outbox has stopped (nothing after the failed write goes out): cut the sockets. Clients
+    // resume (1006 is resumable) once this server, or another node, is back.
+    for (const c of hub.conns) c.peer.terminate();
+    void close().catch(() => {});
+    void e;
+  };
 
-  return { url, host, port, storage, hub, close };
+  return { url, host, port, storage, hub, close, failed };
 }

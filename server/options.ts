@@ -142,8 +142,15 @@ export interface ServerOptions {
   host?: string;
   /** SQLite file; omitted (and no `storage`): an in-memory store that ends with the server. */
   db?: string;
-  /** An injected Storage (tests); wins over `db`. */
+  /** An injected Storage (tests); wins over `db` and `postgres`. */
   storage?: Storage;
+  /**
+   * A PostgreSQL connection string (postgres://USER@HOST:PORT/DB): store everything there
+   * instead of SQLite (server/storage/postgres.ts). Wins over `db`. pg is loaded only then.
+   */
+  postgres?: string;
+  /** The PostgreSQL schema for the tables (default "faultline"; tests use one each). */
+  postgresSchema?: string;
   /** The campaign (default: levels/campaign.yaml). */
   levels?: Level[];
   timing?: Partial<Timing>;

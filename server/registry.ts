@@ -92,6 +92,7 @@ export class Registry implements RoomHost {
     if (w && w.watchers.size > 0) return;
     room.dispose();
     this.rooms.delete(room.code);
+    this.storage.forget?.(room.code);
     const key = this.roomKey.get(room.code);
     if (key !== undefined) {
       this.roomKey.delete(room.code);
@@ -145,9 +146,10 @@ export class Registry implements RoomHost {
   }
 
   /** A new room, created from the address behind `key` (roomSpace's limits apply). */
-  createRoom(key: string, rec: Omit<RoomRecord, "code" | "createdAt">, level: Level, w: Workshop | null): Room {
+  createRoom(key: string, rec: Omit<RoomRecord, "code" | "createdAt">, level: Level, w: Workshop | null, free?: string): Room {
     const mine = this.roomSpace(key);
-    let code = roomCode();
+    // `free`: a code an asynchronous store checked (its rooms are not all in memory).
+    let code = free ?? roomCode();
     for (let i = 0; i < 20 && (this.rooms.has(code) || this.storage.getRoom(code)); i++) code = roomCode();
     const room = Room.create(this, { ...rec, code, createdAt: this.now() }, level);
     this.rooms.set(code, room);

@@ -32,6 +32,7 @@ import type { LogEntry } from "../../src/game/replay.js";
 import { resultSchema, type Result } from "../../src/protocol/server.js";
 import type { AttemptRecord, FinishedAttempt, Need, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
 import { resultRow } from "./rows.js";
+export { redactUrl } from "../url.js";
 
 export const PG_SCHEMA_VERSION = 1;
 export const DEFAULT_PG_SCHEMA = "faultline";
@@ -127,17 +128,6 @@ type Row = Record<string, unknown>;
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const copy = <T>(v: T): T => structuredClone(v);
-
-/** A connection string with the password left out (for logs and messages). */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "(unparsable postgres URL)";
-  }
-}
 
 export class PgStorage implements Storage {
   // What this store holds (see the top of the file).

@@ -35,8 +35,9 @@ Usage:
   faultline new ID [--race R] [--kernel G] [--from LEVEL] [--out FILE]
                                 start a level file from a campaign level of a race
   faultline serve [--port N] [--db FILE] [--host H] [--trust-proxy ADDR[,ADDR...]] [--levels DIR]
+                [--postgres URL [--schema S]]
                                 run the multiplayer server (loopback unless --host says otherwise)
-  faultline results --workshop ID [--csv|--json] [--db FILE]
+  faultline results --workshop ID [--csv|--json] [--db FILE | --postgres URL [--schema S]]
                                 export a workshop's results from the server's database
   faultline help [COMMAND]      this text, or a command's
 
@@ -134,16 +135,25 @@ ran, and what changed. Stops at the first oracle that fires.
   --json         print {level, knobs, steps, oracle, finished}
 `,
   serve: `Usage: faultline serve [--port N] [--db FILE] [--host H] [--trust-proxy ADDR[,ADDR...]] [--levels DIR]
+                       [--postgres URL [--schema S]]
 
 Run the multiplayer game server: rooms, seats, bots, workshops, all saved to a
-SQLite database. Clients speak the WebSocket protocol in docs/protocol.md.
-Stop it with Ctrl-C; rooms and results stay in the database.
+SQLite database (or PostgreSQL). Clients speak the WebSocket protocol in
+docs/protocol.md. Stop it with Ctrl-C; rooms and results stay in the database.
 
   --port N     TCP port (default 7373; 0 picks a free one, printed on start)
   --db FILE    database file (default $FAULTLINE_DB, else
                $XDG_DATA_HOME/faultline/faultline.db, else ~/.local/share/faultline/faultline.db)
   --host H     address to listen on (default 127.0.0.1, this machine only;
                0.0.0.0 serves the network, unencrypted)
+  --postgres URL
+               keep everything in PostgreSQL instead of SQLite (default
+               $FAULTLINE_POSTGRES unless --db is given), e.g.
+               postgres://faultline@127.0.0.1:5432/faultline. Tables are
+               created (and migrated) in the schema --schema S (default
+               faultline). An action is acknowledged once PostgreSQL has
+               committed it; a write it cannot commit stops the server (exit
+               70), and nothing after that write was acknowledged.
   --levels DIR also offer the level files (*.yaml) in DIR, after the campaign.
                Each is loaded and verified at start (as faultline lint does);
                one that fails is named on stderr and skipped. Players see
@@ -180,16 +190,18 @@ The server runs on a worker thread with a 32 MiB V8 semi-space, which keeps
 garbage-collection pauses rare at a workshop's load. Setting the heap yourself
 (NODE_OPTIONS=--max-semi-space-size=N) runs it on the main thread with yours.
 `,
-  results: `Usage: faultline results --workshop ID [--csv|--json] [--db FILE]
+  results: `Usage: faultline results --workshop ID [--csv|--json] [--db FILE | --postgres URL [--schema S]]
 
 Print every finished attempt of a workshop's teams: level, outcome, steps and
 par, hints, rewinds, duration and score. Reads the database faultline serve
-writes (the same default as serve's --db).
+writes (the same default as serve's --db, or its PostgreSQL).
 
   --workshop ID  the workshop id the instructor got when creating it
   --csv          comma-separated values with a header row
   --json         an array of objects, one per attempt
   --db FILE      the server's database file
+  --postgres URL the server's PostgreSQL (default $FAULTLINE_POSTGRES unless
+                 --db is given); --schema S its schema (default faultline)
 `,
 };
 
