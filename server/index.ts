@@ -63,6 +63,17 @@ async function openPostgres(url: string, schema: string | undefined, onFatal: (e
   }
 }
 
+/** One node of several: ioredis is imported only here, with --redis. */
+async function openCluster(opts: ServerOptions, slog: ServerLog): Promise<import("./cluster/cluster.js").Cluster> {
+  const { Cluster } = await import("./cluster/cluster.js");
+  const { redactUrl } = await import("./url.js");
+  try {
+    return await Cluster.open({ redis: opts.redis!, ...opts.cluster }, (level, event, msg) => slog.limited(level, event, msg, {}, `${event}|${msg.slice(0, 40)}`));
+  } catch (e) {
+    throw new StorageOpenError(redactUrl(opts.redis!), `Redis: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 export interface RunningServer {
   /** ws://host:port/ */
   url: string;
@@ -71,6 +82,8 @@ export interface RunningServer {
   storage: Storage;
   /** The rooms, workshops and connections (for embedding and tests; treat as read-only). */
   hub: Hub;
+  /** This node's id, when it is one of several (--redis). */
+  node: string | null;
   /** Close every connection (4001 SERVER_SHUTDOWN), stop listening, close the database we opened. */
   close(): Promise<void>;
   /**
@@ -103,6 +116,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     fail(e);
   };
   const outbox = new Outbox(fatal);
+  if (opts.redis !== undefined && opts.postgres === undefined && !opts.storage?.written) throw new StorageOpenError(opts.redis, "several nodes share PostgreSQL: give --postgres URL with --redis");
   const storage: Storage = opts.storage ?? (opts.postgres !== undefined ? await openPostgres(opts.postgres, opts.postgresSchema, fatal) : opts.db !== undefined ? openSqlite(opts.db) : new MemoryStorage());
   // The hub writes through the guard: a database that stops taking writes is a named, typed fault.
   const guarded = new GuardedStorage(storage, slog, now, timing.storageProbeMs, storage.written ? outbox : null);
@@ -113,11 +127,19 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   limits.maxConnectionsPerAddress = Math.max(1, Math.min(limits.maxConnectionsPerAddress, Math.floor(limits.maxConnections / 2)));
   // Validated before anything is opened: a typo here must not leave the server trusting nobody silently.
   const trusted = new TrustedProxies(opts.trustProxy ?? []);
+  let cluster: import("./cluster/cluster.js").Cluster | null = null;
+  try {
+    if (opts.redis !== undefined) cluster = await openCluster(opts, slog);
+  } catch (e) {
+    if (ownStorage) await storage.close();
+    throw e;
+  }
   const solver = new SolverPool(opts.solver, log);
   let hub: Hub;
   try {
-    hub = new Hub({ storage: guarded, levels: opts.levels ?? loadCampaign(), timing, limits, now, log, slog, solver, ...(storage.written ? { outbox } : {}) });
+    hub = new Hub({ storage: guarded, levels: opts.levels ?? loadCampaign(), timing, limits, now, log, slog, solver, ...(storage.written ? { outbox } : {}), ...(cluster ? { cluster } : {}) });
   } catch (e) {
+    await cluster?.close();
     if (ownStorage) await storage.close();
     await solver.close();
     throw e;
@@ -139,6 +161,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         ok: f === null,
         protocol: SUPPORTED_PROTOCOLS,
         rooms: hub.registry.rooms.size,
+        ...(cluster ? { node: cluster.id, relayed: cluster.status().relayed, proxied: cluster.status().proxied } : {}),
         connections: hub.conns.size,
         storage: f ? { ok: false, code: f.code, error: describeFault(f), since: new Date(f.since).toISOString() } : { ok: true },
       }));
@@ -290,6 +313,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     });
   }).catch(async (e: unknown) => {
     clearInterval(heartbeat);
+    await cluster?.close();
     if (ownStorage) await storage.close();
     await solver.close();
     throw e;
@@ -300,6 +324,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const port = typeof addr === "object" && addr ? addr.port : 0;
   const url = `ws://${host.includes(":") ? `[${host}]` : host}:${port}/`;
   log(`faultline: serving on ${url}`);
+  if (cluster) {
+    await cluster.start(hub, storage.written ? outbox : null, url);
+    slog.line("info", "node", `node ${cluster.id} of the service under Redis prefix ${cluster.dir.prefix}: rooms lease for ${cluster.leaseMs} ms; owns no rooms yet`, { node: cluster.id });
+  }
   slog.line(
     "info",
     "limits",
@@ -329,6 +357,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       // An asynchronous store commits what it holds before it closes.
       if (ownStorage) await guarded.close();
       else guarded.stop();
+      // The log is committed: the rooms' leases go back (other nodes take them at once).
+      if (cluster) {
+        const owned = cluster.status().rooms.length;
+        await cluster.close();
+        slog.line("info", "node", `node ${cluster.id} stopped; released ${owned} room lease${owned === 1 ? "" : "s"}`, { node: cluster.id });
+      }
     })());
   stopping = (e) => {
     // The outbox has stopped (nothing after the failed write goes out): cut the sockets. Clients
@@ -338,5 +372,5 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     void e;
   };
 
-  return { url, host, port, storage, hub, close, failed };
+  return { url, host, port, storage, hub, node: cluster?.id ?? null, close, failed };
 }

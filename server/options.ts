@@ -151,6 +151,13 @@ export interface ServerOptions {
   postgres?: string;
   /** The PostgreSQL schema for the tables (default "faultline"; tests use one each). */
   postgresSchema?: string;
+  /**
+   * One node of several (docs/cluster.md): Redis (redis://HOST:PORT) holds the room directory
+   * and carries frames between nodes. Needs `postgres`. ioredis is loaded only then.
+   */
+  redis?: string;
+  /** The node's Redis key prefix (default "faultline:"), its id (default random), its lease (ms). */
+  cluster?: { prefix?: string; nodeId?: string; leaseMs?: number };
   /** The campaign (default: levels/campaign.yaml). */
   levels?: Level[];
   timing?: Partial<Timing>;

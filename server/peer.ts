@@ -74,7 +74,7 @@ export class Peer {
     /** A fresh full message for a stream (a `state` snapshot, a `dashboard`), or null if none applies now. */
     private readonly resync: (stream: Stream) => string | null,
     /** Where messages wait for the writes before them to commit (an asynchronous store); none: they go at once. */
-    private readonly outbox: Outbox | null = null,
+    protected readonly outbox: Outbox | null = null,
   ) {
     this.markerBytes = Math.max(1, Math.floor(limits.softBytes / 4));
   }

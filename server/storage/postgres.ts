@@ -395,7 +395,8 @@ export class PgStorage implements Storage {
           for (const e of log) seq = Math.max(seq, e.seq);
         }
         this.seqs.set(room.code, seq);
-        if (room.workshop && !this.workshops.has(room.workshop)) workshops.add(room.workshop);
+        // Fresh too: another node may have paused it since.
+        if (room.workshop) workshops.add(room.workshop);
       }
     }
     if (workshops.size > 0) {
