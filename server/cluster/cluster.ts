@@ -89,6 +89,8 @@ export class Cluster {
   private rosterTimer: NodeJS.Immediate | null = null;
   private readonly log: (level: "info" | "warn" | "error", event: string, msg: string) => void;
   private info: Record<string, unknown> = {};
+  /** The rooms the log last said this node owns, and when. */
+  private owned = { text: "", at: 0 };
 
   private constructor(
     readonly dir: Directory,
@@ -387,6 +389,13 @@ export class Cluster {
       const codes = [...this.reg.rooms.keys()];
       const lost = await this.dir.renew(codes, { ...this.info, rooms: codes.length });
       for (const code of lost) this.lostLease(code);
+      // What this node owns, in the log when it changed (at most every 10 s).
+      const text = [...this.reg.rooms.keys()].sort().join(" ");
+      if (text !== this.owned.text && Date.now() - this.owned.at >= 10_000) {
+        const n = this.reg.rooms.size;
+        this.owned = { text, at: Date.now() };
+        this.log("info", "node", `node ${this.id} owns ${n} room${n === 1 ? "" : "s"}${n ? `: ${text.split(" ").slice(0, 20).join(", ")}${n > 20 ? ` and ${n - 20} more` : ""}` : ""}; relays ${this.relays.size} clients to other nodes, runs rooms for ${this.proxies.size} of theirs`);
+      }
       // Who we relay to, and who relays to us: still alive?
       const others = new Set<string>();
       for (const c of this.relays.values()) others.add(c.relay!.owner);

@@ -37,12 +37,15 @@ interface ServeOptions {
   postgres?: string;
   /** The PostgreSQL schema (--schema; default faultline). */
   schema?: string;
+  /** One node of several (--redis URL, else $FAULTLINE_REDIS), with its prefix, lease and id. */
+  redis?: string;
+  cluster?: { prefix?: string; leaseMs?: number; nodeId?: string };
 }
 
 type FromWorker = { kind: "usage"; message: string } | { kind: "fatal"; message: string };
 
 export async function cmdServe(args: string[]): Promise<number> {
-  const { values } = parse(args, { port: { type: "string" }, db: { type: "string" }, host: { type: "string" }, "trust-proxy": { type: "string" }, levels: { type: "string" }, postgres: { type: "string" }, schema: { type: "string" } }, false);
+  const { values } = parse(args, { port: { type: "string" }, db: { type: "string" }, host: { type: "string" }, "trust-proxy": { type: "string" }, levels: { type: "string" }, postgres: { type: "string" }, schema: { type: "string" }, redis: { type: "string" }, "redis-prefix": { type: "string" }, "lease-ms": { type: "string" }, node: { type: "string" } }, false);
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port "${values.port}": expected 0-65535 (0 picks a free port)`);
   const flag = values["trust-proxy"];
@@ -56,6 +59,18 @@ export async function cmdServe(args: string[]): Promise<number> {
   const postgres = postgresUrl(values.postgres, values.db);
   const opts: ServeOptions = { port, host: values.host ?? "127.0.0.1", db: values.db ?? defaultDbPath(), trustProxy, ...(values.levels !== undefined ? { levels: values.levels } : {}), ...(postgres ? { postgres } : {}), ...(values.schema !== undefined ? { schema: values.schema } : {}) };
   if (values.schema !== undefined && !postgres) throw new UsageError("--schema names a PostgreSQL schema: it goes with --postgres URL");
+  const redis = values.redis ?? (process.env.FAULTLINE_REDIS || undefined);
+  if (redis !== undefined) {
+    if (!/^rediss?:\/\//.test(redis)) throw new UsageError(`bad ${values.redis !== undefined ? "--redis" : "FAULTLINE_REDIS"} "${redis}": expected a URL like redis://HOST:6379`);
+    if (!postgres) throw new UsageError("a node of several keeps everything in PostgreSQL: give --postgres URL (or FAULTLINE_POSTGRES) with --redis");
+    const leaseMs = values["lease-ms"] === undefined ? undefined : Number(values["lease-ms"]);
+    if (leaseMs !== undefined && (!Number.isInteger(leaseMs) || leaseMs < 100)) throw new UsageError(`bad --lease-ms "${values["lease-ms"]}": expected a whole number of milliseconds, at least 100`);
+    if (values.node !== undefined && !/^[A-Za-z0-9_-]{1,40}$/.test(values.node)) throw new UsageError(`bad --node "${values.node}": letters, digits, - and _ (at most 40)`);
+    opts.redis = redis;
+    opts.cluster = { ...(values["redis-prefix"] !== undefined ? { prefix: values["redis-prefix"] } : {}), ...(leaseMs !== undefined ? { leaseMs } : {}), ...(values.node !== undefined ? { nodeId: values.node } : {}) };
+  } else if (values["redis-prefix"] !== undefined || values["lease-ms"] !== undefined || values.node !== undefined) {
+    throw new UsageError("--redis-prefix, --lease-ms and --node go with --redis URL");
+  }
   if (heapSetByUser()) return serve(opts, signalled());
   return serveOnWorker(opts);
 }
@@ -98,12 +113,12 @@ function serveOnWorker(opts: ServeOptions): Promise<number> {
 }
 
 async function serve(opts: ServeOptions, stopped: Promise<void>): Promise<number> {
-  const { port, host, db, trustProxy, postgres, schema } = opts;
+  const { port, host, db, trustProxy, postgres, schema, redis } = opts;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const levels = opts.levels === undefined ? undefined : customLevels(opts.levels, log);
   let server;
   try {
-    server = await startServer({ port, host, ...(postgres ? { postgres, ...(schema !== undefined ? { postgresSchema: schema } : {}) } : { db }), trustProxy, ...(levels ? { levels } : {}), log: (line) => (line.startsWith("faultline: serving") ? undefined : log(`faultline: ${line}`)) });
+    server = await startServer({ port, host, ...(postgres ? { postgres, ...(schema !== undefined ? { postgresSchema: schema } : {}) } : { db }), ...(redis ? { redis, cluster: opts.cluster ?? {} } : {}), trustProxy, ...(levels ? { levels } : {}), log: (line) => (line.startsWith("faultline: serving") ? undefined : log(`faultline: ${line}`)) });
   } catch (e) {
     // The database: its path and what is wrong with it (read-only, damaged, not a database, a newer schema).
     if (e instanceof StorageOpenError) throw new UsageError(e.message);
@@ -116,7 +131,7 @@ async function serve(opts: ServeOptions, stopped: Promise<void>): Promise<number
     throw e;
   }
   const where = postgres ? `PostgreSQL ${redactUrl(postgres)}, schema ${schema ?? "faultline"}` : db;
-  process.stdout.write(`faultline: serving on ${server.url} (database ${where})\n`);
+  process.stdout.write(`faultline: serving on ${server.url} (database ${where}${server.node ? `; node ${server.node} of the service on Redis ${redactUrl(redis!)}` : ""})\n`);
   if (trustProxy.length > 0) {
     log(`faultline: clients are counted by the X-Forwarded-For of connections from ${trustProxy.join(", ")} (trusted proxies)`);
   }
