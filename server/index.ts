@@ -54,10 +54,10 @@ function openSqlite(path: string): SqliteStorage {
 }
 
 /** Open the PostgreSQL store; pg is imported only here, so a server without --postgres never loads it. */
-async function openPostgres(url: string, schema: string | undefined, onFatal: (e: Error) => void): Promise<Storage> {
+async function openPostgres(url: string, opts: ServerOptions, onFatal: (e: Error) => void): Promise<Storage> {
   const { PgStorage, redactUrl } = await import("./storage/postgres.js");
   try {
-    return await PgStorage.open(url, { ...(schema !== undefined ? { schema } : {}), onFatal });
+    return await PgStorage.open(url, { ...(opts.postgresSchema !== undefined ? { schema: opts.postgresSchema } : {}), ...(opts.postgresSynchronousCommit !== undefined ? { synchronousCommit: opts.postgresSynchronousCommit } : {}), onFatal });
   } catch (e) {
     throw new StorageOpenError(redactUrl(url), e instanceof Error ? e.message : String(e));
   }
@@ -117,7 +117,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   };
   const outbox = new Outbox(fatal);
   if (opts.redis !== undefined && opts.postgres === undefined && !opts.storage?.written) throw new StorageOpenError(opts.redis, "several nodes share PostgreSQL: give --postgres URL with --redis");
-  const storage: Storage = opts.storage ?? (opts.postgres !== undefined ? await openPostgres(opts.postgres, opts.postgresSchema, fatal) : opts.db !== undefined ? openSqlite(opts.db) : new MemoryStorage());
+  const storage: Storage = opts.storage ?? (opts.postgres !== undefined ? await openPostgres(opts.postgres, opts, fatal) : opts.db !== undefined ? openSqlite(opts.db) : new MemoryStorage());
   // The hub writes through the guard: a database that stops taking writes is a named, typed fault.
   const guarded = new GuardedStorage(storage, slog, now, timing.storageProbeMs, storage.written ? outbox : null);
   // Sockets are file descriptors: cap them below the open-file limit (raised where allowed), and say so.

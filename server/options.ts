@@ -151,6 +151,8 @@ export interface ServerOptions {
   postgres?: string;
   /** The PostgreSQL schema for the tables (default "faultline"; tests use one each). */
   postgresSchema?: string;
+  /** PostgreSQL's synchronous_commit for the server's writes (default true: see storage/postgres.ts). */
+  postgresSynchronousCommit?: boolean;
   /**
    * One node of several (docs/cluster.md): Redis (redis://HOST:PORT) holds the room directory
    * and carries frames between nodes. Needs `postgres`. ioredis is loaded only then.

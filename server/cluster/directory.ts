@@ -45,7 +45,8 @@ export class Directory {
     readonly leaseMs: number,
   ) {
     // Commands fail fast while Redis is away (a lease renewal that cannot reach Redis is a lost lease).
-    this.cmd = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true });
+    // Auto-pipelining: the frames relayed in one turn of the event loop go to Redis in one write.
+    this.cmd = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true, enableAutoPipelining: true });
     this.sub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     this.cmd.on("error", () => {});
     this.sub.on("error", () => {});

@@ -112,6 +112,13 @@ export interface PgOptions {
   onFatal?: (e: Error) => void;
   /** Connections for loads (default 4); writes have one of their own, to keep their order. */
   readers?: number;
+  /**
+   * PostgreSQL's synchronous_commit for this store's writes. true (the default): a commit is
+   * flushed to PostgreSQL's disk before it counts (survives PostgreSQL or the machine crashing;
+   * one disk flush per batch). false: it counts once PostgreSQL has it (survives this server
+   * being killed, as SQLite's default does; PostgreSQL crashing may lose its last fraction of a second).
+   */
+  synchronousCommit?: boolean;
 }
 
 type Op = Record<string, unknown> & { op: string };
@@ -162,6 +169,7 @@ export class PgStorage implements Storage {
     const config = { connectionString: url, options: `-c search_path=${schema}`, application_name: "faultline" };
     const writer = new pg.Client(config);
     await writer.connect();
+    if (opts.synchronousCommit === false) await writer.query("SET synchronous_commit = off");
     const readers = new pg.Pool({ ...config, max: opts.readers ?? 4 });
     let st: PgStorage | null = null;
     const fatal = (e: Error) => st?.fail(e);

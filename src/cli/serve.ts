@@ -37,6 +37,8 @@ interface ServeOptions {
   postgres?: string;
   /** The PostgreSQL schema (--schema; default faultline). */
   schema?: string;
+  /** --synchronous-commit on|off (default on). */
+  synchronousCommit?: boolean;
   /** One node of several (--redis URL, else $FAULTLINE_REDIS), with its prefix, lease and id. */
   redis?: string;
   cluster?: { prefix?: string; leaseMs?: number; nodeId?: string };
@@ -45,7 +47,7 @@ interface ServeOptions {
 type FromWorker = { kind: "usage"; message: string } | { kind: "fatal"; message: string };
 
 export async function cmdServe(args: string[]): Promise<number> {
-  const { values } = parse(args, { port: { type: "string" }, db: { type: "string" }, host: { type: "string" }, "trust-proxy": { type: "string" }, levels: { type: "string" }, postgres: { type: "string" }, schema: { type: "string" }, redis: { type: "string" }, "redis-prefix": { type: "string" }, "lease-ms": { type: "string" }, node: { type: "string" } }, false);
+  const { values } = parse(args, { port: { type: "string" }, db: { type: "string" }, host: { type: "string" }, "trust-proxy": { type: "string" }, levels: { type: "string" }, postgres: { type: "string" }, schema: { type: "string" }, redis: { type: "string" }, "synchronous-commit": { type: "string" }, "redis-prefix": { type: "string" }, "lease-ms": { type: "string" }, node: { type: "string" } }, false);
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port "${values.port}": expected 0-65535 (0 picks a free port)`);
   const flag = values["trust-proxy"];
@@ -59,6 +61,12 @@ export async function cmdServe(args: string[]): Promise<number> {
   const postgres = postgresUrl(values.postgres, values.db);
   const opts: ServeOptions = { port, host: values.host ?? "127.0.0.1", db: values.db ?? defaultDbPath(), trustProxy, ...(values.levels !== undefined ? { levels: values.levels } : {}), ...(postgres ? { postgres } : {}), ...(values.schema !== undefined ? { schema: values.schema } : {}) };
   if (values.schema !== undefined && !postgres) throw new UsageError("--schema names a PostgreSQL schema: it goes with --postgres URL");
+  const sc = values["synchronous-commit"];
+  if (sc !== undefined) {
+    if (!postgres) throw new UsageError("--synchronous-commit is PostgreSQL's: it goes with --postgres URL");
+    if (sc !== "on" && sc !== "off") throw new UsageError(`bad --synchronous-commit "${sc}": on or off`);
+    opts.synchronousCommit = sc === "on";
+  }
   const redis = values.redis ?? (process.env.FAULTLINE_REDIS || undefined);
   if (redis !== undefined) {
     if (!/^rediss?:\/\//.test(redis)) throw new UsageError(`bad ${values.redis !== undefined ? "--redis" : "FAULTLINE_REDIS"} "${redis}": expected a URL like redis://HOST:6379`);
@@ -113,12 +121,12 @@ function serveOnWorker(opts: ServeOptions): Promise<number> {
 }
 
 async function serve(opts: ServeOptions, stopped: Promise<void>): Promise<number> {
-  const { port, host, db, trustProxy, postgres, schema, redis } = opts;
+  const { port, host, db, trustProxy, postgres, schema, redis, synchronousCommit } = opts;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const levels = opts.levels === undefined ? undefined : customLevels(opts.levels, log);
   let server;
   try {
-    server = await startServer({ port, host, ...(postgres ? { postgres, ...(schema !== undefined ? { postgresSchema: schema } : {}) } : { db }), ...(redis ? { redis, cluster: opts.cluster ?? {} } : {}), trustProxy, ...(levels ? { levels } : {}), log: (line) => (line.startsWith("faultline: serving") ? undefined : log(`faultline: ${line}`)) });
+    server = await startServer({ port, host, ...(postgres ? { postgres, ...(schema !== undefined ? { postgresSchema: schema } : {}), ...(synchronousCommit !== undefined ? { postgresSynchronousCommit: synchronousCommit } : {}) } : { db }), ...(redis ? { redis, cluster: opts.cluster ?? {} } : {}), trustProxy, ...(levels ? { levels } : {}), log: (line) => (line.startsWith("faultline: serving") ? undefined : log(`faultline: ${line}`)) });
   } catch (e) {
     // The database: its path and what is wrong with it (read-only, damaged, not a database, a newer schema).
     if (e instanceof StorageOpenError) throw new UsageError(e.message);
