@@ -132,6 +132,12 @@ async function main() {
   const log = (s: string) => console.log(s);
   console.log(`Cluster vs one node: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}; ${clients} clients, rooms of 4, 2 actions/s each`);
   const syncs = flag("synchronous-commit", "on,off").split(",");
+  // --cluster-only: skip the single node (investigation; the results file is then not written).
+  const clusterOnly = process.argv.includes("--cluster-only");
+  if (clusterOnly) {
+    for (const sync of syncs) console.log(JSON.stringify((await runCluster(clients, nodes, warmupS, measureS, sync, log)).window.all));
+    return;
+  }
   const single = await runLoad("game", { clients, warmupS, measureS, intervalS: 0, storage: "sqlite", log });
   const clusters: ClusterRun[] = [];
   for (const sync of syncs) clusters.push(await runCluster(clients, nodes, warmupS, measureS, sync, log));

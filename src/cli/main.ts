@@ -35,8 +35,9 @@ Usage:
   faultline new ID [--race R] [--kernel G] [--from LEVEL] [--out FILE]
                                 start a level file from a campaign level of a race
   faultline serve [--port N] [--db FILE] [--host H] [--trust-proxy ADDR[,ADDR...]] [--levels DIR]
-                [--postgres URL [--schema S]]
-                                run the multiplayer server (loopback unless --host says otherwise)
+                [--postgres URL [--schema S]] [--redis URL]
+                                run the multiplayer server (loopback unless --host says otherwise);
+                                with --redis and --postgres, one node of several
   faultline results --workshop ID [--csv|--json] [--db FILE | --postgres URL [--schema S]]
                                 export a workshop's results from the server's database
   faultline help [COMMAND]      this text, or a command's
@@ -135,7 +136,8 @@ ran, and what changed. Stops at the first oracle that fires.
   --json         print {level, knobs, steps, oracle, finished}
 `,
   serve: `Usage: faultline serve [--port N] [--db FILE] [--host H] [--trust-proxy ADDR[,ADDR...]] [--levels DIR]
-                       [--postgres URL [--schema S]]
+                       [--postgres URL [--schema S] [--synchronous-commit on|off]]
+                       [--redis URL [--redis-prefix P] [--lease-ms N] [--node ID]]
 
 Run the multiplayer game server: rooms, seats, bots, workshops, all saved to a
 SQLite database (or PostgreSQL). Clients speak the WebSocket protocol in
@@ -154,6 +156,22 @@ docs/protocol.md. Stop it with Ctrl-C; rooms and results stay in the database.
                faultline). An action is acknowledged once PostgreSQL has
                committed it; a write it cannot commit stops the server (exit
                70), and nothing after that write was acknowledged.
+  --synchronous-commit on|off
+               on (default): a commit is on PostgreSQL's disk before it is
+               acknowledged; off: once PostgreSQL has it (survives this server
+               being killed, not PostgreSQL crashing)
+  --redis URL  run as one node of several (needs --postgres; default
+               $FAULTLINE_REDIS), e.g. redis://127.0.0.1:6379. Each room runs
+               on one node (a lease in Redis); clients may connect to any node
+               (put one address in front: README, "Running several nodes"),
+               and a client whose room runs elsewhere is relayed there. When
+               a node dies its rooms move to the node where their members
+               resume. See docs/cluster.md.
+  --redis-prefix P
+               Redis key prefix of this service (default faultline:)
+  --lease-ms N how long a dead node's rooms wait before another node takes
+               them (default 10000); a node renews its leases every N/3 ms
+  --node ID    this node's id in logs and /health (default random)
   --levels DIR also offer the level files (*.yaml) in DIR, after the campaign.
                Each is loaded and verified at start (as faultline lint does);
                one that fails is named on stderr and skipped. Players see
