@@ -4,7 +4,7 @@
 // connections' door) asks it for rooms and workshops and tells it who watches.
 
 import { GameError } from "../src/game/session.js";
-import { replayLog } from "../src/game/replay.js";
+import { factsOf, replayLog } from "../src/game/replay.js";
 import type { Level } from "../src/level/load.js";
 import type { ServerMessage } from "../src/protocol/server.js";
 import { hashToken, roomCode, secretToken, tokenMatches } from "./ids.js";
@@ -312,7 +312,7 @@ export class Registry implements RoomHost {
     const level = this.level(a.level);
     if (!level) throw new GameError("no-such-level", `level ${a.level} is no longer in the campaign`);
     // The log is the record: run it through the simulator again, once.
-    const r = replayLog(level, this.storage.actions(a.id), { versus: room.versusOn(level) });
+    const r = replayLog(level, this.storage.actions(a.id), { versus: room.versusOn(level), facts: factsOf(a.result) });
     const text = JSON.stringify({ type: "replay", rid: 0, attempt: a.id, level: level.id, knobs: r.s.knobs, trace: r.s.trace, result: r.s.result } satisfies ServerMessage).replace('"rid":0,', REPLAY_RID);
     this.replays.set(a.id, text);
     this.replayBytes += text.length;

@@ -115,7 +115,7 @@ describe("faultline verify", () => {
     writeFileSync(file, src.replace("preemptions: 1", "preemptions: 0"));
     const p = cli("verify", file);
     expect(p.code).toBe(1);
-    expect(p.err).toBe("faultline: basics-lost-update -: the fewest preemptions of a triggering schedule is 1, but par is 0\n");
+    expect(p.err).toBe("faultline: basics-lost-update -: the fewest preemptions of a triggering schedule is 1, but the file's preemptions (par) is 0\n");
   });
 
   it("a level the model cannot say is an ERROR row; the other levels are still verified; exit 1 (issue 15)", () => {

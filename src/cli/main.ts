@@ -101,10 +101,12 @@ ERROR row; the others are still verified.
 Check level files you wrote (the format: levels/README.md). Each file is loaded
 and validated, then every knob setting is explored as faultline verify does.
 Every problem is printed as FILE:LINE:COL: error|warning: KEY: message, with the
-key path in the file (e.g. cpus[0].runs[1].store.page) and its line. After the
-problems, one line per knob setting: the verdict and the schedule found. Exit 1
-when a file has an error (warnings, e.g. a hunt that does not state its
-preemptions, do not fail it).
+key path in the file (e.g. cpus[0].runs[1].store.page) and its line; a problem
+found only while building one knob setting has no line and ends with the
+setting in [brackets]. After the problems, one line per knob setting: the
+verdict, and the schedule with the fewest preemptions. Exit 1 when a file has an
+error (warnings, e.g. a hunt that does not state its preemptions, or an access
+to a page outside every VMA, do not fail it).
 
   --json        print an array of {file, level, ok, problems, settings}; each
                 problem is {severity, path, line, column, message, knobs?}
@@ -113,8 +115,10 @@ preemptions, do not fail it).
   new: `Usage: faultline new ID [--race R] [--kernel G] [--from LEVEL] [--out FILE] [--force]
 
 Start a level file ID.yaml from a campaign level: the first hunt level of race R
-(basics, R1-R9; default basics), or --from LEVEL. The id and title are replaced,
---kernel sets kernel.generation, and a header comment lists what to change.
+(basics, R1-R9, or mixed: its first level if it has no hunt; default basics), or
+--from LEVEL. The id is replaced and the title marked "(your variant)", --kernel
+sets kernel.generation (lint then says what that kernel cannot run, and the par
+to state), and a header comment lists what to change.
 Then edit it and run faultline lint ID.yaml.
 
   --out FILE   write here instead of ID.yaml (- prints it)

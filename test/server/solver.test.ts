@@ -83,5 +83,8 @@ describe("the room and its solved game", () => {
     const again = await p.take("update", (m) => m.seq === seq);
     expect(again.event).toMatchObject({ kind: "hint", free: true, text: h.event.kind === "hint" ? h.event.text : "" });
     expect(again.game.hintsUsed).toBe(h.game.hintsUsed);
+    // The log keeps the words shown, so a replay or a restart shows them without exploring.
+    const logged = s.storage.actions(h.game.attempt).find((e) => e.seq === h.seq);
+    expect(logged?.cmd).toEqual({ kind: "hint", text: h.event.kind === "hint" ? h.event.text : "" });
   });
 });
