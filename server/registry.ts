@@ -113,6 +113,14 @@ export class Registry implements RoomHost {
   /** The room leaves this server's memory now (idle, or another node runs it now). */
   evict(room: Room): void {
     if (this.rooms.get(room.code) !== room) return;
+    // Members still here (the room moved to another node): their connections hold them no more,
+    // and their tokens are forgotten here (not in Redis: the node that runs the room resumes them).
+    for (const m of room.members.values()) {
+      const h = this.tokenOf.get(m);
+      if (h) this.tokens.delete(h);
+      this.tokenOf.delete(m);
+      this.cfg.onGone(m);
+    }
     room.dispose();
     this.rooms.delete(room.code);
     this.storage.forget?.(room.code);

@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 /** n nodes of one service: one schema, one key prefix, a short lease. */
-async function service(n: number, leaseMs = 600): Promise<{ nodes: RunningServer[]; start: () => Promise<RunningServer> }> {
+async function service(n: number, leaseMs = 600): Promise<{ nodes: RunningServer[]; start: () => Promise<RunningServer>; prefix: string }> {
   const schema = uniqueName("cl");
   const prefix = `${uniqueName("fl")}:`;
   cleanups.push(async () => {
@@ -34,7 +34,7 @@ async function service(n: number, leaseMs = 600): Promise<{ nodes: RunningServer
   const start = () => server({ postgres: PG_URL, postgresSchema: schema, redis: REDIS_URL, cluster: { prefix, leaseMs } });
   const nodes: RunningServer[] = [];
   for (let i = 0; i < n; i++) nodes.push(await start());
-  return { nodes, start };
+  return { nodes, start, prefix };
 }
 
 describe("nodes on Redis and PostgreSQL", () => {
@@ -109,6 +109,36 @@ describe("nodes on Redis and PostgreSQL", () => {
     expect(aj.state.room.seats.map((s) => s.holder)).toEqual([joined.you.member, bj.you.member]);
     expect(b.hub.registry.rooms.has(code)).toBe(true);
     expect((await alice2.ok({ type: "step", seq: 2, cpu: 0 })).seq).toBe(3);
+  });
+
+  it("a node that finds its lease taken stops the room at once; its members resume where the room runs now; /health names the node", async () => {
+    const { nodes, prefix } = await service(2);
+    const [a, b] = nodes;
+    const health = (await (await fetch(`http://127.0.0.1:${a.port}/health`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ ok: true, node: a.node, rooms: 0, relayed: 0, proxied: 0 });
+    const alice = await player(a.url, "alice");
+    const bob = await player(b.url, "bob");
+    const j = await alice.ok<"joined">({ type: "create", level: "basics-lost-update" });
+    const code = j.state.room.code;
+    await bob.ok({ type: "join", room: code });
+    await alice.ok({ type: "claim", cpu: 0 });
+    expect((await alice.ok({ type: "step", seq: 0, cpu: 0 })).seq).toBe(1);
+    expect(await (await fetch(`http://127.0.0.1:${b.port}/health`)).json()).toMatchObject({ node: b.node, rooms: 0, relayed: 1 });
+    // As if node a had stalled past its lease and node b had taken the room meanwhile.
+    const r = new Redis(REDIS_URL);
+    await r.set(`${prefix}room:${code}`, b.node!, "PX", 60_000);
+    await r.quit();
+    // At its next renewal node a stops the room: both members are told to resume (4010).
+    expect((await alice.closed).code).toBe(4010);
+    expect((await bob.closed).code).toBe(4010);
+    expect(a.hub.registry.rooms.has(code)).toBe(false);
+    const tok = (c: TestClient) => (c.log.filter((m) => m.type === "joined").at(-1) as Extract<(typeof c.log)[number], { type: "joined" }>).you.token;
+    const alice2 = track(await TestClient.connect(a.url));
+    alice2.send({ type: "hello", protocol: [1], name: "alice", resume: tok(alice) });
+    const aj = await alice2.take("joined");
+    expect(aj.state.seq).toBe(1);
+    expect(b.hub.registry.rooms.has(code)).toBe(true);
+    expect((await alice2.ok({ type: "step", seq: 1, cpu: 0 })).seq).toBe(2);
   });
 
   it("an instructor on another node pauses, announces to and watches every room of the workshop", async () => {
