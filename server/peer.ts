@@ -138,7 +138,12 @@ export class Peer {
     this.read = Math.max(this.read, this.markers[i][1]);
     this.markers.splice(0, i + 1);
     if (this.stale.size > 0 && this.open && this.behind() <= this.limits.softBytes) {
-      for (const s of [...this.stale]) this.catchUp(s);
+      // A snapshot shows the room as it is: it waits behind writes not yet committed, like any message.
+      const go = () => {
+        for (const s of [...this.stale]) this.catchUp(s);
+      };
+      if (this.outbox && !this.outbox.clear) this.outbox.run(go);
+      else go();
     }
   }
 
