@@ -187,7 +187,7 @@ describe("faultline with no arguments", () => {
     expect(j.err).toContain("faultline run LEVEL --schedule S");
     const help = cli("--help");
     expect(help.out).toMatch(/^ {2}faultline +play solo: an embedded server, bots, and the game in this terminal$/m);
-    expect(help.out).toContain("faultline join URL [--room CODE] [--name NAME]");
+    expect(help.out).toContain("faultline join URL [--room CODE [--watch]] [--name NAME]");
   });
 
   it("demo still plays the first tutorial to its lost update and exits 0", () => {

@@ -108,7 +108,7 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
       {body}
       {overlayTakesAll ? null : <EventLog log={s.log} height={L.logH} width={cols} />}
       <StatusLine flash={statusFlash(s.flash, game.waiting ?? null)} fallback={game.phase === "over" ? "This attempt is over: g shows the debrief." : solverLine(room.solver)} />
-      <KeyBar width={cols} keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu", log: ui.overlay === "log" })} />
+      <KeyBar width={cols} keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu", log: ui.overlay === "log", watch: s.you?.watch === true })} />
     </Box>
   );
 }
