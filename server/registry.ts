@@ -115,7 +115,7 @@ export class Registry implements RoomHost {
     if (this.rooms.get(room.code) !== room) return;
     // Members still here (the room moved to another node): their connections hold them no more,
     // and their tokens are forgotten here (not in Redis: the node that runs the room resumes them).
-    for (const m of room.members.values()) {
+    for (const m of [...room.members.values(), ...room.watchers.values()]) {
       const h = this.tokenOf.get(m);
       if (h) this.tokens.delete(h);
       this.tokenOf.delete(m);
@@ -235,13 +235,15 @@ export class Registry implements RoomHost {
    * A room rebuilt here from its log gets its members and seats back from its roster (kept in
    * Redis by the node that ran it): each waits, disconnected, for the grace period to resume.
    */
-  adoptRoster(room: Room, roster: { members: Player[]; seats: (string | null)[]; sides: (Side | null)[] }): void {
-    for (const p of roster.members) {
-      if (room.members.has(p.id)) continue;
-      const m: Member = { player: { id: p.id, name: p.name }, peer: null, room, grace: null };
-      room.members.set(p.id, m);
+  adoptRoster(room: Room, roster: { members: Player[]; watchers?: Player[]; seats: (string | null)[]; sides: (Side | null)[] }): void {
+    const add = (p: Player, watch: boolean) => {
+      if (room.members.has(p.id) || room.watchers.has(p.id)) return;
+      const m: Member = { player: { id: p.id, name: p.name }, watch, peer: null, room, grace: null };
+      (watch ? room.watchers : room.members).set(p.id, m);
       room.disconnect(m);
-    }
+    };
+    for (const p of roster.members) add(p, false);
+    for (const p of roster.watchers ?? []) add(p, true);
     room.seats = room.seats.map((h, i) => (h === null && roster.seats[i] && room.members.has(roster.seats[i]!) ? roster.seats[i] : h));
     room.sides = room.sides.map((s, i) => (room.seats[i] !== null ? (roster.sides[i] ?? s) : s));
   }

@@ -163,7 +163,8 @@ export class Cluster {
     if (!rec) return false; // the hub answers resume-failed
     const relayed = await this.routeTo(rec.room, conn, data);
     if (relayed) return true;
-    const m = this.reg.rooms.get(rec.room)?.members.get(rec.member);
+    const room = this.reg.rooms.get(rec.room);
+    const m = room?.members.get(rec.member) ?? room?.watchers.get(rec.member);
     if (m) this.reg.adoptToken(hash, m);
     return false;
   }
@@ -199,7 +200,7 @@ export class Cluster {
     const room = this.reg.room(code);
     if (!room) return void (await this.dir.release([code]));
     if (roster) this.reg.adoptRoster(room, roster);
-    this.log("info", "room-taken", `room ${code} runs here now (rebuilt from its log at seq ${room.seq}, ${room.members.size} members to resume)`);
+    this.log("info", "room-taken", `room ${code} runs here now (rebuilt from its log at seq ${room.seq}, ${room.members.size + room.watchers.size} members and watchers to resume)`);
   }
 
   /** A free room code whose lease this node now holds (the create takes it). */
@@ -426,7 +427,7 @@ export class Cluster {
     const room = this.reg.rooms.get(code);
     if (!room) return;
     this.log("warn", "lease-lost", `room ${code}: lease lost (this node stalled for over ${this.leaseMs} ms); its members resume on the node that holds it`);
-    for (const m of room.members.values()) m.peer?.close(CloseCode.MAY_TRY_RECONNECT, "the room moved to another node: resume");
+    for (const m of [...room.members.values(), ...room.watchers.values()]) m.peer?.close(CloseCode.MAY_TRY_RECONNECT, "the room moved to another node: resume");
     this.reg.evict(room);
   }
 
@@ -453,7 +454,8 @@ export class Cluster {
     this.rosterTimer ??= setImmediate(() => {
       this.rosterTimer = null;
       for (const r of this.rosterDirty) {
-        const roster: Roster = { members: [...r.members.values()].map((m) => ({ id: m.player.id, name: m.player.name })), seats: r.seats, sides: r.sides };
+        const who = (ms: Iterable<Member>) => [...ms].map((m) => ({ id: m.player.id, name: m.player.name }));
+        const roster: Roster = { members: who(r.members.values()), watchers: who(r.watchers.values()), seats: r.seats, sides: r.sides };
         const text = JSON.stringify(roster);
         if (this.rosters.get(r.code) === text || !this.reg.rooms.has(r.code)) continue;
         this.rosters.set(r.code, text);

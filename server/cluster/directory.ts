@@ -27,6 +27,8 @@ export interface TokenRecord {
 
 export interface Roster {
   members: { id: string; name: string }[];
+  /** Those who joined to watch (older rosters have none). */
+  watchers?: { id: string; name: string }[];
   seats: (string | null)[];
   sides: ("red" | "blue" | null)[];
 }
