@@ -18,6 +18,40 @@ export function isWorkshopMessage(msg: ClientMessage): msg is WorkshopMessage {
   return (WORKSHOP_COMMANDS as readonly string[]).includes(msg.type);
 }
 
+/** Where a command reaches the workshop's rooms on other nodes (server/cluster): none on one server. */
+export interface WorkshopBus {
+  pause(w: Workshop, paused: boolean): void;
+  announce(w: Workshop, text: string): void;
+  hint(w: Workshop, room: string | undefined): void;
+  watch(w: Workshop): void;
+}
+
+/** Pause or resume every room of the workshop this server runs. */
+export function applyPause(reg: Registry, w: Workshop, paused: boolean): void {
+  w.paused = paused;
+  reg.loadWorkshopRooms(w);
+  for (const r of w.rooms.values()) r.setPaused(paused);
+  w.changed();
+}
+
+/** An announcement to every member of the workshop's rooms on this server. */
+export function applyAnnounce(w: Workshop, text: string): void {
+  for (const r of w.rooms.values()) r.sendAll({ type: "notice", from: "instructor", text });
+}
+
+/** A free hint to one room of the workshop, or to each of them, on this server. */
+export function applyHint(w: Workshop, room: string | undefined): void {
+  const targets = room !== undefined ? [w.rooms.get(room)].filter((r) => r !== undefined) : [...w.rooms.values()];
+  for (const r of targets) {
+    try {
+      r.perform("instructor", { kind: "hint", free: true }, null);
+    } catch (e) {
+      // A room that is over or out of hints simply gets none.
+      if (!(e instanceof GameError)) throw e;
+    }
+  }
+}
+
 /** How a command answers its sender. */
 export interface InstructorReply {
   /** A message, or one already serialised (a dashboard). */
@@ -27,7 +61,7 @@ export interface InstructorReply {
   watch(w: Workshop): void;
 }
 
-export function workshopCommand(reg: Registry, msg: WorkshopMessage, reply: InstructorReply): void {
+export function workshopCommand(reg: Registry, msg: WorkshopMessage, reply: InstructorReply, bus?: WorkshopBus): void {
   const rid = msg.rid !== undefined ? { rid: msg.rid } : {};
   switch (msg.type) {
     case "createWorkshop": {
@@ -46,6 +80,7 @@ export function workshopCommand(reg: Registry, msg: WorkshopMessage, reply: Inst
     case "watchWorkshop": {
       const w = reg.instructor(msg.workshop, msg.token);
       reply.watch(w);
+      bus?.watch(w);
       reply.ack();
       return reply.send(w.dashboardMessage());
     }
@@ -54,34 +89,24 @@ export function workshopCommand(reg: Registry, msg: WorkshopMessage, reply: Inst
       const w = reg.instructor(msg.workshop, msg.token);
       const paused = msg.type === "pauseWorkshop";
       reg.storage.setWorkshopPaused(w.id, paused);
-      w.paused = paused;
-      reg.loadWorkshopRooms(w);
-      for (const r of w.rooms.values()) r.setPaused(paused);
-      w.changed();
+      applyPause(reg, w, paused);
+      bus?.pause(w, paused);
       return reply.ack();
     }
     case "announce": {
       const w = reg.instructor(msg.workshop, msg.token);
-      for (const r of w.rooms.values()) r.sendAll({ type: "notice", from: "instructor", text: msg.text });
+      applyAnnounce(w, msg.text);
+      bus?.announce(w, msg.text);
       return reply.ack();
     }
     case "releaseHint": {
       const w = reg.instructor(msg.workshop, msg.token);
       reg.loadWorkshopRooms(w);
-      let targets = [...w.rooms.values()];
-      if (msg.room !== undefined) {
-        const r = w.rooms.get(msg.room);
-        if (!r) throw new GameError("no-such-room", `workshop ${w.id} has no room ${msg.room}`);
-        targets = [r];
-      }
-      for (const r of targets) {
-        try {
-          r.perform("instructor", { kind: "hint", free: true }, null);
-        } catch (e) {
-          // A room that is over or out of hints simply gets none.
-          if (!(e instanceof GameError)) throw e;
-        }
-      }
+      // With other nodes, the workshop's rooms are those in the database (each runs somewhere).
+      const known = bus ? reg.storage.workshopRooms(w.id) : [...w.rooms.keys()];
+      if (msg.room !== undefined && !known.includes(msg.room)) throw new GameError("no-such-room", `workshop ${w.id} has no room ${msg.room}`);
+      applyHint(w, msg.room);
+      bus?.hint(w, msg.room);
       return reply.ack();
     }
   }
