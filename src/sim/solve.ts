@@ -20,7 +20,7 @@ import { StateSet } from "./stateset.js";
 import type { Action, Machine } from "./types.js";
 
 /** Bumped whenever a change to the simulator can change a solved game (part of every cache key). */
-export const SIM_VERSION = 2;
+export const SIM_VERSION = 3;
 
 export interface SolveOptions {
   /** The goal: a violation of any of these (livelock: a fair cycle) is what the race is. */
