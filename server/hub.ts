@@ -1,28 +1,30 @@
 // The hub: every connection's front door. It rate-limits and validates each
-// frame before anything else sees it, keeps the room and workshop registries
-// and the resume tokens, and turns refusals into typed errors. It knows sockets
-// only as SocketLike (the transport wraps ws).
+// frame before anything else sees it, answers hello and resumes, admits players
+// to rooms, and turns refusals into typed errors. Rooms, workshops and resume
+// tokens live in the registry (registry.ts); the instructor's commands in
+// workshop-commands.ts. It knows sockets only as SocketLike (the transport wraps ws).
 
 import { createHash } from "node:crypto";
-import type { z } from "zod";
-import { GameError, type Command } from "../src/game/session.js";
-import { replayLog } from "../src/game/replay.js";
+import { GameError } from "../src/game/session.js";
 import { levelInfo } from "../src/game/view.js";
 import type { Level } from "../src/level/load.js";
-import { CLIENT_TYPES, clientMessage, GAME_ACTIONS, type ClientMessage, type ClientMessageOf } from "../src/protocol/client.js";
+import type { ClientMessage, ClientMessageOf } from "../src/protocol/client.js";
 import { CloseCode, type ErrorCode } from "../src/protocol/codes.js";
-import type { ServerMessage } from "../src/protocol/server.js";
+import type { LevelInfo, ServerMessage } from "../src/protocol/server.js";
 import { negotiate, SERVER_VERSION, SUPPORTED_PROTOCOLS } from "../src/protocol/version.js";
-import { hashToken, publicId, roomCode, secretToken, tokenMatches, workshopId } from "./ids.js";
+import { limitKey } from "./address.js";
+import { commandOf, isGameMessage, parseFrame, ridOf, type GameMessage } from "./frame.js";
+import { publicId } from "./ids.js";
+import type { ServerLog } from "./log.js";
 import type { Limits, Timing } from "./options.js";
 import { Peer, type SocketLike } from "./peer.js";
-import { limitKey } from "./address.js";
 import { KeyedLimiter, TokenBucket } from "./ratelimit.js";
-import { Room, type Member, type Player, type RoomCommand, type RoomHost } from "./room.js";
+import { Registry } from "./registry.js";
+import type { Member, Player, Room } from "./room.js";
 import type { SolverPool } from "./solver/pool.js";
 import type { Storage } from "./storage/port.js";
-import { Workshop } from "./workshop.js";
-import type { ServerLog } from "./log.js";
+import type { Workshop } from "./workshop.js";
+import { isWorkshopMessage, workshopCommand } from "./workshop-commands.js";
 
 export interface Conn {
   readonly peer: Peer;
@@ -57,64 +59,67 @@ export interface HubConfig {
   solver: SolverPool;
 }
 
-const GAME_COMMAND_TYPES = new Set<string>(GAME_ACTIONS);
-
-export class Hub implements RoomHost {
+export class Hub {
   readonly storage: Storage;
   readonly timing: Timing;
   readonly limits: Limits;
-  readonly solver: SolverPool;
-  readonly rooms = new Map<string, Room>();
-  readonly workshops = new Map<string, Workshop>();
+  readonly slog: ServerLog;
+  readonly registry: Registry;
   readonly conns = new Set<Conn>();
-  /** sha256(resume token) -> member. A token is private to its member and replaced on every join and resume. */
-  private readonly tokens = new Map<string, Member>();
-  private readonly tokenOf = new Map<Member, string>();
   private readonly admissions: KeyedLimiter;
   private readonly lookupFailures: KeyedLimiter;
   private readonly creations: KeyedLimiter;
-  private readonly levelsById: Map<string, Level>;
   private closing = false;
   /** Per limit key: connections open, and how many of them have not said hello. */
   private readonly byKey = new Map<string, { conns: number; pending: number }>();
-  /** Finished attempts' replay messages (attempt id -> JSON with a rid placeholder), least recently used first. */
-  private readonly replays = new Map<string, string>();
-  /** Rooms in memory by the limit key of the address that created them. */
-  private readonly roomKey = new Map<string, string>();
-  private readonly roomsByKey = new Map<string, number>();
-  private replayBytes = 0;
-  readonly slog: ServerLog;
 
   constructor(private readonly cfg: HubConfig) {
     this.storage = cfg.storage;
     this.timing = cfg.timing;
     this.limits = cfg.limits;
-    this.solver = cfg.solver;
     this.slog = cfg.slog;
     this.admissions = new KeyedLimiter(cfg.limits.admissionsPerMinute / 60, cfg.limits.admissionBurst);
     this.lookupFailures = new KeyedLimiter(cfg.limits.lookupFailuresPerMinute / 60, cfg.limits.lookupFailureBurst);
     this.creations = new KeyedLimiter(cfg.limits.roomsPerMinute / 60, cfg.limits.roomBurst);
-    this.levelsById = new Map(cfg.levels.map((l) => [l.id, l]));
-  }
-
-  private identityCache: { version: string; levels: string } | null = null;
-
-  /** What this server is: its version and a digest of the levels it offers (welcome.server). */
-  private identity(): { version: string; levels: string } {
-    return (this.identityCache ??= {
-      version: SERVER_VERSION,
-      levels: createHash("sha256").update(JSON.stringify(this.cfg.levels.map(levelInfo))).digest("hex").slice(0, 16),
+    this.registry = new Registry({
+      storage: cfg.storage,
+      levels: cfg.levels,
+      timing: cfg.timing,
+      limits: cfg.limits,
+      now: cfg.now,
+      slog: cfg.slog,
+      solver: cfg.solver,
+      // A member gone for good: no connection holds it any more.
+      onGone: (member) => {
+        for (const c of this.conns) if (c.member === member) c.member = null;
+      },
     });
   }
 
-  // ------------------------------------------------------------------ RoomHost
+  private identityCache: { version: string; levels: string; infos: LevelInfo[] } | null = null;
+
+  /** What this server is: its version and a digest of the levels it offers (welcome.server). */
+  private identity(): { version: string; levels: string } {
+    const { version, levels } = this.described();
+    return { version, levels };
+  }
+
+  private levelInfos(): LevelInfo[] {
+    return this.described().infos;
+  }
+
+  private described(): { version: string; levels: string; infos: LevelInfo[] } {
+    if (this.identityCache) return this.identityCache;
+    const infos = this.cfg.levels.map(levelInfo);
+    return (this.identityCache = {
+      version: SERVER_VERSION,
+      levels: createHash("sha256").update(JSON.stringify(infos)).digest("hex").slice(0, 16),
+      infos,
+    });
+  }
 
   now(): number {
     return this.cfg.now();
-  }
-  log(line: string): void {
-    // Rooms' own lines (a bot move refused, a room that does not restore): one per kind a minute.
-    this.slog.limited("warn", "room", line, {}, `room|${line.replace(/\b[A-Z0-9]{6}\b/g, "").slice(0, 60)}`);
   }
 
   /** Connections open from this limit key. */
@@ -134,70 +139,12 @@ export class Hub implements RoomHost {
     if (c.conns <= 0) this.byKey.delete(key);
     else this.byKey.set(key, c);
   }
-  level(id: string): Level | null {
-    return this.levelsById.get(id) ?? null;
-  }
-  nextLevel(id: string): string | null {
-    const i = this.cfg.levels.findIndex((l) => l.id === id);
-    if (i < 0) return null;
-    // The campaign leads on to the campaign; a custom level to the next custom level.
-    const custom = this.cfg.levels[i].source !== undefined;
-    return this.cfg.levels.slice(i + 1).find((l) => (l.source !== undefined) === custom)?.id ?? null;
-  }
-  changed(room: Room): void {
-    if (room.workshop) this.workshops.get(room.workshop)?.changed();
-  }
-  gone(member: Member): void {
-    const h = this.tokenOf.get(member);
-    if (h) this.tokens.delete(h);
-    this.tokenOf.delete(member);
-    for (const c of this.conns) if (c.member === member) c.member = null;
-  }
-  idle(room: Room): void {
-    if (this.rooms.get(room.code) !== room || room.members.size > 0) return;
-    const w = room.workshop ? this.workshops.get(room.workshop) : undefined;
-    // A workshop room stays while its dashboard is watched (watching one rebuilds them all).
-    if (w && w.watchers.size > 0) return;
-    room.dispose();
-    this.rooms.delete(room.code);
-    const key = this.roomKey.get(room.code);
-    if (key !== undefined) {
-      this.roomKey.delete(room.code);
-      const n = (this.roomsByKey.get(key) ?? 1) - 1;
-      if (n <= 0) this.roomsByKey.delete(key);
-      else this.roomsByKey.set(key, n);
-    }
-    if (w) {
-      w.rooms.delete(room.code);
-      if (w.rooms.size === 0 && w.watchers.size === 0) {
-        w.dispose();
-        this.workshops.delete(w.id);
-      }
-    }
-  }
 
-  /** The connection stops watching its workshop; a workshop nobody watches, with no room in memory, leaves memory. */
+  /** The connection stops watching its workshop's dashboard. */
   private unwatch(conn: Conn): void {
     const w = conn.watching;
     conn.watching = null;
-    if (!w) return;
-    w.watchers.delete(conn.peer);
-    if (w.watchers.size > 0) return;
-    // Its empty rooms may leave now too (they stayed for the dashboard).
-    for (const r of [...w.rooms.values()]) if (r.members.size === 0) this.idle(r);
-    if (w.rooms.size === 0 && this.workshops.get(w.id) === w) {
-      w.dispose();
-      this.workshops.delete(w.id);
-    }
-  }
-
-  /** At the room cap: empty rooms leave memory at once, oldest first (they are rebuilt from storage on demand). */
-  private makeRoom(): void {
-    if (this.rooms.size < this.limits.maxRooms) return;
-    for (const r of this.rooms.values()) {
-      if (r.members.size === 0) this.idle(r);
-      if (this.rooms.size < this.limits.maxRooms) return;
-    }
+    if (w) this.registry.unwatch(w, conn.peer);
   }
 
   // ------------------------------------------------------------------ connections
@@ -281,8 +228,7 @@ export class Hub implements RoomHost {
       if (c.idleTimer) clearTimeout(c.idleTimer);
       c.peer.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
     }
-    for (const r of this.rooms.values()) r.dispose();
-    for (const w of this.workshops.values()) w.dispose();
+    this.registry.dispose();
   }
 
   private send(conn: Conn, msg: ServerMessage): void {
@@ -296,7 +242,6 @@ export class Hub implements RoomHost {
   private ack(conn: Conn, rid: number | undefined, seq?: number): void {
     this.send(conn, { type: "ack", ...(rid !== undefined ? { rid } : {}), ...(seq !== undefined ? { seq } : {}) });
   }
-
   // ------------------------------------------------------------------ dispatch
 
   private dispatch(conn: Conn, msg: ClientMessage): void {
@@ -305,7 +250,18 @@ export class Hub implements RoomHost {
     const player = conn.player;
     if (!player) throw new GameError("hello-first", "say hello first: {type: hello, protocol: [1], name}");
     const rid = msg.rid;
-    if (GAME_COMMAND_TYPES.has(msg.type)) return this.game(conn, msg as GameMessage);
+    if (isGameMessage(msg)) return this.game(conn, msg);
+    if (isWorkshopMessage(msg)) {
+      if (msg.type === "createWorkshop") {
+        this.admit(conn);
+        this.creation(conn);
+      }
+      return workshopCommand(this.registry, msg, {
+        send: (m) => conn.peer.send(typeof m === "string" ? m : JSON.stringify(m)),
+        ack: () => this.ack(conn, rid),
+        watch: (w) => this.watch(conn, w),
+      });
+    }
     switch (msg.type) {
       case "create":
         return this.create(conn, player, msg);
@@ -313,7 +269,7 @@ export class Hub implements RoomHost {
         this.notInRoom(conn);
         this.admit(conn);
         this.lookupAllowed(conn);
-        const room = this.room(msg.room);
+        const room = this.registry.room(msg.room);
         if (!room) throw this.lookupFailed(conn, new GameError("no-such-room", `no room ${msg.room}`));
         return this.enter(conn, player, room, rid);
       }
@@ -333,66 +289,6 @@ export class Hub implements RoomHost {
       }
       case "replay":
         return this.replay(conn, msg);
-      case "createWorkshop": {
-        this.admit(conn);
-        this.creation(conn);
-        let id = workshopId();
-        for (let i = 0; i < 10 && this.workshop(id); i++) id = workshopId();
-        // An instructor's own list of levels (campaign or custom): the workshop's rooms play only these.
-        const unknown = msg.levels?.find((l) => !this.level(l));
-        if (unknown !== undefined) throw new GameError("no-such-level", `no level ${unknown} (see the welcome message's levels)`);
-        const levels = msg.levels ? [...new Set(msg.levels)] : null;
-        const token = secretToken();
-        const rec = { id, title: msg.title, tokenHash: hashToken(token), createdAt: this.now(), paused: false, levels };
-        this.storage.createWorkshop(rec);
-        // Not kept in memory until someone watches it or creates a room in it (workshop() loads it):
-        // a flood of createWorkshop costs rows, bounded by the creation rate, not memory.
-        return this.send(conn, { type: "workshop", ...(rid !== undefined ? { rid } : {}), workshop: { id, title: msg.title, ...(levels ? { levels } : {}) }, token });
-      }
-      case "watchWorkshop": {
-        const w = this.instructor(msg.workshop, msg.token);
-        this.loadWorkshopRooms(w);
-        if (conn.watching !== w) this.unwatch(conn);
-        conn.watching = w;
-        w.watchers.add(conn.peer);
-        this.ack(conn, rid);
-        return conn.peer.send(w.dashboardMessage());
-      }
-      case "pauseWorkshop":
-      case "resumeWorkshop": {
-        const w = this.instructor(msg.workshop, msg.token);
-        const paused = msg.type === "pauseWorkshop";
-        this.storage.setWorkshopPaused(w.id, paused);
-        w.paused = paused;
-        this.loadWorkshopRooms(w);
-        for (const r of w.rooms.values()) r.setPaused(paused);
-        w.changed();
-        return this.ack(conn, rid);
-      }
-      case "announce": {
-        const w = this.instructor(msg.workshop, msg.token);
-        for (const r of w.rooms.values()) r.sendAll({ type: "notice", from: "instructor", text: msg.text });
-        return this.ack(conn, rid);
-      }
-      case "releaseHint": {
-        const w = this.instructor(msg.workshop, msg.token);
-        this.loadWorkshopRooms(w);
-        let targets = [...w.rooms.values()];
-        if (msg.room !== undefined) {
-          const r = w.rooms.get(msg.room);
-          if (!r) throw new GameError("no-such-room", `workshop ${w.id} has no room ${msg.room}`);
-          targets = [r];
-        }
-        for (const r of targets) {
-          try {
-            r.perform("instructor", { kind: "hint", free: true }, null);
-          } catch (e) {
-            // A room that is over or out of hints simply gets none.
-            if (!(e instanceof GameError)) throw e;
-          }
-        }
-        return this.ack(conn, rid);
-      }
     }
   }
 
@@ -413,7 +309,7 @@ export class Hub implements RoomHost {
       protocol: version,
       player,
       resumed,
-      levels: this.cfg.levels.map(levelInfo),
+      levels: this.levelInfos(),
       limits: { maxPayload: this.limits.maxPayload, messagesPerSecond: this.limits.messagesPerSecond, graceMs: this.timing.graceMs },
       server: this.identity(),
     });
@@ -424,9 +320,8 @@ export class Hub implements RoomHost {
       conn.player = player;
       return this.send(conn, welcome(player, false));
     }
-    const h = hashToken(msg.resume);
-    const m = this.tokens.get(h);
-    if (!m || !m.room.members.has(m.player.id)) {
+    const m = this.registry.memberByToken(msg.resume);
+    if (!m) {
       this.error(conn, undefined, "resume-failed", "that resume token is unknown, already used, or expired: join the room again by its code");
       return conn.peer.close(CloseCode.FAILED_TO_RECONNECT, "resume failed");
     }
@@ -440,7 +335,7 @@ export class Hub implements RoomHost {
     conn.player = m.player;
     conn.member = m;
     this.send(conn, welcome(m.player, true));
-    const token = this.issueToken(m);
+    const token = this.registry.issueToken(m);
     m.room.reconnect(m, conn.peer);
     this.send(conn, { type: "joined", you: { member: m.player.id, token }, state: m.room.snapshot() });
   }
@@ -448,25 +343,20 @@ export class Hub implements RoomHost {
   private create(conn: Conn, player: Player, msg: ClientMessageOf<"create">): void {
     this.notInRoom(conn);
     this.admit(conn);
-    const level = this.level(msg.level);
+    const level = this.registry.level(msg.level);
     if (!level) throw new GameError("no-such-level", `no level ${msg.level} (see the welcome message's levels)`);
     let w: Workshop | null = null;
     if (msg.workshop !== undefined) {
       this.lookupAllowed(conn);
-      w = this.workshop(msg.workshop);
+      w = this.registry.workshop(msg.workshop);
       if (!w) throw this.lookupFailed(conn, new GameError("no-such-workshop", `no workshop ${msg.workshop}`));
       const only = w.rec.levels;
       if (only && !only.includes(level.id)) throw new GameError("no-such-level", `workshop ${w.id} plays only ${only.join(", ")}`);
     }
-    const mine = this.roomsByKey.get(conn.key) ?? 0;
-    if (mine >= this.limits.maxRoomsPerAddress) throw new GameError("server-full", `your address has ${mine} rooms open, the most one address may: join one of them, or wait until some empty`);
-    this.makeRoom();
-    if (this.rooms.size >= this.limits.maxRooms) throw new GameError("server-full", "this server has as many rooms as it will hold");
+    // Checked before the creation is charged: a full server does not spend the address's budget.
+    this.registry.roomSpace(conn.key);
     this.creation(conn);
-    let code = roomCode();
-    for (let i = 0; i < 20 && (this.rooms.has(code) || this.storage.getRoom(code)); i++) code = roomCode();
-    const room = Room.create(this, {
-      code,
+    const room = this.registry.createRoom(conn.key, {
       level: level.id,
       // No choice: every level the room plays gets its own default bots (Room.policy).
       policy: msg.policy ?? "level",
@@ -474,16 +364,7 @@ export class Hub implements RoomHost {
       versus: msg.versus === true || level.mode === "versus",
       workshop: w?.id ?? null,
       team: msg.team ?? (w ? player.name : null),
-      createdAt: this.now(),
-    }, level);
-    this.rooms.set(code, room);
-    this.roomKey.set(code, conn.key);
-    this.roomsByKey.set(conn.key, mine + 1);
-    if (w) {
-      room.setPaused(w.paused);
-      w.rooms.set(code, room);
-      w.changed();
-    }
+    }, level, w);
     this.enter(conn, player, room, msg.rid);
   }
 
@@ -491,7 +372,7 @@ export class Hub implements RoomHost {
     if (room.members.size >= this.limits.maxMembersPerRoom) throw new GameError("room-full", `room ${room.code} is full`);
     const m = room.join(player, conn.peer);
     conn.member = m;
-    const token = this.issueToken(m);
+    const token = this.registry.issueToken(m);
     this.send(conn, { type: "joined", ...(rid !== undefined ? { rid } : {}), you: { member: player.id, token }, state: room.snapshot() });
   }
 
@@ -504,45 +385,27 @@ export class Hub implements RoomHost {
 
   /**
    * A replay costs what a step costs: the room's current attempt is served from memory (as the
-   * room already shows it); an earlier one is finished, and immutable, so it is run through the
-   * simulator once and then served from a bounded cache. Each connection has its own budget.
+   * room already shows it); an earlier one from the registry's cache. Each connection has its own budget.
    */
   private replay(conn: Conn, msg: ClientMessageOf<"replay">): void {
     const m = this.memberOf(conn);
     const room = m.room;
     conn.replays ??= new TokenBucket(this.limits.replaysPerMinute / 60, this.limits.replayBurst, this.now());
     if (!conn.replays.take(this.now())) throw new GameError("rate-limited", `over ${this.limits.replaysPerMinute} replays a minute: wait a little`);
-    const rid = msg.rid !== undefined ? { rid: msg.rid } : {};
     const current = room.attempt;
     const wanted = msg.attempt ?? (current.session.result ? current.id : undefined);
     if (wanted === current.id) {
       const s = current.session;
-      return this.send(conn, { type: "replay", ...rid, attempt: current.id, level: room.level.id, knobs: s.knobs, trace: s.trace, result: s.result });
+      return this.send(conn, { type: "replay", ...(msg.rid !== undefined ? { rid: msg.rid } : {}), attempt: current.id, level: room.level.id, knobs: s.knobs, trace: s.trace, result: s.result });
     }
-    const cached = wanted !== undefined ? this.replays.get(wanted) : undefined;
-    if (cached) {
-      // Most recently used last.
-      this.replays.delete(wanted!);
-      this.replays.set(wanted!, cached);
-      return conn.peer.send(cached.replace(REPLAY_RID, msg.rid !== undefined ? `"rid":${msg.rid},` : ""));
-    }
-    const attempts = this.storage.attempts(room.code);
-    const a = wanted !== undefined ? attempts.find((x) => x.id === wanted) : [...attempts].reverse().find((x) => x.result !== null);
-    if (!a) throw new GameError("no-such-attempt", msg.attempt ? `room ${room.code} has no attempt ${msg.attempt}` : "no attempt in this room has finished yet");
-    if (a.result === null) throw new GameError("no-such-attempt", `attempt ${a.id} did not finish: only finished attempts (and the one in play) are replayed`);
-    const level = this.level(a.level);
-    if (!level) throw new GameError("no-such-level", `level ${a.level} is no longer in the campaign`);
-    // The log is the record: run it through the simulator again, once.
-    const r = replayLog(level, this.storage.actions(a.id), { versus: room.versusOn(level) });
-    const text = JSON.stringify({ type: "replay", rid: 0, attempt: a.id, level: level.id, knobs: r.s.knobs, trace: r.s.trace, result: r.s.result } satisfies ServerMessage).replace('"rid":0,', REPLAY_RID);
-    this.replays.set(a.id, text);
-    this.replayBytes += text.length;
-    for (const [k, v] of this.replays) {
-      if (this.replayBytes <= this.limits.replayCacheBytes || this.replays.size <= 1) break;
-      this.replays.delete(k);
-      this.replayBytes -= v.length;
-    }
-    conn.peer.send(text.replace(REPLAY_RID, msg.rid !== undefined ? `"rid":${msg.rid},` : ""));
+    conn.peer.send(this.registry.replayOf(room, wanted, msg.rid));
+  }
+
+  /** The connection watches this workshop's dashboard (and no other). */
+  private watch(conn: Conn, w: Workshop): void {
+    if (conn.watching !== w) this.unwatch(conn);
+    conn.watching = w;
+    this.registry.watch(w, conn.peer);
   }
 
   // ------------------------------------------------------------------ helpers
@@ -594,125 +457,4 @@ export class Hub implements RoomHost {
     this.lookupFailures.take(conn.key, this.now());
     return e;
   }
-
-  private issueToken(m: Member): string {
-    const old = this.tokenOf.get(m);
-    if (old) this.tokens.delete(old);
-    const token = secretToken();
-    const h = hashToken(token);
-    this.tokens.set(h, m);
-    this.tokenOf.set(m, h);
-    return token;
-  }
-
-  /** A room by code: in memory, or rebuilt from storage. */
-  room(code: string): Room | null {
-    const live = this.rooms.get(code);
-    if (live) return live;
-    const rec = this.storage.getRoom(code);
-    if (!rec) return null;
-    this.makeRoom();
-    const room = Room.restore(this, rec);
-    if (!room) return null;
-    this.rooms.set(code, room);
-    if (rec.workshop) {
-      const w = this.workshop(rec.workshop);
-      if (w) {
-        room.paused = w.paused;
-        w.rooms.set(code, room);
-      }
-    }
-    return room;
-  }
-
-  workshop(id: string): Workshop | null {
-    const live = this.workshops.get(id);
-    if (live) return live;
-    const rec = this.storage.getWorkshop(id);
-    if (!rec) return null;
-    const w = new Workshop(rec, this.timing);
-    this.workshops.set(id, w);
-    return w;
-  }
-
-  private loadWorkshopRooms(w: Workshop): void {
-    for (const code of this.storage.workshopRooms(w.id)) if (!w.rooms.has(code)) this.room(code);
-  }
-
-  private instructor(id: string, token: string): Workshop {
-    const w = this.workshop(id);
-    if (!w) throw new GameError("no-such-workshop", `no workshop ${id}`);
-    if (!tokenMatches(token, w.rec.tokenHash)) throw new GameError("forbidden", "that is not this workshop's instructor token");
-    return w;
-  }
 }
-
-/** Where a cached replay's rid goes. */
-const REPLAY_RID = '"rid":"\u0000",';
-
-type GameMessage = ClientMessageOf<(typeof GAME_ACTIONS)[number]>;
-
-function commandOf(msg: GameMessage): RoomCommand {
-  switch (msg.type) {
-    case "step":
-    case "run":
-      return msg.choice === undefined ? { kind: msg.type, actor: msg.cpu } : { kind: msg.type, actor: msg.cpu, choice: msg.choice };
-    case "knob":
-      return { kind: "knob", knob: msg.knob, value: msg.value };
-    case "rewind":
-      return { kind: "rewind", steps: msg.steps ?? 1 };
-    case "start":
-    case "hint":
-    case "reset":
-    case "retry":
-    case "next":
-      return { kind: msg.type } as Command | { kind: "retry" } | { kind: "next" };
-  }
-}
-
-type Parsed = { ok: true; msg: ClientMessage } | { ok: false; code: ErrorCode; message: string; rid: number | undefined };
-
-/** Frame -> validated message, or the typed error to answer with. Pure. */
-export function parseFrame(data: string | null): Parsed {
-  const fail = (code: ErrorCode, message: string, rid?: number): Parsed => ({ ok: false, code, message, rid });
-  if (data === null) return fail("bad-frame", "binary frames are not part of the protocol: send JSON text");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(data);
-  } catch {
-    return fail("bad-frame", "not JSON");
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return fail("bad-frame", "a message is a JSON object with a type");
-  const o = raw as Record<string, unknown>;
-  // Echo a well-formed rid even on a bad message, so the client can match the error.
-  const rid = wellFormedRid(o.rid);
-  if (typeof o.type !== "string") return fail("bad-frame", "a message needs a string type", rid);
-  if (!(CLIENT_TYPES as string[]).includes(o.type)) return fail("unknown-type", `unknown message type "${o.type.slice(0, 40)}"`, rid);
-  const r = clientMessage.safeParse(raw);
-  if (!r.success) return fail("bad-frame", describeIssues(r.error), rid);
-  return { ok: true, msg: r.data };
-}
-
-function wellFormedRid(v: unknown): number | undefined {
-  return Number.isInteger(v) && (v as number) >= 0 && (v as number) < 2 ** 31 ? (v as number) : undefined;
-}
-
-/** The well-formed rid of a frame, or undefined: for replies sent without parsing the whole message (rate-limited). */
-export function ridOf(data: string | null): number | undefined {
-  if (data === null) return undefined;
-  try {
-    const raw: unknown = JSON.parse(data);
-    return typeof raw === "object" && raw !== null && !Array.isArray(raw) ? wellFormedRid((raw as Record<string, unknown>).rid) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function describeIssues(e: z.ZodError): string {
-  const i = e.issues[0];
-  const at = i.path.length ? i.path.map(String).join(".") : "(message)";
-  const text = i.code === "unrecognized_keys" ? `unknown key${i.keys.length > 1 ? "s" : ""} ${i.keys.slice(0, 3).join(", ")}` : i.message;
-  return `${o(at)}: ${text}`.slice(0, 200);
-}
-
-const o = (s: string) => s.slice(0, 60);

@@ -111,7 +111,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       res.end(JSON.stringify({
         ok: f === null,
         protocol: SUPPORTED_PROTOCOLS,
-        rooms: hub.rooms.size,
+        rooms: hub.registry.rooms.size,
         connections: hub.conns.size,
         storage: f ? { ok: false, code: f.code, error: describeFault(f), since: new Date(f.since).toISOString() } : { ok: true },
       }));

@@ -10,7 +10,7 @@ import { advance } from "../src/sim/engine.js";
 import type { Solved } from "../src/sim/solve.js";
 import type { Machine } from "../src/sim/types.js";
 import type { LogEntry } from "../src/game/replay.js";
-import { replayLog } from "../src/game/replay.js";
+import { factsOf, replayLog } from "../src/game/replay.js";
 import { actorOf, applyCommand, compiledFor, current, GameError, initialMachine, newSession, type Command, type Facts, type Session } from "../src/game/session.js";
 import { gameView, levelInfo, pathsNamed } from "../src/game/view.js";
 import type { Level } from "../src/level/load.js";
@@ -159,7 +159,7 @@ export class Room {
       return null;
     }
     const log = host.storage.actions(last.id);
-    const r = replayLog(level, log, { versus: versusOn(rec.versus, level) });
+    const r = replayLog(level, log, { versus: versusOn(rec.versus, level), facts: factsOf(last.result) });
     if (r.failed) host.log(`room ${rec.code}: attempt ${last.id} replays only to seq ${r.failed.entry.seq - 1} (${r.failed.error}); the level changed since`);
     const players = new Map<string, string>();
     const room = new Room(host, rec, level, host.storage.lastSeq(rec.code), { id: last.id, n: last.n, session: r.s, players });
@@ -327,8 +327,10 @@ export class Room {
     const seq = this.seq + 1;
     if (cmd.kind === "retry" || cmd.kind === "next") return this.newAttempt(byId, cmd.kind, at, seq, accepted);
 
-    const r = applyCommand(this.level, this.attempt.session, this.withHint(cmd), at, byId, this.facts());
-    const entry: LogEntry = { seq, at, by: byId, cmd };
+    const resolved = this.withHint(cmd);
+    const r = applyCommand(this.level, this.attempt.session, resolved, at, byId, this.facts());
+    // The log keeps the hint's text: a replay or a restart shows the same words without exploring.
+    const entry: LogEntry = { seq, at, by: byId, cmd: resolved };
     const players = new Map(this.attempt.players);
     if (typeof by !== "string") players.set(by.id, by.name);
     this.host.storage.transaction(() => {
@@ -674,7 +676,7 @@ export class Room {
   // ------------------------------------------------------------------ lifecycle
 
   private armIdle(): void {
-    // Workshop rooms too (the hub keeps them while their dashboard is watched, and rebuilds them for it).
+    // Workshop rooms too (the registry keeps them while their dashboard is watched, and rebuilds them for it).
     this.cancelIdle();
     this.idleTimer = setTimeout(() => {
       if (this.members.size === 0) this.host.idle(this);

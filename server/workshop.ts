@@ -1,6 +1,6 @@
 // A workshop: an instructor's set of team rooms, a dashboard of them, and the
 // instructor's controls (pause and resume, announcements, released hints).
-// The instructor token is checked by the hub before any of these run.
+// The instructor token is checked (server/registry.ts instructor) before any of these run.
 
 import type { DashboardTeam, ServerMessage } from "../src/protocol/server.js";
 import type { Timing } from "./options.js";

@@ -2,7 +2,7 @@
 // (model/input.ts), sends what they ask, and picks the screen. It holds no
 // game rules; the server's answers are what it shows.
 
-import { useApp, useInput, useStdin } from "ink";
+import { Box, useApp, useInput, useStdin } from "ink";
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import type { ClientMessageInput } from "../protocol/client.js";
 import { Confirm } from "./components/Confirm.js";
@@ -10,6 +10,7 @@ import { Help } from "./components/Help.js";
 import { TooSmall } from "./components/TooSmall.js";
 import { useTerminalSize, type Size } from "./hooks/useTerminalSize.js";
 import { handleKey, initialUi, replayTick, screenOf, type Effect, type KeyPress, type UiState } from "./model/input.js";
+import { keysOf } from "./model/chunk.js";
 import { tooSmall } from "./model/layout.js";
 import { recordAttempts, type Progress } from "./model/progress.js";
 import type { ClientState } from "./model/store.js";
@@ -81,17 +82,20 @@ export function App(props: AppProps) {
   sizeRef.current = { cols, rows };
   useInput(
     (input, key) => {
-      const k: KeyPress = { ...key, input };
-      // While the terminal is too small to show the game, only quitting works: no blind moves.
-      if (tooSmall(sizeRef.current.cols, sizeRef.current.rows) && !(k.ctrl && input === "c") && !["q", "y", "n"].includes(input) && !k.escape) return;
-      const out = handleKey({ s: store.get(), workshop: props.workshop, team: props.team, instructor }, uiRef.current, k);
-      uiRef.current = out.ui;
-      setUi(out.ui);
-      for (const msg of out.send) if (!actions.send(msg)) actions.flash("Not connected: that key was not sent.", "error");
-      run(out.effects);
+      for (const k of keysOf({ ...key, input })) onKey(k);
     },
     { isActive: isRawModeSupported === true },
   );
+
+  function onKey(k: KeyPress): void {
+    // While the terminal is too small to show the game, only quitting works: no blind moves.
+    if (tooSmall(sizeRef.current.cols, sizeRef.current.rows) && !(k.ctrl && k.input === "c") && !["q", "y", "n"].includes(k.input) && !k.escape) return;
+    const out = handleKey({ s: store.get(), workshop: props.workshop, team: props.team, instructor }, uiRef.current, k);
+    uiRef.current = out.ui;
+    setUi(out.ui);
+    for (const msg of out.send) if (!actions.send(msg)) actions.flash("Not connected: that key was not sent.", "error");
+    run(out.effects);
+  }
 
   const playing = ui.replay?.playing === true;
   useEffect(() => {
@@ -101,8 +105,18 @@ export function App(props: AppProps) {
   }, [playing, store, props.replayMs]);
 
   const small = tooSmall(cols, rows);
-  if (small) return <TooSmall message={ui.overlay === "quit" ? "Quit Faultline? y yes · n no" : small} />;
-  const sp: ScreenProps = { s, ui, cols, rows, progress };
+  // Every screen fills the terminal: Ink then redraws a full frame (it clears the terminal) instead
+  // of erasing the previous frame line by line, which a resize that reflows long lines defeats
+  // (the erase misses the wrapped rows and a header is left twice on the screen).
+  return (
+    <Box flexDirection="column" height={rows}>
+      {small ? <TooSmall message={ui.overlay === "quit" ? "Quit Faultline? y yes · n no" : small} /> : <Screen s={s} ui={ui} cols={cols} rows={rows} progress={progress} />}
+    </Box>
+  );
+}
+
+function Screen(sp: ScreenProps) {
+  const { s, ui, rows } = sp;
   const screen = screenOf(s, ui);
   // The game, debrief and dashboard place overlays inside their own layout; the simpler screens give way whole.
   if (screen !== "game" && screen !== "debrief" && screen !== "dashboard") {

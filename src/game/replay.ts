@@ -1,9 +1,12 @@
 // A replay is the attempt's action log folded through the pure session again:
 // the log is the record, states are recomputed. The server uses the same fold
-// to rebuild a room after a restart.
+// to rebuild a room after a restart. Neither explores: the log carries the
+// explorer's hint texts, and a finished attempt's stored result says what the
+// defend proof was (factsOf), so a replay costs the steps and nothing more.
 
 import type { Level } from "../level/load.js";
-import { applyCommand, GameError, newSession, type Command, type Session, type SessionEvent } from "./session.js";
+import type { Result } from "../protocol/server.js";
+import { applyCommand, GameError, newSession, type Command, type Facts, type Session, type SessionEvent } from "./session.js";
 
 export interface LogEntry {
   /** The room's sequence number this command produced. */
@@ -21,12 +24,23 @@ export interface Replayed {
   failed: { entry: LogEntry; error: string } | null;
 }
 
-export function replayLog(level: Level, log: readonly LogEntry[], opts: { versus?: boolean } = {}): Replayed {
-  let s = newSession(level, opts);
+/**
+ * What an attempt's stored result says of its setting's defend proof: an unsafe fix
+ * was broken by its counterexample; any other end did not need one broken. A
+ * replay passes it on, so judging the last step again does not explore. An attempt
+ * still in play (no result) needs none: its log does not reach the judge's proof.
+ */
+export function factsOf(result: Result | null): Facts {
+  if (!result) return { proof: { verdict: "incomplete", counterexample: null } };
+  return { proof: result.reason === "unsafe-fix" ? { verdict: "reachable", counterexample: result.counterexample } : { verdict: "safe", counterexample: null } };
+}
+
+export function replayLog(level: Level, log: readonly LogEntry[], opts: { versus?: boolean; facts?: Facts } = {}): Replayed {
+  let s = newSession(level, { versus: opts.versus });
   const events: SessionEvent[] = [];
   for (const entry of log) {
     try {
-      const r = applyCommand(level, s, entry.cmd, entry.at, entry.by);
+      const r = applyCommand(level, s, entry.cmd, entry.at, entry.by, opts.facts);
       s = r.s;
       events.push(r.event);
     } catch (e) {

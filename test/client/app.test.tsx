@@ -117,4 +117,28 @@ describe("the app", () => {
     app.stdin.write("y");
     await until(() => app.calls.quit === 1, "the quit action");
   });
+
+  it("every screen fills the terminal, so Ink redraws whole frames and a resize that reflows lines leaves nothing stale", async () => {
+    for (const [state, size] of [
+      [clientInLobby(), { cols: 100, rows: 40 }],
+      [clientIn("basics-lost-update", [step(0)]), { cols: 120, rows: 30 }],
+      [clientIn("basics-lost-update", [step(0)]), { cols: 70, rows: 20 }],
+    ] as const) {
+      const app = mount(state, size);
+      await until(() => (app.lastFrame() ?? "").length > 0, "a frame");
+      expect(app.lastFrame()!.split("\n")).toHaveLength(size.rows);
+      app.unmount();
+    }
+  });
+
+  it("a pasted room code arrives whole, with its Enter (Ink hands a paste over as one chunk)", async () => {
+    const app = mount(clientInLobby());
+    await frameHas(app.lastFrame, "Campaign");
+    await inputReady(app.stdin);
+    app.stdin.write("j");
+    await frameHas(app.lastFrame, "Room code");
+    app.stdin.write("abc123\r");
+    await until(() => app.sent.length === 1, "a join request");
+    expect(app.sent[0]).toEqual({ type: "join", room: "ABC123" });
+  });
 });

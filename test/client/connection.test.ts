@@ -89,7 +89,7 @@ describe("the client's connection", () => {
     await until(() => store.get().player !== null, "welcome");
     conn.send({ type: "create", level: "basics-lost-update" });
     await until(() => mine(store).length === 1, "a seat");
-    const room = srv.hub.rooms.get(store.get().room!.code)!;
+    const room = srv.hub.registry.rooms.get(store.get().room!.code)!;
     expect(room.members.size).toBe(1);
     await conn.close();
     await until(() => room.members.size === 0, "the server to see the player go");

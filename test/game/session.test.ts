@@ -1,7 +1,7 @@
 // The pure room core: commands folded over a session, judged, scored, replayed.
 import { describe, expect, it } from "vitest";
 import { botMove, botPlan } from "../../src/game/bots.js";
-import { replayLog, type LogEntry } from "../../src/game/replay.js";
+import { factsOf, replayLog, type LogEntry } from "../../src/game/replay.js";
 import { score, SCORING } from "../../src/game/score.js";
 import { applyCommand, current, GameError, newSession, type Command, type Session } from "../../src/game/session.js";
 import { gameView } from "../../src/game/view.js";
@@ -140,6 +140,23 @@ describe("session", () => {
     const broken = replayLog(lv, [...log, { seq: 99, at: 0, by: "p1", cmd: { kind: "step", actor: 5 } }]);
     expect(broken.failed?.entry.seq).toBe(99);
     expect(broken.s).toEqual(live);
+  });
+});
+
+describe("replays do not explore", () => {
+  it("judge a defend attempt's end by the stored result's proof (factsOf), not by exploring again", () => {
+    const lv = level("basics-spinlock");
+    // No lock, played in order (no race in this play): the attempt ends, and the judge asks for the proof.
+    const cmds: Command[] = [{ kind: "knob", knob: "lock", value: "none" }, { kind: "start" }, ...steps(0, 0, 1, 1)];
+    const log: LogEntry[] = cmds.map((cmd, i) => ({ seq: i + 1, at: 1000 + i * 100, by: "p1", cmd }));
+    const live = run(lv, cmds);
+    expect(live.result).toMatchObject({ outcome: "lost", reason: "unsafe-fix" });
+    expect(live.result!.counterexample).toBeTruthy();
+    // The stored result's proof gives back the live result, counterexample and all.
+    expect(replayLog(lv, log, { facts: factsOf(live.result) }).s.result).toEqual(live.result);
+    // And it is that proof the replay used: told the fix held, the same log is judged a win.
+    const told = replayLog(lv, log, { facts: factsOf({ ...live.result!, outcome: "won", reason: "finished", counterexample: null }) });
+    expect(told.s.result).toMatchObject({ outcome: "won", reason: "finished" });
   });
 });
 

@@ -64,10 +64,10 @@ describe("a flood of malformed frames", () => {
     await attacker.ok({ type: "join", room: code });
     await attacker.ok({ type: "claim", cpu: 1 });
     await honest.take("room", (m) => m.room.seats[1].holder !== null);
-    await s.hub.rooms.get(code)!.settled(); // the solver's status is part of the room
+    await s.hub.registry.rooms.get(code)!.settled(); // the solver's status is part of the room
     honest.send({ type: "ping" });
     await honest.take("pong"); // and its room message, sent before the pong, is in
-    const before = JSON.stringify(s.hub.rooms.get(code)!.snapshot());
+    const before = JSON.stringify(s.hub.registry.rooms.get(code)!.snapshot());
     const heard = honest.log.length;
 
     let sent = 0;
@@ -82,7 +82,7 @@ describe("a flood of malformed frames", () => {
         const errors = attacker.log.filter((m) => m.type === "error");
         expect(errors).toHaveLength(sent);
         for (const e of errors) expect(["bad-frame", "unknown-type"]).toContain(e.type === "error" && e.code);
-        expect(JSON.stringify(s.hub.rooms.get(code)!.snapshot())).toBe(before);
+        expect(JSON.stringify(s.hub.registry.rooms.get(code)!.snapshot())).toBe(before);
       }),
       { numRuns: 60 },
     );

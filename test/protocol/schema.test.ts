@@ -1,6 +1,6 @@
 // The door's pure parts: frame parsing, version negotiation, the rate limiter.
 import { describe, expect, it } from "vitest";
-import { parseFrame } from "../../server/hub.js";
+import { parseFrame } from "../../server/frame.js";
 import { KeyedLimiter, TokenBucket } from "../../server/ratelimit.js";
 import { negotiate, subprotocol } from "../../src/protocol/version.js";
 

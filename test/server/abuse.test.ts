@@ -227,8 +227,8 @@ describe("rooms cannot be squatted", () => {
     await b.ok<"joined">({ type: "create", level: "basics-lost-update" });
     const c = track(await TestClient.hello(s.url, "c", from("127.0.0.3")));
     await c.ok<"joined">({ type: "create", level: "basics-lost-update" });
-    expect(s.hub.rooms.has(empty)).toBe(false);
-    expect(s.hub.rooms.size).toBe(2);
+    expect(s.hub.registry.rooms.has(empty)).toBe(false);
+    expect(s.hub.registry.rooms.size).toBe(2);
     // Both held rooms are in use: the cap holds.
     const d = track(await TestClient.hello(s.url, "d", from("127.0.0.4")));
     await d.refused({ type: "create", level: "basics-lost-update" }, "server-full");
@@ -246,7 +246,7 @@ describe("rooms cannot be squatted", () => {
     const team = track(await TestClient.hello(s.url, "team"));
     const code = (await team.ok<"joined">({ type: "create", level: "basics-lost-update", workshop: ws.workshop.id, team: "reds" })).state.room.code;
     await team.ok({ type: "leave" });
-    await until(() => !s.hub.rooms.has(code) && !s.hub.workshops.has(ws.workshop.id), "the empty workshop room and its workshop leave memory");
+    await until(() => !s.hub.registry.rooms.has(code) && !s.hub.registry.workshops.has(ws.workshop.id), "the empty workshop room and its workshop leave memory");
     await teacher.ok({ type: "watchWorkshop", workshop: ws.workshop.id, token: ws.token });
     const dash = await teacher.take("dashboard");
     expect(dash.teams.map((t) => t.team)).toEqual(["reds"]);
@@ -271,10 +271,10 @@ describe("quiet logs", () => {
     const s = await server();
     const teacher = track(await TestClient.hello(s.url, "teacher"));
     const ws = await teacher.ok<"workshop">({ type: "createWorkshop", title: "class" });
-    expect(s.hub.workshops.size).toBe(0);
+    expect(s.hub.registry.workshops.size).toBe(0);
     await teacher.ok({ type: "watchWorkshop", workshop: ws.workshop.id, token: ws.token });
-    expect(s.hub.workshops.size).toBe(1);
+    expect(s.hub.registry.workshops.size).toBe(1);
     await teacher.close();
-    await until(() => s.hub.workshops.size === 0, "the unwatched workshop leaves memory");
+    await until(() => s.hub.registry.workshops.size === 0, "the unwatched workshop leaves memory");
   });
 });

@@ -77,7 +77,7 @@ describe("a class behind one address (default limits)", () => {
     const s = await server({ now: clk.now, limits: DEFAULTS });
     const students = await Promise.all(Array.from({ length: 300 }, (_, i) => player(s.url, `solo${i}`)));
     await Promise.all(students.map((c) => c.ok<"joined">({ type: "create", level: "basics-lost-update" })));
-    expect(s.hub.rooms.size).toBe(300);
+    expect(s.hub.registry.rooms.size).toBe(300);
     // A second later: 20 more arrivals, but one more room (one a second).
     clk.t += 1_000;
     const c = students[0];
@@ -87,7 +87,7 @@ describe("a class behind one address (default limits)", () => {
     expect((await c.refused({ type: "create", level: "basics-lost-update" }, "rate-limited")).message).toMatch(/rooms created/);
     expect((await c.refused({ type: "createWorkshop", title: "mine" }, "rate-limited")).message).toMatch(/rooms created/);
     // Joining a room needs none of its own.
-    await c.ok({ type: "join", room: [...s.hub.rooms.keys()][1] });
+    await c.ok({ type: "join", room: [...s.hub.registry.rooms.keys()][1] });
   });
 
   it("a brute force of room codes from one client is refused, and then from its address, whatever the code", async () => {

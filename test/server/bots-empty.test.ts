@@ -21,7 +21,7 @@ async function armed(): Promise<{ s: RunningServer; p: TestClient; code: string;
 /** Until the server has seen the last member go (bounded). */
 async function nobodyConnected(s: RunningServer, code: string): Promise<void> {
   const deadline = performance.now() + 3000;
-  const room = s.hub.rooms.get(code)!;
+  const room = s.hub.registry.rooms.get(code)!;
   while ([...room.members.values()].some((m) => m.peer !== null)) {
     if (performance.now() > deadline) throw new Error("the server never saw the member go");
     await new Promise((r) => setImmediate(r));
@@ -42,9 +42,9 @@ describe("bots in a room nobody is connected to", () => {
       else await p.close(4000);
       await nobodyConnected(s, code);
       // Usually 1; 2 if the event loop stalled past the bot's delay before the leave arrived.
-      const seq = s.hub.rooms.get(code)!.seq;
+      const seq = s.hub.registry.rooms.get(code)!.seq;
       await pastBotDelay();
-      expect(s.hub.rooms.get(code)!.seq, how).toBe(seq);
+      expect(s.hub.registry.rooms.get(code)!.seq, how).toBe(seq);
       expect(s.storage.lastSeq(code), how).toBe(seq);
     }
   });
@@ -53,9 +53,9 @@ describe("bots in a room nobody is connected to", () => {
     const { s, p, code, token } = await armed();
     await p.drop();
     await nobodyConnected(s, code);
-    const seq = s.hub.rooms.get(code)!.seq;
+    const seq = s.hub.registry.rooms.get(code)!.seq;
     await pastBotDelay();
-    expect(s.hub.rooms.get(code)!.seq).toBe(seq);
+    expect(s.hub.registry.rooms.get(code)!.seq).toBe(seq);
     expect(s.storage.lastSeq(code)).toBe(seq);
     const q = await connect(s.url);
     q.send({ type: "hello", protocol: [1], name: "solo", resume: token });

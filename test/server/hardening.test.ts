@@ -189,7 +189,7 @@ describe("a failing database", () => {
     await p.ok({ type: "claim", cpu: 0 });
     storage.fail = true;
     await p.refused({ type: "step", seq: 0, cpu: 0 }, "internal");
-    expect(s.hub.rooms.get(j.state.room.code)!.snapshot()).toMatchObject({ seq: 0, trace: [] });
+    expect(s.hub.registry.rooms.get(j.state.room.code)!.snapshot()).toMatchObject({ seq: 0, trace: [] });
     expect(p.log.filter((m) => m.type === "update")).toEqual([]);
     expect(lines.join("\n")).toMatch(/disk full/);
     storage.fail = false;

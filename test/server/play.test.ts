@@ -172,8 +172,8 @@ describe("rooms and memory", () => {
     await p.ok({ type: "hint", seq: 1 });
     await p.ok({ type: "leave" });
     // Bounded wait for the idle timer (no fixed sleep: poll the registry).
-    for (let i = 0; i < 400 && s.hub.rooms.has(code); i++) await new Promise((r) => setTimeout(r, 5));
-    expect(s.hub.rooms.has(code)).toBe(false);
+    for (let i = 0; i < 400 && s.hub.registry.rooms.has(code); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(s.hub.registry.rooms.has(code)).toBe(false);
     const q = await player(s.url, "q");
     const j = await q.ok<"joined">({ type: "join", room: code });
     expect(j.state).toMatchObject({ seq: 2, game: { steps: 1, hintsUsed: 1, phase: "play" } });

@@ -131,7 +131,7 @@ describe("seat hijacks are refused", () => {
     await alice.ok({ type: "claim", cpu: 1 });
     const mallory = await player(s.url, "mallory");
     await mallory.ok({ type: "join", room: code });
-    const before = s.hub.rooms.get(code)!.snapshot();
+    const before = s.hub.registry.rooms.get(code)!.snapshot();
 
     expect((await mallory.refused({ type: "claim", cpu: 0 }, "seat-taken")).message).toMatch(/alice/);
     await mallory.refused({ type: "release", cpu: 0 }, "not-your-cpu");
@@ -154,7 +154,7 @@ describe("seat hijacks are refused", () => {
     await guess.take("error", (m) => m.code === "resume-failed");
     expect((await guess.closed).code).toBe(CloseCode.FAILED_TO_RECONNECT);
 
-    const after = s.hub.rooms.get(code)!.snapshot();
+    const after = s.hub.registry.rooms.get(code)!.snapshot();
     expect(after.seq).toBe(before.seq + 1);
     expect(after.trace.map((t) => t.by)).toEqual([joined.you.member]);
   });

@@ -25,7 +25,7 @@ describe("run to the next decision over a socket", () => {
     }
     // Refused like a step: the room does not move.
     await a.refused({ type: "run", seq: 2, cpu: 2 }, "not-runnable"); // B is not forked yet
-    expect(s.hub.rooms.get(j.state.room.code)!.seq).toBe(2);
+    expect(s.hub.registry.rooms.get(j.state.room.code)!.seq).toBe(2);
   });
 });
 
@@ -43,7 +43,7 @@ describe("the room and its solved game", () => {
     await p.ok({ type: "claim", cpu: 0 });
     let seq = (await p.ok({ type: "start", seq: 0 })).seq;
     for (let i = 0; i < 20; i++) {
-      const room = s.hub.rooms.get(j.state.room.code)!;
+      const room = s.hub.registry.rooms.get(j.state.room.code)!;
       if (room.snapshot().game.phase === "over") break;
       seq = room.seq;
       const cpu0 = room.snapshot().game.cpus[0];
@@ -65,14 +65,14 @@ describe("the room and its solved game", () => {
     // The eager bot moves the CPUs nobody holds.
     const moved = await p.take("update", (m) => m.event.kind === "step" && m.event.by === "bot");
     expect(moved.seq).toBeGreaterThan(1);
-    expect(s.hub.rooms.get(j.state.room.code)!.info().solver.state).toBe("too-big");
+    expect(s.hub.registry.rooms.get(j.state.room.code)!.info().solver.state).toBe("too-big");
   });
 
   it("hints past the written ones are the solved game's, and a repeat is free", async () => {
     const s = await server();
     const p = await player(s.url, "solo");
     const j = await p.ok<"joined">({ type: "create", level: "basics-lost-update" });
-    await s.hub.rooms.get(j.state.room.code)!.settled();
+    await s.hub.registry.rooms.get(j.state.room.code)!.settled();
     await p.ok({ type: "claim", cpu: 0 });
     let seq = 0;
     for (let i = 0; i < 3; i++) seq = (await p.ok({ type: "hint", seq })).seq!;
@@ -83,5 +83,8 @@ describe("the room and its solved game", () => {
     const again = await p.take("update", (m) => m.seq === seq);
     expect(again.event).toMatchObject({ kind: "hint", free: true, text: h.event.kind === "hint" ? h.event.text : "" });
     expect(again.game.hintsUsed).toBe(h.game.hintsUsed);
+    // The log keeps the words shown, so a replay or a restart shows them without exploring.
+    const logged = s.storage.actions(h.game.attempt).find((e) => e.seq === h.seq);
+    expect(logged?.cmd).toEqual({ kind: "hint", text: h.event.kind === "hint" ? h.event.text : "" });
   });
 });
