@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { KnobSetting } from "../../src/level/compile.js";
 import type { Level } from "../../src/level/load.js";
+import type { OracleTable } from "../../src/game/solved.js";
 import { SIM_VERSION, type Solved } from "../../src/sim/solve.js";
 
 export interface SolveJob {
@@ -25,14 +26,23 @@ export interface SolveJob {
   level: Level;
   knobs: KnobSetting;
   maxStates: number;
+  /** Also label the goal states and build each oracle's preemption table (the sandbox's explorer). */
+  explain: boolean;
 }
 
-export type SolverReply = { id: number; progress: number } | { id: number; solved: Solved; par: number | null } | { id: number; error: string };
+export type SolverReply = { id: number; progress: number } | { id: number; solved: Solved; par: number | null; reach: OracleTable[] | null } | { id: number; error: string };
 
 export type SolveState =
   | { state: "solving"; states: number }
-  | { state: "ready"; solved: Solved; par: number | null; ms: number }
+  /** `reach`: with `explain`, the preemption table of every goal oracle some road reaches (else null). */
+  | { state: "ready"; solved: Solved; par: number | null; reach: OracleTable[] | null; ms: number }
   | { state: "too-big"; reason: string };
+
+/** What a setting is solved for: `explain` (the sandbox's per-oracle answers) and a tighter state budget. */
+export interface SolveWants {
+  explain?: boolean;
+  maxStates?: number;
+}
 
 export interface SolverOptions {
   /** Worker threads (default: the cores less one, at least one). */
@@ -107,18 +117,18 @@ export class SolverPool {
     this.maxEntries = opts.maxEntries ?? 256;
   }
 
-  static key(level: Level, knobs: KnobSetting): string {
+  static key(level: Level, knobs: KnobSetting, wants: SolveWants = {}): string {
     // A room asks on every bot move and update: the key is built once per level and knob setting object.
     let byKnobs = keys.get(level);
     if (!byKnobs) keys.set(level, (byKnobs = new WeakMap()));
     let k = byKnobs.get(knobs);
     if (k === undefined) byKnobs.set(knobs, (k = `${SIM_VERSION}:${level.id}:${contentOf(level)}:${JSON.stringify(Object.entries(knobs).sort())}`));
-    return k;
+    return wants.explain || wants.maxStates !== undefined ? `${k}:${wants.explain ? "explain" : ""}:${wants.maxStates ?? ""}` : k;
   }
 
   /** The setting's entry; the first ask starts solving it. */
-  get(level: Level, knobs: KnobSetting): SolveEntry {
-    const key = SolverPool.key(level, knobs);
+  get(level: Level, knobs: KnobSetting, wants: SolveWants = {}): SolveEntry {
+    const key = SolverPool.key(level, knobs, wants);
     let e = this.entries.get(key);
     if (e) {
       // Most recently used last: eviction takes the first.
@@ -131,7 +141,8 @@ export class SolverPool {
     this.evict();
     if (this.closed) e.settle({ state: "too-big", reason: "the server is shutting down" });
     else {
-      this.queue.push({ job: { id: this.nextId++, level, knobs, maxStates: this.maxStates }, entry: e });
+      const maxStates = Math.min(this.maxStates, wants.maxStates ?? Infinity);
+      this.queue.push({ job: { id: this.nextId++, level, knobs, maxStates, explain: wants.explain === true }, entry: e });
       this.pump();
     }
     return e;
@@ -220,10 +231,10 @@ export class SolverPool {
       return;
     }
     if (r.solved.verdict === "incomplete") {
-      this.finish(slot, { state: "too-big", reason: `it has more than ${this.maxStates.toLocaleString("en-US")} states` });
+      this.finish(slot, { state: "too-big", reason: `it has more than ${j.job.maxStates.toLocaleString("en-US")} states` });
       return;
     }
-    this.finish(slot, { state: "ready", solved: r.solved, par: r.par, ms: Date.now() - j.started });
+    this.finish(slot, { state: "ready", solved: r.solved, par: r.par, reach: r.reach, ms: Date.now() - j.started });
   }
 
   private finish(slot: Slot, status: SolveState): void {
