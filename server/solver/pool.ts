@@ -53,10 +53,17 @@ export interface SolverOptions {
   deadlineMs?: number;
   /** Settings kept (default 256; the least recently used go first). */
   maxEntries?: number;
+  /**
+   * Bytes of solved games kept (default 512 MiB; the least recently used go first). Sandbox
+   * scenarios are each their own setting, so this, not the count, bounds their memory.
+   */
+  maxBytes?: number;
 }
 
 export class SolveEntry {
   status: SolveState = { state: "solving", states: 0 };
+  /** The solved game's arrays, once ready (what maxBytes counts). */
+  bytes = 0;
   private waiting: (() => void)[] = [];
   constructor(
     readonly key: string,
@@ -107,6 +114,8 @@ export class SolverPool {
   private readonly maxStates: number;
   private readonly deadlineMs: number;
   private readonly maxEntries: number;
+  private readonly maxBytes: number;
+  private bytes = 0;
   private nextId = 1;
   private closed = false;
 
@@ -115,6 +124,7 @@ export class SolverPool {
     this.maxStates = opts.maxStates ?? 1_000_000;
     this.deadlineMs = opts.deadlineMs ?? 60_000;
     this.maxEntries = opts.maxEntries ?? 256;
+    this.maxBytes = opts.maxBytes ?? 512 * 1024 * 1024;
   }
 
   static key(level: Level, knobs: KnobSetting, wants: SolveWants = {}): string {
@@ -148,8 +158,8 @@ export class SolverPool {
     return e;
   }
 
-  /** Settings solving or queued, and settled. */
-  stats(): { solving: number; ready: number; tooBig: number } {
+  /** Settings solving or queued, and settled; `bytes`: the solved games kept. */
+  stats(): { solving: number; ready: number; tooBig: number; bytes: number } {
     let solving = 0;
     let ready = 0;
     let tooBig = 0;
@@ -158,7 +168,7 @@ export class SolverPool {
       else if (e.status.state === "ready") ready++;
       else tooBig++;
     }
-    return { solving, ready, tooBig };
+    return { solving, ready, tooBig, bytes: this.bytes };
   }
 
   async close(): Promise<void> {
@@ -175,10 +185,19 @@ export class SolverPool {
     );
   }
 
-  private evict(): void {
+  /**
+   * Past the count or the bytes, the least recently used settled settings go (never `keep`, the
+   * one just solved). A dropped setting's arrays are released: a room that asks again (every
+   * room asks through get() on each lookup) gets a new entry, solved again.
+   */
+  private evict(keep?: SolveEntry): void {
     for (const [key, e] of this.entries) {
-      if (this.entries.size <= this.maxEntries) break;
-      if (e.status.state !== "solving") this.entries.delete(key);
+      if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
+      if (e.status.state === "solving" || e === keep) continue;
+      this.entries.delete(key);
+      this.bytes -= e.bytes;
+      e.bytes = 0;
+      if (e.status.state === "ready") e.status = { state: "too-big", reason: "the server let this solution go to make room; it is solved again when asked" };
     }
   }
 
@@ -244,6 +263,11 @@ export class SolverPool {
     slot.job = null;
     slot.worker.unref();
     j.entry.settle(status);
+    if (status.state === "ready" && this.entries.get(j.entry.key) === j.entry) {
+      j.entry.bytes = bytesOf(status);
+      this.bytes += j.entry.bytes;
+      this.evict(j.entry);
+    }
     this.pump();
   }
 
@@ -256,4 +280,11 @@ export class SolverPool {
     void slot.worker.terminate();
     this.finish(slot, { state: "too-big", reason });
   }
+}
+
+/** The bytes of a solved game's arrays and its explorer tables. */
+function bytesOf(st: Extract<SolveState, { state: "ready" }>): number {
+  const s = st.solved;
+  const arrays = [s.first, s.to, s.move, s.took, s.kind, s.dist, s.lap, ...(s.fired ? [s.fired] : []), ...(st.reach ?? []).map((t) => t.table)];
+  return arrays.reduce((n, a) => n + a.byteLength, 0);
 }

@@ -150,6 +150,23 @@ describe("the sandbox over a socket", () => {
     }
   });
 
+  it("past the solver's byte budget, a solution nobody asked for lately goes, and is solved again when asked", async () => {
+    const s = await server({ solver: { maxBytes: 1 } });
+    const a = await player(s.url, "ada");
+    await a.ok({ type: "createSandbox", scenario: example });
+    await ready(a);
+    await a.ok<"explorer">({ type: "explore" });
+    const b = await player(s.url, "bo");
+    await b.ok({ type: "createSandbox", scenario: { ...example, machine: "arm64" } });
+    await ready(b);
+    expect(s.hub.registry.solver.stats()).toMatchObject({ ready: 1 });
+    // Ada's room asks again: its scenario is solved anew, and the explorer answers as before.
+    const again = await a.request({ type: "explore" });
+    expect(again.type === "error" ? again.code : again.type).toBe("solving");
+    await a.take("room", (m) => m.room.solver.state === "ready", 15_000);
+    expect((await a.ok<"explorer">({ type: "explore" })).oracles).toEqual([expect.objectContaining({ id: "cow-isolation", preemptions: 0 })]);
+  });
+
   it("sandbox requests have their own budget per connection", async () => {
     const s = await server({ limits: { sandboxPerMinute: 1, sandboxBurst: 2 } });
     const p = await player(s.url, "ada");
