@@ -20,6 +20,7 @@ import { Debrief } from "./screens/Debrief.js";
 import { Game } from "./screens/Game.js";
 import { Intro } from "./screens/Intro.js";
 import { Lobby } from "./screens/Lobby.js";
+import { Sandbox } from "./screens/Sandbox.js";
 import type { ScreenProps } from "./screens/props.js";
 
 export interface AppActions {
@@ -129,6 +130,8 @@ function Screen(sp: ScreenProps) {
       return <Connecting {...sp} />;
     case "lobby":
       return <Lobby {...sp} />;
+    case "sandbox":
+      return <Sandbox {...sp} />;
     case "intro":
       return <Intro {...sp} />;
     case "game":

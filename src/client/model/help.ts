@@ -5,14 +5,16 @@ import type { Screen } from "./input.js";
 
 export function keyBar(
   screen: Screen,
-  extra: { policy?: string | null; over?: boolean; menu?: boolean; replay?: boolean; versus?: boolean; knobs?: boolean; scroll?: boolean; log?: boolean } = {},
+  extra: { policy?: string | null; over?: boolean; menu?: boolean; replay?: boolean; versus?: boolean; knobs?: boolean; scroll?: boolean; log?: boolean; sandbox?: boolean } = {},
 ): string {
   switch (screen) {
     case "connecting":
     case "offline":
       return "q quit";
     case "lobby":
-      return `↑↓ level · Enter play · j join by code · n name · p bots: ${extra.policy ?? "level default"} · w run a workshop · PgUp/PgDn Home/End · ? help · q quit`;
+      return `↑↓ level · Enter play · s sandbox · j join by code · n name · p bots: ${extra.policy ?? "level default"} · w run a workshop · PgUp/PgDn Home/End · ? help · q quit`;
+    case "sandbox":
+      return "↑↓ part · ←→ change it · Enter on + adds · x remove · c create the room · r start over · b lobby · ? help · q quit";
     case "intro": {
       const scroll = extra.scroll ? ` · PgUp/PgDn scroll` : "";
       if (extra.versus) {
@@ -25,11 +27,12 @@ export function keyBar(
     case "game":
       if (extra.menu) return "↑↓ choose · Enter or 1-9 pick it · Esc close";
       if (extra.log) return "↑↓ PgUp/PgDn scroll · Home/End · Esc or l close";
-      if (extra.over) return "g debrief · Tab/0-9 look at a CPU · l log · b lobby · ? help · q quit";
+      if (extra.over) return `g debrief · Tab/0-9 look at a CPU · l log${extra.sandbox ? " · S save as a level file" : ""} · b lobby · ? help · q quit`;
+      if (extra.sandbox) return "Enter run to next decision · Space step · Tab/0-9 CPU · e explorer · S save · h hint · u rewind · c take · x release · d DMA · R reset · l log and hints · PgUp/PgDn machine · ? help · q quit";
       return "Enter run to next decision · Space step · Tab/0-9 CPU · h hint · u rewind · c take · x release · d DMA · R reset · l log and hints · PgUp/PgDn machine · ? help · q quit";
     case "debrief":
       if (extra.replay) return `Space pause/play · ←→ step · Esc stop · r retry · n next level${extra.scroll ? " · ↑↓ PgUp/PgDn scroll" : ""} · ? help · q quit`;
-      return `p replay · r retry · n next level · g final machine · b lobby${extra.scroll ? " · ↑↓ PgUp/PgDn scroll" : ""} · ? help · q quit`;
+      return `p replay · r retry · ${extra.sandbox ? "S save as a level file" : "n next level"} · g final machine · b lobby${extra.scroll ? " · ↑↓ PgUp/PgDn scroll" : ""} · ? help · q quit`;
     case "dashboard":
       return "↑↓ team · p pause/resume · a announce · h hint to team · H hint to all · b back · q quit";
   }
@@ -95,5 +98,15 @@ export const HELP_TEXT: { title: string; lines: string[] }[] = [
   {
     title: "Colour",
     lines: ["Every meaning is carried by a symbol or a word; colour only repeats it. NO_COLOR=1 turns colour off."],
+  },
+  {
+    title: "The sandbox (s in the lobby)",
+    lines: [
+      "Compose a scenario from what the server offers: the kernel generation, the machine (x86 or arm64), the memory,",
+      "a child process, and what each CPU runs. ↑↓ a part, ←→ change it, Enter on + adds, x removes, c creates the room.",
+      "Every oracle watches the hunt: the first to fire ends it.",
+      "e         the explorer: which oracles can still fire from here, and the fewest preemptions each needs (never how)",
+      "S         save the scenario as a level file ID.yaml in this folder (faultline lint checks it, serve --levels offers it)",
+    ],
   },
 ];

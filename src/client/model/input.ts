@@ -8,6 +8,8 @@ import type { ClientMessageInput } from "../../protocol/client.js";
 import type { ClientState } from "./store.js";
 import { actorName, claimFor, drivable, type Actor } from "./game.js";
 import { scrollAt, scrollBy, type Scroll } from "./scroll.js";
+import { addCpu, addOp, changeRow, composerRows, removeAt } from "./sandbox.js";
+import type { SandboxScenario } from "../../protocol/client.js";
 
 /** The scroll keys of each region (the screens draw with the same keys). */
 export const scrollKeys = {
@@ -26,9 +28,9 @@ function scrolled(ui: UiState, k: KeyPress, key: string, arrows: boolean, page =
 
 export type { Policy } from "../../protocol/client.js";
 import type { Policy } from "../../protocol/client.js";
-export type Screen = "connecting" | "offline" | "lobby" | "intro" | "game" | "debrief" | "dashboard";
+export type Screen = "connecting" | "offline" | "lobby" | "sandbox" | "intro" | "game" | "debrief" | "dashboard";
 export type Overlay = "help" | "quit" | "menu" | "reset" | "log";
-export type InputField = "name" | "code" | "announce" | "title";
+export type InputField = "name" | "code" | "announce" | "title" | "save";
 
 export interface UiState {
   overlay: Overlay | null;
@@ -56,6 +58,8 @@ export interface UiState {
   scroll: Scroll | null;
   /** The start this player sent from the intro, and the seq it was sent on (its update may not have arrived yet). */
   startSent: { attempt: string; seq: number } | null;
+  /** The sandbox composer is open: the scenario being composed (null: the catalogue's example) and the row the cursor is on. */
+  composer: { scenario: SandboxScenario | null; row: number } | null;
 }
 
 export const initialUi: UiState = {
@@ -74,6 +78,7 @@ export const initialUi: UiState = {
   dashboard: false,
   scroll: null,
   startSent: null,
+  composer: null,
 };
 
 /** The subset of Ink's Key this client reads. */
@@ -117,6 +122,7 @@ export function screenOf(s: ClientState, ui: UiState): Screen {
   if (s.conn === "closed") return "offline";
   if (ui.dashboard) return "dashboard";
   if (!s.player) return "connecting";
+  if (!s.room && ui.composer) return "sandbox";
   if (!s.room || !s.game) return "lobby";
   if (s.game.phase === "over" && ui.lookAt !== s.game.attempt) return "debrief";
   if (s.game.phase === "setup" && ui.introDone !== s.game.attempt) return "intro";
@@ -157,6 +163,8 @@ function typing(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
         return send(done, { type: "join", room: text.toUpperCase() });
       case "title":
         return send({ ...done, dashboard: true }, { type: "createWorkshop", title: text });
+      case "save":
+        return send(done, { type: "saveSandbox", id: text });
       case "announce":
         return ctx.instructor
           ? { ui: done, send: [{ type: "announce", workshop: ctx.instructor.id, token: ctx.instructor.token, text }], effects: [{ kind: "flash", text: `Announcement sent to every team: ${text}` }] }
@@ -164,7 +172,7 @@ function typing(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     }
   }
   if (printable(k)) {
-    const max = input.field === "announce" ? 500 : input.field === "code" ? 6 : input.field === "title" ? 80 : 32;
+    const max = input.field === "announce" ? 500 : input.field === "code" ? 6 : input.field === "title" ? 80 : input.field === "save" ? 64 : 32;
     return none({ ...ui, input: { ...input, text: (input.text + k.input).slice(0, max) } });
   }
   return none(ui);
@@ -201,6 +209,46 @@ function lobbyKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
       return none({ ...ui, policy: POLICIES[(POLICIES.indexOf(ui.policy) + 1) % POLICIES.length] });
     case "w":
       return none({ ...ui, input: { field: "title", text: "" } });
+    case "s":
+      // The catalogue comes once per connection; the composer waits for it.
+      return ctx.s.sandbox ? none({ ...ui, composer: ui.composer ?? { scenario: null, row: 0 } }) : send({ ...ui, composer: { scenario: null, row: 0 } }, { type: "sandbox" });
+  }
+  return none(ui);
+}
+
+/** The sandbox composer: ↑↓ a row, ←→ its value, Enter on + adds, x removes, c creates the room. */
+function sandboxKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
+  const comp = ui.composer!;
+  if (k.escape || k.input === "b") return none({ ...ui, composer: null });
+  const cat = ctx.s.sandbox;
+  if (!cat) return none(ui);
+  const sc = comp.scenario ?? cat.example;
+  const rows = composerRows(cat, sc);
+  const at = Math.min(comp.row, rows.length - 1);
+  const row = rows[at];
+  const set = (scenario: SandboxScenario, r = at) => none({ ...ui, composer: { scenario, row: Math.max(0, Math.min(r, composerRows(cat, scenario).length - 1)) } });
+  if (k.upArrow) return set(sc, at - 1);
+  if (k.downArrow) return set(sc, at + 1);
+  if (k.home) return set(sc, 0);
+  if (k.end) return set(sc, rows.length - 1);
+  if (k.leftArrow || k.rightArrow) return row.value === "" ? none(ui) : set(changeRow(cat, sc, row, k.leftArrow ? -1 : 1));
+  const create = () =>
+    send(ui, { type: "createSandbox", scenario: sc, ...(ui.policy ? { policy: ui.policy } : {}) });
+  if (k.return) {
+    if (row.kind === "addOp") return set(addOp(cat, sc, row.cpu!), at);
+    if (row.kind === "addCpu") return set(addCpu(cat, sc), at);
+    if (row.kind === "create") return create();
+    return flash(ui, "←→ changes this part; c creates the room (or Enter on ▶ at the bottom).");
+  }
+  switch (k.input) {
+    case "c":
+      return create();
+    case "x": {
+      const next = removeAt(sc, row);
+      return next ? set(next) : flash(ui, "Nothing to remove here: x removes an operation or a CPU (each CPU keeps one operation, the scenario one CPU).");
+    }
+    case "r":
+      return set(cat.example, 0);
   }
   return none(ui);
 }
@@ -322,6 +370,10 @@ function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
     return flash(ui, `${actorName(sel, s.room)} has no syscall menu right now.`);
   }
   switch (k.input) {
+    case "e":
+      return sandboxRoom(s) ? send(ui, { type: "explore" }) : flash(ui, "The explorer answers in sandbox rooms (s in the lobby); here, h asks for a hint.");
+    case "S":
+      return saveKey(s, ui);
     case "d":
       return game.dma ? send(ui, stepMsg(seq, "dma")) : flash(ui, "This level has no DMA device.");
     case "h":
@@ -368,10 +420,21 @@ function debriefKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
       return send({ ...ui, replay: null, lookAt: null, selected: null, menuCursor: 0 }, { type: "next", seq });
     case "g":
       return none({ ...ui, lookAt: game.attempt, replay: null });
+    case "S":
+      return saveKey(s, ui);
     case "b":
       return backToLobby(ctx, { ...ui, lookAt: null, replay: null, selected: null });
   }
   return none(ui);
+}
+
+/** The room plays a sandbox scenario (its level's source says so). */
+export const sandboxRoom = (s: ClientState): boolean => s.room?.level.source === "sandbox";
+
+/** S in a sandbox room: name the level file the scenario is saved as. */
+function saveKey(s: ClientState, ui: UiState): Outcome {
+  if (!sandboxRoom(s)) return flash(ui, "Only a sandbox scenario is saved as a level file (s in the lobby composes one).");
+  return none({ ...ui, input: { field: "save", text: "" } });
 }
 
 function dashboardKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
@@ -418,6 +481,8 @@ export function handleKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome 
   switch (screen) {
     case "lobby":
       return lobbyKey(ctx, ui, k);
+    case "sandbox":
+      return sandboxKey(ctx, ui, k);
     case "intro":
       return introKey(ctx, ui, k);
     case "game":
