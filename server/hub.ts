@@ -275,7 +275,7 @@ export class Hub {
         this.lookupAllowed(conn);
         const room = this.registry.room(msg.room);
         if (!room) throw this.lookupFailed(conn, new GameError("no-such-room", `no room ${msg.room}`));
-        return this.enter(conn, player, room, rid);
+        return this.enter(conn, player, room, rid, msg.watch === true);
       }
       case "leave": {
         const m = this.memberOf(conn);
@@ -341,7 +341,7 @@ export class Hub {
     this.send(conn, welcome(m.player, true));
     const token = this.registry.issueToken(m);
     m.room.reconnect(m, conn.peer);
-    this.send(conn, { type: "joined", you: { member: m.player.id, token }, state: m.room.snapshot() });
+    this.send(conn, { type: "joined", you: { member: m.player.id, token, ...(m.watch ? { watch: true as const } : {}) }, state: m.room.snapshot() });
   }
 
   private create(conn: Conn, player: Player, msg: ClientMessageOf<"create">): void {
@@ -372,12 +372,14 @@ export class Hub {
     this.enter(conn, player, room, msg.rid);
   }
 
-  private enter(conn: Conn, player: Player, room: Room, rid: number | undefined): void {
-    if (room.members.size >= this.limits.maxMembersPerRoom) throw new GameError("room-full", `room ${room.code} is full`);
-    const m = room.join(player, conn.peer);
+  /** Into the room as a member, or (`watch`) as a watcher: a seatless audience with its own cap. */
+  private enter(conn: Conn, player: Player, room: Room, rid: number | undefined, watch = false): void {
+    if (watch && room.watchers.size >= this.limits.maxWatchersPerRoom) throw new GameError("room-full", `room ${room.code} has as many watchers as it takes`);
+    if (!watch && room.members.size >= this.limits.maxMembersPerRoom) throw new GameError("room-full", `room ${room.code} is full`);
+    const m = room.join(player, conn.peer, watch);
     conn.member = m;
     const token = this.registry.issueToken(m);
-    this.send(conn, { type: "joined", ...(rid !== undefined ? { rid } : {}), you: { member: player.id, token }, state: room.snapshot() });
+    this.send(conn, { type: "joined", ...(rid !== undefined ? { rid } : {}), you: { member: player.id, token, ...(watch ? { watch: true as const } : {}) }, state: room.snapshot() });
   }
 
   private game(conn: Conn, msg: GameMessage): void {

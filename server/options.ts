@@ -90,6 +90,8 @@ export interface Limits {
   maxRoomsPerAddress: number;
   maxRooms: number;
   maxMembersPerRoom: number;
+  /** Watchers per room (join with watch), beside its members: a class may watch one team's room. */
+  maxWatchersPerRoom: number;
   /** Replays per connection (token bucket): a spectator cannot make the server re-run logs in a loop. */
   replaysPerMinute: number;
   replayBurst: number;
@@ -136,6 +138,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxRoomsPerAddress: 320,
   maxRooms: 2000,
   maxMembersPerRoom: 32,
+  maxWatchersPerRoom: 100,
   replaysPerMinute: 30,
   replayBurst: 5,
   replayCacheBytes: 16 * 1024 * 1024,

@@ -86,7 +86,7 @@ export class Registry implements RoomHost {
     this.cfg.onGone(member);
   }
   idle(room: Room): void {
-    if (this.rooms.get(room.code) !== room || room.members.size > 0) return;
+    if (this.rooms.get(room.code) !== room || !room.empty) return;
     const w = room.workshop ? this.workshops.get(room.workshop) : undefined;
     // A workshop room stays while its dashboard is watched (watching one rebuilds them all).
     if (w && w.watchers.size > 0) return;
@@ -165,7 +165,7 @@ export class Registry implements RoomHost {
   private makeRoom(): void {
     if (this.rooms.size < this.cfg.limits.maxRooms) return;
     for (const r of this.rooms.values()) {
-      if (r.members.size === 0) this.idle(r);
+      if (r.empty) this.idle(r);
       if (this.rooms.size < this.cfg.limits.maxRooms) return;
     }
   }
@@ -186,7 +186,7 @@ export class Registry implements RoomHost {
   /** The member a resume token belongs to, while that member is still in its room. */
   memberByToken(token: string): Member | null {
     const m = this.tokens.get(hashToken(token));
-    return m && m.room.members.has(m.player.id) ? m : null;
+    return m && m.room.has(m) ? m : null;
   }
 
   // ------------------------------------------------------------------ workshops
@@ -224,7 +224,7 @@ export class Registry implements RoomHost {
     w.watchers.delete(peer);
     if (w.watchers.size > 0) return;
     // Its empty rooms may leave now too (they stayed for the dashboard).
-    for (const r of [...w.rooms.values()]) if (r.members.size === 0) this.idle(r);
+    for (const r of [...w.rooms.values()]) if (r.empty) this.idle(r);
     if (w.rooms.size === 0 && this.workshops.get(w.id) === w) this.dropWorkshop(w);
   }
 

@@ -36,6 +36,11 @@ export interface Player {
 
 export interface Member {
   player: Player;
+  /**
+   * Joined to watch (join with `watch`): in `watchers`, not `members`; holds no seat, may not
+   * act, and does not keep the bots moving (a room is played by its members, not its audience).
+   */
+  watch: boolean;
   /** null while disconnected (during the grace period). */
   peer: Peer | null;
   room: Room;
@@ -106,6 +111,8 @@ export class Room {
   /** Finished attempts: how many, and their total score (dashboard). */
   finished = { count: 0, score: 0 };
   readonly members = new Map<string, Member>();
+  /** Those who joined to watch (Member.watch), by player id. */
+  readonly watchers = new Map<string, Member>();
   /** Per CPU: the member id holding it, or null (the bot drives it). */
   seats: (string | null)[];
   sides: (Side | null)[];
@@ -211,9 +218,15 @@ export class Room {
 
   // ------------------------------------------------------------------ members and seats
 
-  join(player: Player, peer: Peer): Member {
+  join(player: Player, peer: Peer, watch = false): Member {
     this.cancelIdle();
-    const m: Member = { player, peer, room: this, grace: null };
+    const m: Member = { player, watch, peer, room: this, grace: null };
+    if (watch) {
+      // Nothing a dashboard or the bots count changes.
+      this.watchers.set(player.id, m);
+      this.publishRoom(player.id);
+      return m;
+    }
     this.members.set(player.id, m);
     this.publishRoom(player.id);
     this.host.changed(this);
@@ -221,9 +234,19 @@ export class Room {
     return m;
   }
 
-  /** The member's connection dropped: keep the seats for the grace period. */
+  /** Whether `m` is still in the room, as a member or a watcher. */
+  has(m: Member): boolean {
+    return (m.watch ? this.watchers : this.members).get(m.player.id) === m;
+  }
+
+  /** Nobody is in the room, playing or watching: it may leave memory. */
+  get empty(): boolean {
+    return this.members.size === 0 && this.watchers.size === 0;
+  }
+
+  /** The member's connection dropped: keep the seats (a watcher its place) for the grace period. */
   disconnect(m: Member): void {
-    if (this.members.get(m.player.id) !== m) return;
+    if (!this.has(m)) return;
     m.peer = null;
     if (m.grace) clearTimeout(m.grace);
     m.grace = setTimeout(() => this.leave(m), this.host.timing.graceMs);
@@ -244,9 +267,17 @@ export class Room {
   }
 
   leave(m: Member): void {
-    if (this.members.get(m.player.id) !== m) return;
+    if (!this.has(m)) return;
     if (m.grace) clearTimeout(m.grace);
     m.grace = null;
+    if (m.watch) {
+      this.watchers.delete(m.player.id);
+      m.peer = null;
+      this.host.gone(m);
+      this.publishRoom();
+      if (this.empty) this.armIdle();
+      return;
+    }
     this.members.delete(m.player.id);
     this.seats = this.seats.map((h, i) => {
       if (h !== m.player.id) return h;
@@ -259,11 +290,12 @@ export class Room {
     this.host.changed(this);
     this.scheduleBots();
     this.stopBotsIfNobodyConnected();
-    if (this.members.size === 0) this.armIdle();
+    if (this.empty) this.armIdle();
   }
 
   /** Take a free CPU; `accepted` (the ack) runs before the others hear of it. */
   claim(m: Member, cpu: number, side: Side | undefined, accepted?: () => void): void {
+    this.notWatching(m);
     if (cpu >= this.seats.length) throw new GameError("no-such-cpu", `there is no CPU${cpu}: this level has CPUs 0-${this.seats.length - 1}`);
     const holder = this.seats[cpu];
     if (holder !== null && holder !== m.player.id) {
@@ -284,6 +316,7 @@ export class Room {
   }
 
   release(m: Member, cpu: number, accepted?: () => void): void {
+    this.notWatching(m);
     if (this.seats[cpu] !== m.player.id) throw new GameError("not-your-cpu", `you do not hold CPU${cpu}`);
     this.seats[cpu] = null;
     this.sides[cpu] = null;
@@ -296,8 +329,14 @@ export class Room {
 
   // ------------------------------------------------------------------ game commands
 
+  /** A watcher neither acts nor takes a seat: refused with its own code (leaving and joining without watch is the way to play). */
+  private notWatching(m: Member): void {
+    if (m.watch) throw new GameError("watch-only", "you joined this room to watch: leave, and join without watch to play");
+  }
+
   /** May this member send this command? Throws GameError if not. */
   authorize(m: Member, cmd: RoomCommand): void {
+    this.notWatching(m);
     if (!this.seats.includes(m.player.id)) throw new GameError("not-a-player", "spectators watch: claim a free CPU to play");
     if (cmd.kind !== "step") return;
     if (cmd.actor === "dma") {
@@ -678,6 +717,7 @@ export class Room {
         connected: m.peer !== null,
         seats: this.seats.flatMap((h, i) => (h === m.player.id ? [i] : [])),
       })),
+      watchers: [...this.watchers.values()].map((m) => ({ id: m.player.id, name: m.player.name, connected: m.peer !== null })),
       seats: this.seats.map((holder, cpu) => ({
         cpu,
         name: this.level.cpus[cpu].name,
@@ -723,10 +763,11 @@ export class Room {
     return JSON.stringify({ type: "state", state: this.snapshot() } satisfies ServerMessage);
   }
 
-  /** Send to every connected member (a message that must arrive: notices). */
+  /** Send to every connected member and watcher (a message that must arrive: notices). */
   sendAll(msg: ServerMessage): void {
     const data = JSON.stringify(msg);
     for (const m of this.members.values()) m.peer?.send(data);
+    for (const m of this.watchers.values()) m.peer?.send(data);
   }
 
   private publishUpdate(event: GameEvent): void {
@@ -739,8 +780,10 @@ export class Room {
     this.publish(JSON.stringify({ type: "room", room: this.info() } satisfies ServerMessage), except);
   }
 
+  /** Members first, then watchers, each in the order they came: everyone hears every update, in seq order. */
   private publish(data: string, except?: string): void {
     for (const m of this.members.values()) if (m.player.id !== except) m.peer?.publish("room", data);
+    for (const m of this.watchers.values()) if (m.player.id !== except) m.peer?.publish("room", data);
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -749,7 +792,7 @@ export class Room {
     // Workshop rooms too (the registry keeps them while their dashboard is watched, and rebuilds them for it).
     this.cancelIdle();
     this.idleTimer = setTimeout(() => {
-      if (this.members.size === 0) this.host.idle(this);
+      if (this.empty) this.host.idle(this);
     }, this.host.timing.roomIdleMs);
     this.idleTimer.unref();
   }
@@ -764,7 +807,7 @@ export class Room {
     if (this.botTimer) clearTimeout(this.botTimer);
     this.botTimer = null;
     this.cancelIdle();
-    for (const m of this.members.values()) if (m.grace) clearTimeout(m.grace);
+    for (const m of [...this.members.values(), ...this.watchers.values()]) if (m.grace) clearTimeout(m.grace);
   }
 }
 

@@ -115,7 +115,7 @@ describe("faultline verify", () => {
     writeFileSync(file, src.replace("preemptions: 1", "preemptions: 0"));
     const p = cli("verify", file);
     expect(p.code).toBe(1);
-    expect(p.err).toBe("faultline: basics-lost-update -: the fewest preemptions of a triggering schedule is 1, but par is 0\n");
+    expect(p.err).toBe("faultline: basics-lost-update -: the fewest preemptions of a triggering schedule is 1, but the file's preemptions (par) is 0\n");
   });
 
   it("a level the model cannot say is an ERROR row; the other levels are still verified; exit 1 (issue 15)", () => {
@@ -187,7 +187,7 @@ describe("faultline with no arguments", () => {
     expect(j.err).toContain("faultline run LEVEL --schedule S");
     const help = cli("--help");
     expect(help.out).toMatch(/^ {2}faultline +play solo: an embedded server, bots, and the game in this terminal$/m);
-    expect(help.out).toContain("faultline join URL [--room CODE] [--name NAME]");
+    expect(help.out).toContain("faultline join URL [--room CODE [--watch]] [--name NAME]");
   });
 
   it("demo still plays the first tutorial to its lost update and exits 0", () => {

@@ -126,6 +126,27 @@ describe("faultline lint", () => {
     expect(lintText("lab-shootdown.yaml", SHOOTDOWN)).toMatchObject({ ok: true, problems: [] });
   });
 
+  it("warns of what is allowed but rarely meant: an access off every VMA, a knob's kernel preset dropping the file's flags", () => {
+    const text = SHOOTDOWN.replace("runs: [{ pin_user_pages_fast: { page: 1, write: true } }]", "runs: [{ pin_user_pages_fast: { page: 7, write: true } }]")
+      .replace('kernel: { generation: "6.x" }', 'kernel: { generation: "6.x", zap_force_flush: true }')
+      .replace("set: { machine: { shootdown: broadcast } }", 'set: { machine: { shootdown: broadcast }, kernel: { generation: "5.15" } }');
+    const r = lintText("lab-shootdown.yaml", text, { verify: false });
+    expect(r.ok).toBe(true);
+    expect(r.problems.map((p) => [p.severity, p.path, p.message])).toEqual([
+      ["warning", "cpus[1].runs[0].pin_user_pages_fast.page", "page 7 is in no VMA of A: A2 dies of SIGSEGV here (if that is the point, say so in the intro)"],
+      ["warning", "knobs[0].options[1].set.kernel.generation", "this setting runs the 5.15 kernel preset, so the file's kernel flags zap_force_flush do not apply under it; repeat the ones it needs in set.kernel"],
+    ]);
+    // An mremap destination is memory the level maps during play: no warning there.
+    const moved = SHOOTDOWN.replace("runs: [{ munmap: { page: 0, pages: 1 } }]", "runs: [{ mremap: { page: 0, pages: 1, to: 5 } }, { load: { page: 5 } }]");
+    expect(lintText("lab-shootdown.yaml", moved, { verify: false }).problems).toEqual([]);
+  });
+
+  it("reports only the first YAML error, which the others follow from", () => {
+    const r = lintText("lab-shootdown.yaml", SHOOTDOWN.replace("cpus:\n", "cpus:\n  - { name: A1, [\n"));
+    expect(r.problems).toHaveLength(1);
+    expect(r.problems[0].message).toMatch(/^YAML error: .*\(and \d+ more that may follow from it: fix this one first\)$/);
+  });
+
   it("lint --json and the exit code; new starts a level from a race and a kernel that lint accepts", () => {
     const dir = mkdtempSync(join(tmpdir(), "faultline-new-"));
     try {

@@ -39,7 +39,12 @@ export function cmdLint(args: string[]): number {
       for (const s of r.settings) {
         if (s.verdict === "error") continue;
         const k = knobText(s.knobs);
-        const what = s.verdict === "reachable" ? `reachable in ${s.steps} steps${s.preemptions !== null ? `, ${s.preemptions} preemptions` : ""}: ${s.schedule}` : `${s.verdict} (${s.states} states)`;
+        // The schedule shown is the one with the fewest preemptions (the par players are scored
+        // against); the shortest in steps, which the file's `par` states, may be another.
+        const what =
+          s.verdict === "reachable"
+            ? `reachable${s.preemptions !== null ? ` with ${s.preemptions} preemption${s.preemptions === 1 ? "" : "s"}` : ""} in ${s.steps} steps${s.shortest !== null && s.shortest !== s.steps ? ` (the shortest schedule takes ${s.shortest})` : ""}: ${s.schedule}`
+            : `${s.verdict} (${s.states} states)`;
         process.stdout.write(`${r.file}: ${k ? `${k}: ` : ""}${what}${s.problems.length ? "" : " (as the file says)"}\n`);
       }
       const errors = r.problems.filter((p) => p.severity === "error").length;

@@ -21,15 +21,15 @@ const HELP = `faultline - a multiplayer terminal game about the races in Linux m
 
 Usage:
   faultline                     play solo: an embedded server, bots, and the game in this terminal
-  faultline join URL [--room CODE] [--name NAME]
-                                play on a server (faultline serve) with others
+  faultline join URL [--room CODE [--watch]] [--name NAME]
+                                play on a server (faultline serve) with others, or watch a room
   faultline demo                the first tutorial level played by the explorer, explained step by step
   faultline levels [--json]     list the campaign in order
   faultline verify [LEVEL...] [--json]
                                 explore every interleaving of each level and knob setting;
                                 exit 1 if a verdict or par differs from the level file
   faultline run LEVEL --schedule S [--knob K=V...] [--json]
-                                replay a schedule and print every step and the oracle that fired
+                                replay a schedule: every step, the timeline and the oracle that fired
   faultline lint FILE... [--json] [--no-verify]
                                 check level files you wrote: every problem with its key and line
   faultline new ID [--race R] [--kernel G] [--from LEVEL] [--out FILE]
@@ -64,6 +64,7 @@ the scenario as ID.yaml in the current folder, ready for faultline lint and
 faultline serve --levels.
 `,
   join: `Usage: faultline join URL [--room CODE] [--name NAME]
+       faultline join URL --room CODE --watch [--name NAME]
        faultline join URL --workshop ID [--team NAME]
        faultline join URL --workshop ID --token TOKEN
 
@@ -71,6 +72,10 @@ Play on a Faultline server (faultline serve) with other people. URL is
 ws://HOST:PORT (the address faultline serve prints).
 
   --room CODE      join this room at once (otherwise pick or create one in the lobby)
+  --watch          with --room: watch the room without taking a seat. You see the
+                   game, the machine, the log and the debrief as the players do;
+                   keys that would act are refused. Watchers are listed to the room,
+                   do not take members' places, and do not keep its bots moving.
   --name NAME      your name in the room (default: the last one you used, or your login)
   --workshop ID    create your rooms inside this workshop (its id is the instructor's code)
   --team NAME      your team's name on the instructor's dashboard
@@ -108,10 +113,12 @@ ERROR row; the others are still verified.
 Check level files you wrote (the format: levels/README.md). Each file is loaded
 and validated, then every knob setting is explored as faultline verify does.
 Every problem is printed as FILE:LINE:COL: error|warning: KEY: message, with the
-key path in the file (e.g. cpus[0].runs[1].store.page) and its line. After the
-problems, one line per knob setting: the verdict and the schedule found. Exit 1
-when a file has an error (warnings, e.g. a hunt that does not state its
-preemptions, do not fail it).
+key path in the file (e.g. cpus[0].runs[1].store.page) and its line; a problem
+found only while building one knob setting has no line and ends with the
+setting in [brackets]. After the problems, one line per knob setting: the
+verdict, and the schedule with the fewest preemptions. Exit 1 when a file has an
+error (warnings, e.g. a hunt that does not state its preemptions, or an access
+to a page outside every VMA, do not fail it).
 
   --json        print an array of {file, level, ok, problems, settings}; each
                 problem is {severity, path, line, column, message, knobs?}
@@ -120,8 +127,10 @@ preemptions, do not fail it).
   new: `Usage: faultline new ID [--race R] [--kernel G] [--from LEVEL] [--out FILE] [--force]
 
 Start a level file ID.yaml from a campaign level: the first hunt level of race R
-(basics, R1-R9; default basics), or --from LEVEL. The id and title are replaced,
---kernel sets kernel.generation, and a header comment lists what to change.
+(basics, R1-R9, or mixed: its first level if it has no hunt; default basics), or
+--from LEVEL. The id is replaced and the title marked "(your variant)", --kernel
+sets kernel.generation (lint then says what that kernel cannot run, and the par
+to state), and a header comment lists what to change.
 Then edit it and run faultline lint ID.yaml.
 
   --out FILE   write here instead of ID.yaml (- prints it)
@@ -130,7 +139,10 @@ Then edit it and run faultline lint ID.yaml.
   run: `Usage: faultline run LEVEL --schedule S [--knob K=V...] [--json]
 
 Replay a schedule on a level and print each step: the CPU, the kernel line it
-ran, and what changed. Stops at the first oracle that fires.
+ran, and what changed; then the timeline the game's debrief draws (one lane per
+CPU, one column per step, in pages as wide as the terminal); then the oracle
+that fired, if any. Stops at the first oracle that fires. Every debrief gives
+the command that replays its attempt this way ("Share:").
 
   --schedule S   tokens separated by spaces or commas, one step each:
                    3       step CPU 3
@@ -140,7 +152,7 @@ ran, and what changed. Stops at the first oracle that fires.
                            1:fork+ picks fork first)
                    2*4     any token repeated four times
   --knob K=V     a defend level's knob (default: each knob's first value)
-  --json         print {level, knobs, steps, oracle, finished}
+  --json         print {level, knobs, steps, oracle, finished} (no timeline)
 `,
   serve: `Usage: faultline serve [--port N] [--db FILE] [--host H] [--trust-proxy ADDR[,ADDR...]] [--levels DIR]
 

@@ -44,12 +44,13 @@ export async function cmdPlay(args: string[]): Promise<number> {
 export async function cmdJoin(args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { room: { type: "string" }, name: { type: "string" }, workshop: { type: "string" }, team: { type: "string" }, token: { type: "string" } },
+    { room: { type: "string" }, name: { type: "string" }, workshop: { type: "string" }, team: { type: "string" }, token: { type: "string" }, watch: { type: "boolean" } },
     true,
   );
   if (positionals.length !== 1) throw new UsageError("join needs one server address: faultline join ws://HOST:PORT [--room CODE] [--name NAME]");
   const url = serverUrl(positionals[0]);
   if (values.token && !values.workshop) throw new UsageError("--token goes with --workshop ID (the instructor's dashboard)");
+  if (values.watch && !values.room) throw new UsageError("--watch goes with --room CODE: faultline join URL --room CODE --watch");
   if (!needTty()) return 2;
   prepareEnv();
   const { runClient } = await import("../client/run.js");
@@ -57,5 +58,5 @@ export async function cmdJoin(args: string[]): Promise<number> {
   // The instructor, again: --workshop ID without --team or --token uses the token saved when the workshop was created here.
   const { tokenFor } = await import("../client/tokens.js");
   const token = tokenFor(workshop, values.team, values.token);
-  return runClient({ url, name: values.name, room: values.room, workshop, team: values.team, token });
+  return runClient({ url, name: values.name, room: values.room, watch: values.watch === true, workshop, team: values.team, token });
 }

@@ -1,3 +1,4 @@
+import { laneLabel, TIMELINE_LEGEND, timelineLines, timelinePages } from "../client/model/timeline.js";
 import { compileLevel, parseKnobArgs, type KnobSetting } from "../level/compile.js";
 import { findLevel, loadCampaign, type Level } from "../level/load.js";
 import type { Config } from "../sim/config.js";
@@ -24,7 +25,8 @@ export function cmdRun(args: string[]): number {
   if (values.json) {
     process.stdout.write(JSON.stringify(runJson(level, knobs, c.cfg, r), null, 2) + "\n");
   } else {
-    printRun(level, knobs, c.cfg, r);
+    // The timeline pages fit the terminal; piped, they are as wide as a standard one.
+    printRun(level, knobs, c.cfg, r, undefined, process.stdout.isTTY ? process.stdout.columns : 80);
   }
   return 0;
 }
@@ -51,7 +53,8 @@ export function runJson(level: Level, knobs: KnobSetting, cfg: Config, r: RunRes
   };
 }
 
-export function printRun(level: Level, knobs: KnobSetting, cfg: Config, r: RunResult, out: (s: string) => void = (s) => process.stdout.write(s)): void {
+/** The steps, the debrief's timeline of them (src/client/model/timeline.ts, page by page in `width` columns), and the outcome. */
+export function printRun(level: Level, knobs: KnobSetting, cfg: Config, r: RunResult, out: (s: string) => void = (s) => process.stdout.write(s), width = 80): void {
   const kt = Object.entries(knobs).map(([a, b]) => `${a}=${b}`).join(" ");
   const kernel = level.label === "teaching" ? "" : `, kernel ${cfg.kernel.generation}${level.label === "mainline" ? "" : ` (${level.label})`}`;
   out(`${level.title} (${level.id}: ${level.mode}, ${level.race}${kernel}${kt ? `, ${kt}` : ""})\n\n`);
@@ -67,6 +70,14 @@ export function printRun(level: Level, knobs: KnobSetting, cfg: Config, r: RunRe
     prev = s;
   }
   out("\n");
+  const breakStep = r.violation?.step ?? null;
+  const pages = timelinePages(r.steps.map((s) => ({ step: s.step, action: s.action, blocked: s.ev.blocked })), level.cpus.map((c, i) => laneLabel(i, c.name)), cfg.dmaPayload !== null, breakStep, width - 1);
+  pages.forEach((p, i) => {
+    const range = pages.length > 1 ? ` (steps ${p.from}-${p.to} of ${r.steps.length})` : "";
+    out(`${i > 0 ? "\n" : ""}Timeline${range}\n`);
+    for (const line of timelineLines(p.rows)) out(`${line.trimEnd()}\n`);
+  });
+  out(`${TIMELINE_LEGEND}\n\n`);
   if (r.violation) {
     out(`ORACLE ${r.violation.oracle} fired at step ${r.violation.step}: ${r.violation.message}\n`);
     return;

@@ -20,6 +20,8 @@ export interface ClientOptions {
   name?: string;
   /** Join this room once connected. */
   room?: string;
+  /** With `room`: join it as a watcher (no seat; nothing this client sends may act). */
+  watch?: boolean;
   /** Create rooms inside this workshop, as this team. */
   workshop?: string;
   team?: string;
@@ -46,7 +48,7 @@ export function connectClient(
   const seen = new Set<string>();
   let progress = opts.progress ?? {};
   store.watch((prev, next) => {
-    for (const m of autoMessages(prev, next, { room: opts.room, watch })) conn.send(m);
+    for (const m of autoMessages(prev, next, { room: opts.room, watch, watchRoom: opts.watch === true })) conn.send(m);
     if (next.finished !== prev.finished) {
       progress = recordAttempts(progress, next.finished, seen);
       for (const f of next.finished) seen.add(f.attempt);

@@ -19,6 +19,7 @@ import { formatSchedule } from "../sim/schedule.js";
 import { digestMachine, hashMachine } from "../sim/state.js";
 import type { Action, Machine } from "../sim/types.js";
 import { score, type ScoreInput } from "./score.js";
+import { shareOf, type RunSpan } from "./share.js";
 
 export type { Actor } from "../protocol/client.js";
 export type { Phase } from "../protocol/server.js";
@@ -60,6 +61,8 @@ export interface Session {
    */
   digests: number[];
   trace: TraceEntry[];
+  /** The stretches of the trace each `run` command made, oldest first (the shared schedule writes each as N+). */
+  runSpans: RunSpan[];
   /** Entries of the trace that preempted (TraceEntry.preempt). */
   preemptions: number;
   /**
@@ -160,10 +163,11 @@ function replayFrom(c: Compiled, m: Machine, trace: readonly TraceEntry[], from:
 }
 
 /** A fresh history: only the initial machine. */
-const startAt = (c: Compiled, m: Machine): Pick<Session, "checkpoints" | "machine" | "trace" | "digests" | "preemptions"> => ({
+const startAt = (c: Compiled, m: Machine): Pick<Session, "checkpoints" | "machine" | "trace" | "runSpans" | "digests" | "preemptions"> => ({
   checkpoints: [m],
   machine: m,
   trace: [],
+  runSpans: [],
   preemptions: 0,
   digests: watchesLivelock(c) ? [digestMachine(m)] : [],
 });
@@ -224,6 +228,8 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
       let next = s;
       let action = actionOf(cmd.actor, cmd.choice);
       for (;;) {
+        // The span covers the line about to run, so a result it brings shares the run as one token (judge() reads the spans).
+        if (cmd.actor !== "dma") next = { ...next, runSpans: [...s.runSpans, { from: s.trace.length, to: next.trace.length + 1 }] };
         const r = stepOnce(level, c, next, action, at, by, facts);
         next = r.s;
         entries.push(r.entry);
@@ -278,6 +284,8 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
           checkpoints: s.checkpoints.slice(0, j + 1),
           machine: replayFrom(c, s.checkpoints[j], s.trace, j * CHECKPOINT_EVERY, to),
           trace: s.trace.slice(0, to),
+          // A run cut by the rewind no longer replays as one token: its remaining lines are single steps.
+          runSpans: s.runSpans.filter((r) => r.to <= to),
           digests: s.digests.slice(0, s.digests.length > 0 ? to + 1 : 0),
           preemptions: s.trace.slice(0, to).filter((e) => e.preempt).length,
           rewinds: s.rewinds + 1,
@@ -383,9 +391,10 @@ function judge(level: Level, c: Compiled, s: Session, at: number, facts: Facts):
   const released = s.hintCount - s.hintsUsed;
   const finish = (won: boolean, reason: Result["reason"], counterexample: string | null = null): Result => {
     const oracle = v ? { id: v.oracle, message: v.message, step: s.trace.length } : null;
+    const share = shareOf(level, s.knobs, s.trace, s.runSpans);
     const r: Result = s.versus
-      ? { ...versusResult(v !== null && goal.includes(v.oracle), base), reason, oracle, counterexample }
-      : { outcome: won ? "won" : "lost", reason, oracle, ...base, score: score({ mode: level.mode, won, ...base, fixCost: fixCost(level, s.knobs) }), counterexample, winner: null };
+      ? { ...versusResult(v !== null && goal.includes(v.oracle), base), reason, oracle, counterexample, share }
+      : { outcome: won ? "won" : "lost", reason, oracle, ...base, score: score({ mode: level.mode, won, ...base, fixCost: fixCost(level, s.knobs) }), counterexample, winner: null, share };
     return released > 0 ? { ...r, hintsReleased: released } : r;
   };
   if (v) {

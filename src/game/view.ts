@@ -9,6 +9,7 @@ import { ORACLES } from "../sim/oracles.js";
 import { getPath, lineOf, resolvePath } from "../sim/path.js";
 import { machineView } from "./machineview.js";
 import { compiledFor, current, type Session } from "./session.js";
+import { runCommand } from "./share.js";
 
 export function levelInfo(level: Level): LevelInfo {
   return {
@@ -156,7 +157,7 @@ export function debriefText(level: Level, s: Session): string {
   if (r.reason === "unsafe-fix") {
     out.push(
       r.counterexample
-        ? `Every CPU finished this time, but the explorer found a schedule that breaks it: ${r.counterexample}. Replay it step by step: faultline run ${level.id} ${chosen.map(({ k, o }) => `--knob ${k.id}=${o.value}`).join(" ")} --schedule "${r.counterexample}"`
+        ? `Every CPU finished this time, but the explorer found a schedule that breaks it: ${r.counterexample}. Replay it step by step: ${runCommand(level, s.knobs, r.counterexample)}`
         : `Every CPU finished this time, but the explorer could not prove the fix (${setting}) safe.`,
     );
   } else {

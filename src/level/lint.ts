@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { isNode, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { knobSettings, type KnobSetting } from "./compile.js";
-import { LevelError, parseLevel, type Level } from "./load.js";
+import { LevelError, parseLevel, startVmas, type Level } from "./load.js";
 import { verifySetting, type VerifyRow } from "./verify.js";
 
 export interface LintProblem {
@@ -116,10 +116,11 @@ export function lintText(file: string, text: string, opts: LintOptions = {}): Li
     problems.push({ severity, path, line: at?.line ?? null, column: at?.column ?? null, message, ...extra });
   };
   if (doc.errors.length) {
-    for (const e of doc.errors) {
-      const p = lc.linePos(e.pos[0]);
-      problems.push({ severity: "error", path: null, line: p?.line ?? null, column: p?.col ?? null, message: `YAML error: ${e.message.split("\n")[0]}` });
-    }
+    // The first YAML error is the one to fix: the parser's later errors mostly follow from it.
+    const e = doc.errors[0];
+    const p = lc.linePos(e.pos[0]);
+    const more = doc.errors.length - 1;
+    problems.push({ severity: "error", path: null, line: p?.line ?? null, column: p?.col ?? null, message: `YAML error: ${e.message.split("\n")[0]}${more ? ` (and ${more} more that may follow from it: fix this one first)` : ""}` });
     return { file, level: null, ok: false, problems, settings: [] };
   }
   for (const w of doc.warnings) {
@@ -141,6 +142,7 @@ export function lintText(file: string, text: string, opts: LintOptions = {}): Li
     }
     return { file, level: null, ok: false, problems, settings: [] };
   }
+  for (const w of fileWarnings(level)) add("warning", w.path, w.message);
   const base = basename(file).replace(/\.ya?ml$/, "");
   if (base !== level.id) add("error", "id", `"${level.id}" must match the file name "${base}" (the server finds levels by id)`);
   if (opts.campaignIds?.includes(level.id)) add("error", "id", `${level.id} is a campaign level's id; faultline serve --levels skips a custom level that would replace it`);
@@ -187,3 +189,43 @@ export function formatProblem(file: string, p: LintProblem): string {
   const knobs = p.knobs ? ` [${Object.entries(p.knobs).map(([k, v]) => `${k}=${v}`).join(" ")}]` : "";
   return `${where}: ${p.severity}: ${p.path !== null ? `${p.path}: ` : ""}${p.message}${knobs}`;
 }
+
+/** Operations whose `page` is an access: off every VMA, the CPU dies of SIGSEGV. */
+const ACCESSES = new Set(["load", "store", "pin_user_pages", "get_user_pages", "pin_user_pages_fast", "vmsplice", "uffd_unprotect", "try_to_unmap"]);
+
+/**
+ * What is allowed but rarely meant: an access to a page outside every VMA (unless an mremap moves
+ * memory there), and a knob that swaps the kernel generation, which drops the file's own flags.
+ */
+export function fileWarnings(level: Level): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  const ops = (i: number) => level.programs[i].flatMap((item, j) => ("choose" in item ? item.choose.map((o, c) => ({ o, at: `cpus[${i}].runs[${j}].choose[${c}]` })) : [{ o: item, at: `cpus[${i}].runs[${j}]` }]));
+  const moved = new Set<number>();
+  level.cpus.forEach((_, i) => {
+    for (const { o } of ops(i)) {
+      const a = o.op as Record<string, unknown>;
+      if (o.op.kind === "mremap" && typeof a.to === "number" && typeof a.pages === "number") for (let k = 0; k < a.pages; k++) moved.add(a.to + k);
+    }
+  });
+  level.cpus.forEach((cpu, i) => {
+    const vmas = startVmas(level.machine, cpu.process);
+    for (const { o, at } of ops(i)) {
+      const page = (o.op as Record<string, unknown>).page;
+      if (!ACCESSES.has(o.op.kind) || typeof page !== "number" || moved.has(page)) continue;
+      if (!vmas.some((v) => page >= v.start && page < v.start + v.pages)) {
+        out.push({ path: `${at}.${o.op.kind}.page`, message: `page ${page} is in no VMA of ${cpu.process}: ${cpu.name} dies of SIGSEGV here (if that is the point, say so in the intro)` });
+      }
+    }
+  });
+  const fileFlags = Object.keys(level.kernel).filter((k) => k !== "generation" && (level.kernel as Record<string, unknown>)[k] !== undefined);
+  level.knobs.forEach((knob, k) =>
+    knob.options.forEach((opt, j) => {
+      const gen = opt.set.kernel?.generation;
+      if (gen === undefined || fileFlags.length === 0) return;
+      const lost = fileFlags.filter((f) => !(f in (opt.set.kernel ?? {})));
+      if (lost.length) out.push({ path: `knobs[${k}].options[${j}].set.kernel.generation`, message: `this setting runs the ${gen} kernel preset, so the file's kernel flags ${lost.join(", ")} do not apply under it; repeat the ones it needs in set.kernel` });
+    }),
+  );
+  return out;
+}
+

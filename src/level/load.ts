@@ -72,6 +72,9 @@ function formatZod(file: string, err: z.ZodError): string {
     .map((i) => {
       const at = zodPath(i.path);
       if (i.code === "unrecognized_keys") return `${file}: ${at}: unknown key${i.keys.length > 1 ? "s" : ""} ${i.keys.map((k) => `"${k}"`).join(", ")}`;
+      // A key left out (or misspelt: the misspelling is reported as unknown beside it).
+      const missing = /^Invalid input: expected (\w+), received undefined$/.exec(i.message);
+      if (missing) return `${file}: ${at}: missing (expected ${missing[1] === "array" ? "a list" : missing[1] === "object" ? "a map" : `a ${missing[1]}`})`;
       return `${file}: ${at}: ${i.message}`;
     })
     .join("\n");
@@ -141,6 +144,14 @@ function parseItem(file: string, at: string, raw: unknown, params: Record<string
   return parseOp(file, at, raw, params);
 }
 
+/** The VMAs a process has when it first runs: its own, or (a child) its parent's, copied by fork. */
+export function startVmas(machine: Pick<Level["machine"], "processes">, name: string): { start: number; pages: number }[] {
+  const p = machine.processes.find((q) => q.name === name);
+  if (!p) return [];
+  const parent = p.child_of ?? p.forked_from;
+  return parent !== undefined ? startVmas(machine, parent) : p.vmas;
+}
+
 /** Parse and check one level file's text. `file` is only used in messages. */
 export function parseLevel(file: string, text: string): Level {
   // parseDocument, not parse: a warning (an unresolved tag) must be a message, not a process warning.
@@ -153,6 +164,9 @@ export function parseLevel(file: string, text: string): Level {
     throw new LevelError(`${file}: YAML error: ${w.message.split("\n")[0]}`);
   }
   const data: unknown = doc.toJS();
+  if (typeof data === "object" && data !== null && "levels" in data && !("id" in data)) {
+    throw new LevelError(`${file}: levels: this is a campaign list (the order of the levels), not a level file`);
+  }
   const r = levelSchema.safeParse(data);
   if (!r.success) throw new LevelError(formatZod(file, r.error));
   const lv = r.data;
@@ -184,6 +198,9 @@ export function parseLevel(file: string, text: string): Level {
     if (parent !== undefined && (p.vmas.length || p.pages.length)) throw new LevelError(`${file}: machine.processes[${i}]: a child gets its memory from fork; give it no vmas or pages`);
     for (const [j, pg] of p.pages.entries()) {
       if (!p.vmas.some((v) => pg.page >= v.start && pg.page < v.start + v.pages)) throw new LevelError(`${file}: machine.processes[${i}].pages[${j}]: page ${pg.page} is in no VMA of ${p.name}`);
+      // A large folio's PTEs span an aligned block (a contpte block on arm64): page..page+3.
+      if (pg.nr === 4 && pg.page % 4 !== 0) throw new LevelError(`${file}: machine.processes[${i}].pages[${j}].page: a 4-page folio (nr: 4) starts at a multiple of 4; page ${pg.page} does not (try ${pg.page - (pg.page % 4)})`);
+      if (pg.nr === 4 && !p.vmas.some((v) => pg.page >= v.start && pg.page + 3 < v.start + v.pages)) throw new LevelError(`${file}: machine.processes[${i}].pages[${j}]: the 4-page folio at ${pg.page}..${pg.page + 3} does not fit in one VMA of ${p.name}`);
       if (typeof pg.refs === "string" && !(pg.refs.slice(1) in lv.params)) throw new LevelError(`${file}: machine.processes[${i}].pages[${j}].refs: parameter ${pg.refs} is not declared under params`);
     }
   }));
@@ -218,11 +235,7 @@ export function parseLevel(file: string, text: string): Level {
   flush();
   // Operations the simulator cannot run on memory the level does not give them (an internal error
   // during play otherwise): an mTHP fault and mremap's source need a VMA, mremap's target a free range.
-  const vmasOf = (name: string): { start: number; pages: number }[] => {
-    const p = lv.machine.processes.find((q) => q.name === name)!;
-    const parent = p.child_of ?? p.forked_from;
-    return parent !== undefined ? vmasOf(parent) : p.vmas;
-  };
+  const vmasOf = (name: string) => startVmas(lv.machine, name);
   programs.forEach((prog, i) =>
     prog.forEach((item, j) => collect(() => {
       for (const o of "choose" in item ? item.choose : [item]) {
@@ -273,6 +286,11 @@ export function parseLevel(file: string, text: string): Level {
     if (lv.mode === "defend" && lv.knobs.length === 0) throw new LevelError(`${file}: knobs: a defend level needs at least one knob (the fixes to choose from)`);
   });
   for (const [k, knob] of lv.knobs.entries()) {
+    // Settings are named by knob id and option value: a repeated one would be verified once and played as the first.
+    if (lv.knobs.findIndex((x) => x.id === knob.id) !== k) problems.push(`${file}: knobs[${k}].id: two knobs are called ${knob.id}`);
+    for (const [j, opt] of knob.options.entries()) {
+      if (knob.options.findIndex((o) => o.value === opt.value) !== j) problems.push(`${file}: knobs[${k}].options[${j}].value: two options of knob ${knob.id} are called ${opt.value} (only the first would ever be verified or played)`);
+    }
     for (const [j, opt] of knob.options.entries()) collect(() => {
       for (const p of Object.keys(opt.set.params ?? {})) {
         if (!(p in lv.params)) throw new LevelError(`${file}: knobs[${k}].options[${j}].set.params: ${p} is not declared under params`);

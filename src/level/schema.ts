@@ -145,7 +145,7 @@ export const levelSchema = z.strictObject({
   /** Who drives the CPUs no player claims, unless the room says otherwise (default: manual for hunt, adversary for defend). */
   bots: z.enum(["manual", "eager", "adversary"]).optional(),
   goal: z.strictObject({
-    oracle: z.union([z.enum(ORACLE_IDS), z.array(z.enum(ORACLE_IDS)).min(1)]),
+    oracle: z.union([z.enum(ORACLE_IDS), z.array(z.enum(ORACLE_IDS)).min(1)], { error: `an oracle id, or a list of them: one of ${ORACLE_IDS.join(", ")}` }),
     expect: z.enum(["safe", "reachable"]).optional(),
     /** Defend levels with several knobs: the verdict for combinations the per-option rule gets wrong (first match wins). */
     expect_when: z.array(z.strictObject({ knobs: z.record(z.string(), z.string()), expect: z.enum(["safe", "reachable"]) })).default([]),

@@ -76,7 +76,7 @@ function verifyOne(level: Level, knobs: KnobSetting, onProgress?: (states: numbe
   const fewest = hunt && !s.cycle ? fewestPreemptions(s, c.cfg.cpus.length) : null;
   const parPreemptions = hunt ? (level.preemptions ?? null) : null;
   if (fewest && parPreemptions !== null && fewest.preemptions !== parPreemptions) {
-    problems.push(`the fewest preemptions of a triggering schedule is ${fewest.preemptions}, but par is ${parPreemptions}`);
+    problems.push(`the fewest preemptions of a triggering schedule is ${fewest.preemptions}, but the file's preemptions (par) is ${parPreemptions}`);
   }
   // The shortest schedule in steps, line by line: every interleaving of every line, as the file's `par` means it.
   const par = hunt ? (level.par ?? null) : null;

@@ -89,7 +89,8 @@ export const clientMessages = {
     workshop: workshopId.optional(),
     team: shortText(40).optional(),
   }),
-  join: msg("join", { room: roomCode }),
+  /** `watch`: join as a watcher, without a seat (sees everything, may not act; docs/protocol.md). */
+  join: msg("join", { room: roomCode, watch: z.boolean().optional() }),
   leave: msg("leave", {}),
   claim: msg("claim", { cpu, side: side.optional() }),
   release: msg("release", { cpu }),

@@ -48,6 +48,7 @@ export const ERROR_CODES = [
   "side-required",
   "wrong-side",
   "not-a-player", // a spectator (no seat) sent a game action
+  "watch-only", // a watcher (joined with watch) sent a game action, a claim or a release
   "not-your-cpu",
   // Game actions.
   "stale-seq",

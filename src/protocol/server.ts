@@ -90,6 +90,11 @@ export const resultSchema = z.strictObject({
   hintsReleased: z.int().optional(),
   /** Versus rooms: each side's score (the losing side's is 0); `outcome` and `score` are the winner's. */
   scores: z.strictObject({ red: z.int(), blue: z.int() }).optional(),
+  /**
+   * The attempt to share: its final trace as a `faultline run --schedule` string (a run to the next
+   * decision as N+) and the shell command that replays it; absent in results recorded before it.
+   */
+  share: z.strictObject({ schedule: z.string(), command: z.string() }).optional(),
 });
 export type Result = z.infer<typeof resultSchema>;
 
@@ -194,6 +199,8 @@ export const gameEventSchema = z.discriminatedUnion("kind", [
 export type GameEvent = z.infer<typeof gameEventSchema>;
 
 export const memberViewSchema = z.strictObject({ id: z.string(), name: z.string(), connected: z.boolean(), seats: z.array(z.int()) });
+/** Someone who joined with `watch`: sees the room, holds no seat, may not act, and is not one of `members`. */
+export const watcherViewSchema = z.strictObject({ id: z.string(), name: z.string(), connected: z.boolean() });
 export const seatViewSchema = z.strictObject({
   cpu: z.int(),
   name: z.string(),
@@ -213,6 +220,8 @@ export const roomInfoSchema = z.strictObject({
   workshop: z.string().nullable(),
   team: z.string().nullable(),
   members: z.array(memberViewSchema),
+  /** Watchers (joined with `watch`); the server always sends it, a client treats it as empty when absent. */
+  watchers: z.array(watcherViewSchema).optional(),
   seats: z.array(seatViewSchema),
   /** Who drives the DMA device: "bot", or "players" (any player with a seat, manual policy); null without one. */
   dma: z.enum(["bot", "players"]).nullable(),
@@ -303,8 +312,8 @@ export const serverMessages = {
   joined: z.strictObject({
     type: z.literal("joined"),
     rid,
-    /** Private to this connection: `token` resumes the seat after a drop (a new one comes with every join and resume). */
-    you: z.strictObject({ member: z.string(), token: z.string() }),
+    /** Private to this connection: `token` resumes the seat after a drop (a new one comes with every join and resume); `watch` when you joined as a watcher. */
+    you: z.strictObject({ member: z.string(), token: z.string(), watch: z.literal(true).optional() }),
     state: snapshotSchema,
   }),
   state: z.strictObject({ type: z.literal("state"), state: snapshotSchema }),

@@ -47,16 +47,19 @@ export function parseSchedule(s: string): Action[] {
   });
 }
 
-const tokenOf = (a: Action): string => ("dma" in a ? "d" : a.choice ? `${a.cpu}:${a.choice}` : String(a.cpu));
+const tokenOf = (x: ScheduleItem): string => {
+  if ("run" in x) return `${x.run}${x.choice ? `:${x.choice}` : ""}+`;
+  return "dma" in x ? "d" : x.choice ? `${x.cpu}:${x.choice}` : String(x.cpu);
+};
 
-/** Format a schedule, folding runs of the same plain token into N*K. */
-export function formatSchedule(actions: readonly Action[]): string {
+/** Format a schedule, folding runs of the same token without a menu choice into N*K (3 3 3 -> 3*3, 1+ 1+ -> 1+*2). */
+export function formatSchedule(items: readonly ScheduleItem[]): string {
   const out: string[] = [];
   let i = 0;
-  while (i < actions.length) {
-    const t = tokenOf(actions[i]);
+  while (i < items.length) {
+    const t = tokenOf(items[i]);
     let j = i + 1;
-    if (!t.includes(":")) while (j < actions.length && tokenOf(actions[j]) === t) j++;
+    if (!t.includes(":")) while (j < items.length && tokenOf(items[j]) === t) j++;
     out.push(j - i > 1 ? `${t}*${j - i}` : t);
     i = j;
   }

@@ -73,6 +73,9 @@ describe("faultline in a terminal", () => {
     expect(debrief).toContain("CPU1 T1 ● · · ✖");
     expect(debrief).toContain("The breaking step: #4 CPU1 (T1) counter_inc: WRITE_ONCE(counter, tmp + 1);");
     expect(debrief).toContain("atomic_inc()");
+    // The share line: Space stepped CPU1, one Enter ran CPU0's read and write (they commute here), Enter ran CPU1.
+    expect(debrief).toContain("Share: 1 0+ 1+");
+    expect(debrief).toContain('faultline run basics-lost-update --schedule "1 0+ 1+"');
 
     // n: the defend level next, with its own bots (the adversary), not the hunt's manual ones (issue 14).
     await press(s, "n", /Take the lock · defend · basics · room [2-9A-Z]{6}/);

@@ -33,7 +33,7 @@ describe("defend debriefs", () => {
     const s = run("none", [0, 0, 1, 1]);
     expect(s.result).toMatchObject({ outcome: "lost", reason: "unsafe-fix" });
     const d = debriefText(lv, s);
-    expect(d).toContain(`faultline run basics-spinlock --knob lock=none --schedule "${s.result!.counterexample}"`);
+    expect(d).toContain(`faultline run basics-spinlock --schedule "${s.result!.counterexample}" --knob lock=none`);
   });
 
   it("won: why the fix held, then the level's debrief", () => {

@@ -22,7 +22,7 @@ describe("custom levels", () => {
     expect(r.levels.map((l) => [l.id, l.source])).toEqual([["lab-vmsplice", "custom: lab-vmsplice.yaml"]]);
     expect(r.skipped).toEqual([
       { file: "broken-key.yaml", problems: ['machine: unknown key "colour"'] },
-      { file: "broken-par.yaml", problems: ["verify: the fewest preemptions of a triggering schedule is 0, but par is 2"] },
+      { file: "broken-par.yaml", problems: ["verify: the fewest preemptions of a triggering schedule is 0, but the file's preemptions (par) is 2"] },
     ]);
     // A file whose id is already offered (here: the campaign's) is skipped too, not a crash.
     const clash = loadLevelsDir(DIR, [...campaign, "lab-vmsplice"], { verify: false });
@@ -52,7 +52,7 @@ describe("custom levels", () => {
       // The server runs on a worker thread: its stderr may arrive after the serving line.
       for (let i = 0; i < 200 && !err.includes("custom level from"); i++) await new Promise((r) => setTimeout(r, 25));
       expect(err).toContain('faultline: skipped broken-key.yaml: machine: unknown key "colour"');
-      expect(err).toContain("faultline: skipped broken-par.yaml: verify: the fewest preemptions of a triggering schedule is 0, but par is 2");
+      expect(err).toContain("faultline: skipped broken-par.yaml: verify: the fewest preemptions of a triggering schedule is 0, but the file's preemptions (par) is 2");
       expect(err).toContain(`faultline: 1 custom level from ${DIR}: lab-vmsplice (2 skipped)`);
 
       const teacher = track(await TestClient.connect(url));

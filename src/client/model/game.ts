@@ -153,7 +153,9 @@ export function topBar(room: RoomInfo, game: GameView, levels: LevelInfo[], me: 
   const idx = levels.findIndex((l) => l.id === info.id);
   const where = idx >= 0 ? `${idx + 1}/${levels.length} ` : "";
   const phase = game.phase === "over" ? " · OVER" : room.paused ? " · PAUSED by the instructor" : "";
-  const line1 = `FAULTLINE · ${where}${info.title} · ${info.mode} · ${info.race} · room ${room.code}${room.team ? ` · team ${room.team}` : ""}${phase}`;
+  const w = watching(room, me);
+  // A watcher's mark comes first: a narrow terminal cuts the bar's end.
+  const line1 = `FAULTLINE${w.me ? " · WATCHING (no seat)" : ""} · ${where}${info.title} · ${info.mode} · ${info.race} · room ${room.code}${room.team ? ` · team ${room.team}` : ""}${phase}${w.others ? ` · ${w.others} watching` : ""}`;
   const sides = mySides(room, me);
   const line2 = `Goal: ${goalSentence(info.mode, info.goal, room.versus)}${sides.length === 1 ? ` You play ${sides[0]}.` : sides.length === 2 ? " You play both sides." : ""}`;
   const knobs = Object.entries(game.knobs).map(([k, v]) => `${k}=${v}`);
@@ -168,6 +170,13 @@ export function topBar(room: RoomInfo, game: GameView, levels: LevelInfo[], me: 
     ...seats,
   ].join(" · ");
   return [line1, line2, line3];
+}
+
+/** Whether this player watches the room (joined with --watch, no seat), and how many others do. */
+export function watching(room: RoomInfo, me: string | null): { me: boolean; others: number } {
+  const watchers = room.watchers ?? [];
+  const others = watchers.filter((w) => w.id !== me).length;
+  return { me: watchers.length > others, others };
 }
 
 /** Who drives each actor, as the CPU panel labels it (with the side it plays for in a versus room). */

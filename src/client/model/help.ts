@@ -5,8 +5,15 @@ import type { Screen } from "./input.js";
 
 export function keyBar(
   screen: Screen,
-  extra: { policy?: string | null; over?: boolean; menu?: boolean; replay?: boolean; versus?: boolean; knobs?: boolean; scroll?: boolean; log?: boolean; sandbox?: boolean } = {},
+  extra: { policy?: string | null; over?: boolean; menu?: boolean; replay?: boolean; versus?: boolean; knobs?: boolean; scroll?: boolean; log?: boolean; sandbox?: boolean; watch?: boolean } = {},
 ): string {
+  // A watcher (joined with --watch) has only the keys that look.
+  if (extra.watch) {
+    const scroll = extra.scroll ? " · PgUp/PgDn scroll" : "";
+    if (screen === "intro") return `Enter look at the game · b lobby${scroll} · ? help · q quit`;
+    if (screen === "game" && !extra.log) return "watching · Tab/0-9 look at a CPU · l log and hints · PgUp/PgDn machine · b lobby · ? help · q quit";
+    if (screen === "debrief") return extra.replay ? "Space pause/play · ←→ step · Esc stop · ? help · q quit" : `p replay · g final machine · b lobby${scroll} · ? help · q quit`;
+  }
   switch (screen) {
     case "connecting":
     case "offline":
@@ -80,6 +87,14 @@ export const HELP_TEXT: { title: string; lines: string[] }[] = [
     lines: [
       "p replay the schedule step by step (Space pause, ←→ move)   r retry   n next level   g look at the final machine",
       "versus: the debrief names the winning side: red when the race happened, blue when every CPU finished safely",
+      "Share: the attempt's schedule, and the faultline run command that replays it (copy it, paste it into a shell)",
+    ],
+  },
+  {
+    title: "Watching (faultline join URL --room CODE --watch)",
+    lines: [
+      "You see the game, the machine, the log and the debrief without a seat: Tab and 0-9 look at any CPU, l the log,",
+      "p replays on the debrief. Keys that would act are refused; b goes to the lobby, where you may join to play.",
     ],
   },
   {

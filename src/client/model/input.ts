@@ -5,7 +5,7 @@
 // player sees.
 
 import type { ClientMessageInput } from "../../protocol/client.js";
-import type { ClientState } from "./store.js";
+import { WATCH_ONLY, type ClientState } from "./store.js";
 import { actorName, claimFor, drivable, type Actor } from "./game.js";
 import { scrollAt, scrollBy, type Scroll } from "./scroll.js";
 import { addCpu, addOp, changeRow, composerRows, removeAt } from "./sandbox.js";
@@ -462,6 +462,32 @@ function dashboardKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   return none(ui);
 }
 
+/**
+ * A watcher's keys (joined with --watch): those that would act say so instead of
+ * asking the server (which would refuse them, watch-only); Tab looks at every
+ * CPU in turn; Enter on the intro only shows the game. Null: the key is a
+ * player's too (looking, scrolling, the log, replay, the lobby).
+ */
+function watchKey(ctx: InputContext, ui: UiState, k: KeyPress, screen: Screen): Outcome | null {
+  const game = ctx.s.game!;
+  if (screen === "intro") {
+    if (k.return || k.input === " ") return none({ ...ui, introDone: game.attempt });
+    const knobs = (ctx.s.room?.level.knobs.length ?? 0) > 0;
+    if (k.input === "c" || k.input === "x" || k.leftArrow || k.rightArrow || (knobs && /^[1-9]$/.test(k.input))) return flash(ui, WATCH_ONLY);
+    return null;
+  }
+  if (screen === "game" && ui.overlay === null) {
+    if (k.tab) {
+      const all: Actor[] = [...game.cpus.map((c) => c.cpu), ...(game.dma ? ["dma" as const] : [])];
+      const i = all.indexOf(selectedActor(ctx.s, ui));
+      return none({ ...ui, selected: all[(i + (k.shift ? -1 : 1) + all.length) % all.length], menuCursor: 0 });
+    }
+    if (k.return || ["m", "d", "h", "u", "R", "c", "x"].includes(k.input) || (k.input === " " && game.phase !== "over")) return flash(ui, WATCH_ONLY);
+  }
+  if (screen === "debrief" && (k.input === "r" || k.input === "n")) return flash(ui, WATCH_ONLY);
+  return null;
+}
+
 export function handleKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
   if (k.ctrl && k.input === "c") return { ui, send: [], effects: [{ kind: "exit" }] };
   if (ui.input) return typing(ctx, ui, k);
@@ -478,6 +504,10 @@ export function handleKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome 
   if (k.input === "q") return none({ ...ui, overlay: "quit" });
   const screen = screenOf(ctx.s, ui);
   if (k.escape && ui.overlay) return none({ ...ui, overlay: null });
+  if (ctx.s.you?.watch && ctx.s.game) {
+    const w = watchKey(ctx, ui, k, screen);
+    if (w) return w;
+  }
   switch (screen) {
     case "lobby":
       return lobbyKey(ctx, ui, k);
@@ -510,18 +540,26 @@ export function replayTick(ui: UiState, steps: number): UiState {
  * could not be resumed, watch a workshop, take a free CPU on entering a room
  * (a player needs a seat to act; other CPUs stay with the bots).
  */
-export function autoMessages(prev: ClientState, next: ClientState, opts: { room?: string; watch?: { id: string; token: string } | null }): ClientMessageInput[] {
+export function autoMessages(
+  prev: ClientState,
+  next: ClientState,
+  opts: { room?: string; watch?: { id: string; token: string } | null; watchRoom?: boolean },
+): ClientMessageInput[] {
   const out: ClientMessageInput[] = [];
   if (!prev.player && next.player) {
-    if (opts.room && !next.room) out.push({ type: "join", room: opts.room.toUpperCase() });
+    // --watch: into the room as a watcher (no seat).
+    if (opts.room && !next.room) out.push({ type: "join", room: opts.room.toUpperCase(), ...(opts.watchRoom ? { watch: true } : {}) });
     if (opts.watch) out.push({ type: "watchWorkshop", workshop: opts.watch.id, token: opts.watch.token });
   }
   // A seat that could not be resumed (4003): the fresh session joins the same room again by its code.
-  if (prev.room && !next.room && prev.player && next.player && prev.player.id !== next.player.id) out.push({ type: "join", room: prev.room.code });
+  if (prev.room && !next.room && prev.player && next.player && prev.player.id !== next.player.id) {
+    out.push({ type: "join", room: prev.room.code, ...(prev.you?.watch ? { watch: true } : {}) });
+  }
   if (!prev.workshop && next.workshop) out.push({ type: "watchWorkshop", workshop: next.workshop.id, token: next.workshop.token });
   const joinedNow = next.room && next.you && (prev.you?.member !== next.you.member || prev.room?.code !== next.room.code);
   // In a versus room the player picks a side (the intro's seat list) instead of being handed one.
-  if (joinedNow && next.room && next.you && !next.room.versus) {
+  // A watcher takes no seat.
+  if (joinedNow && next.room && next.you && !next.room.versus && !next.you.watch) {
     const me = next.you.member;
     if (!next.room.seats.some((x) => x.holder === me)) {
       const free = next.room.seats.find((x) => x.holder === null);

@@ -109,3 +109,35 @@ export function fitWidth(text: string, width: number): string {
   }
   return out + "…";
 }
+
+/**
+ * A shell command in lines of at most `width` columns, to copy from the
+ * screen and paste whole: each break is at a space outside single quotes and
+ * ends its line with " \" (the shell joins the lines, inside double quotes too).
+ */
+export function shellLines(cmd: string, width: number, indent = "  "): string[] {
+  if (textWidth(cmd) <= width) return [cmd];
+  const words: string[] = [];
+  let word = "";
+  let quoted = false;
+  for (const c of cmd) {
+    if (c === "'") quoted = !quoted;
+    if (c === " " && !quoted) {
+      words.push(word);
+      word = "";
+    } else word += c;
+  }
+  words.push(word);
+  const out: string[] = [];
+  let line = "";
+  for (const w of words) {
+    const joined = line ? `${line} ${w}` : w;
+    // Leave room for the " \" that continues the line.
+    if (line.trim() && textWidth(joined) + 2 > width) {
+      out.push(`${line} \\`);
+      line = indent + w;
+    } else line = joined;
+  }
+  out.push(line);
+  return out;
+}

@@ -36,7 +36,8 @@ export interface ClientState {
   closed: string | null;
   player: { id: string; name: string } | null;
   levels: LevelInfo[];
-  you: { member: string; token: string } | null;
+  /** Who this client is in its room (`watch`: joined as a watcher), as `joined` said. */
+  you: ServerMessageOf<"joined">["you"] | null;
   seq: number;
   room: RoomInfo | null;
   game: GameView | null;
@@ -155,6 +156,9 @@ export function eventLine(ev: GameEvent, room: RoomInfo | null, me: string | nul
   }
 }
 
+/** What a watcher (joined with --watch) is told when a key would act. */
+export const WATCH_ONLY = "You joined to watch: you cannot act in this room (b goes to the lobby; join without --watch to play).";
+
 /** Friendlier words for the refusals players meet most; the server's own message otherwise. */
 export function errorText(code: string, message: string): string {
   switch (code) {
@@ -164,6 +168,8 @@ export function errorText(code: string, message: string): string {
       return "The instructor has paused the workshop: wait for them to resume.";
     case "not-a-player":
       return "You are watching: press c to take over a free CPU.";
+    case "watch-only":
+      return WATCH_ONLY;
     default:
       return message;
   }
@@ -201,11 +207,17 @@ export function memberChanges(before: RoomInfo, after: RoomInfo, me: string | nu
     else if (!was.connected && m.connected) out.push(`${m.name} is back`);
   }
   for (const m of before.members) if (m.id !== me && !now.has(m.id)) out.push(`${m.name} left the room`);
+  const watchedBefore = new Set((before.watchers ?? []).map((w) => w.id));
+  const watchingNow = new Set((after.watchers ?? []).map((w) => w.id));
+  for (const w of after.watchers ?? []) if (w.id !== me && !watchedBefore.has(w.id)) out.push(`${w.name} is watching`);
+  for (const w of before.watchers ?? []) if (w.id !== me && !watchingNow.has(w.id)) out.push(`${w.name} stopped watching`);
   return out;
 }
 
 function recordFinish(s: ClientState, before: GameView | null, game: GameView): ClientState {
   if (!game.result || (before?.attempt === game.attempt && before.result)) return s;
+  // Watching a level is not playing it: no completion mark, no best score.
+  if (s.you?.watch) return s;
   if (s.finished.some((f) => f.attempt === game.attempt)) return s;
   // A versus attempt counts for the side this player played (won, lost, or only played).
   const result = myResult(game.result, mySides(s.room, s.you?.member ?? null));

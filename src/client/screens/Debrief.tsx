@@ -10,13 +10,13 @@ import { PromptLine, StatusLine } from "../components/StatusLine.js";
 import { SAVE_HINT } from "./Sandbox.js";
 import { myResult, mySides, resultHeadline, scoreLine, winnerLines } from "../model/game.js";
 import { keyBar } from "../model/help.js";
-import { wrapLine } from "../model/layout.js";
+import { shellLines, wrapLine } from "../model/layout.js";
 import { sandboxRoom, scrollKeys } from "../model/input.js";
 import type { PanelLine } from "../model/machine.js";
 import { scrollAt, scrollWindow } from "../model/scroll.js";
 import { Lines } from "../components/Lines.js";
 import { traceLine } from "../model/store.js";
-import { TIMELINE_LEGEND, timelineRows } from "../model/timeline.js";
+import { laneLabel, TIMELINE_LEGEND, timelineLines, timelineRows } from "../model/timeline.js";
 import type { ScreenProps } from "./props.js";
 
 export function Debrief({ s, ui, cols, rows }: ScreenProps) {
@@ -31,7 +31,7 @@ export function Debrief({ s, ui, cols, rows }: ScreenProps) {
   const sides = mySides(room, me);
   // The step at which an oracle fired (a hunt's win, a defence's loss, a deadlock); none when every CPU finished.
   const breakStep = r.oracle?.step ?? null;
-  const lanes = game.cpus.map((c) => `CPU${c.cpu} ${c.name}`);
+  const lanes = game.cpus.map((c) => laneLabel(c.cpu, c.name));
   const tl = timelineRows(s.trace, lanes, game.dma !== null, breakStep, cols - 1, ui.replay?.at ?? null);
   const focus = ui.replay ? s.trace[ui.replay.at - 1] : breakStep !== null ? s.trace[breakStep - 1] : null;
   const focusText = focus ? `${ui.replay ? `Replay ${ui.replay.at}/${s.trace.length}${ui.replay.playing ? " ▶" : " ❚❚"}` : "The breaking step"}: ${traceLine(focus, room, me)}` : null;
@@ -45,9 +45,11 @@ export function Debrief({ s, ui, cols, rows }: ScreenProps) {
   ];
   // Versus: your side's score (both sides' when you watched or played both).
   const score = wrapLine(r.winner !== null && sides.length !== 1 && r.scores ? scoreLine(r).replace(/^Score \d+/, `Score red ${r.scores.red} · blue ${r.scores.blue}`) : scoreLine(myResult(r, sides)), cols - 1);
-  const tlRows = [tl.header, ...tl.lanes.map((l) => l.label + l.cells), ...(tl.marker ? [tl.marker] : [])];
+  const tlRows = timelineLines(tl);
   const hidden = tl.hiddenBefore || tl.hiddenAfter ? `(steps ${tl.hiddenBefore + 1}-${s.trace.length - tl.hiddenAfter} of ${s.trace.length} shown)` : "";
   const focusLines = focusText ? wrapLine(focusText, cols - 1) : [];
+  // The server's share line: the schedule, and the command that replays it, broken so that it still pastes whole.
+  const share = r.share ? [...wrapLine(`Share: ${r.share.schedule}`, cols - 1), ...shellLines(r.share.command, cols - 1)] : [];
   const fix = (game.debrief ?? "")
     .trim()
     .split("\n")
@@ -62,6 +64,8 @@ export function Debrief({ s, ui, cols, rows }: ScreenProps) {
     ...wrapLine(TIMELINE_LEGEND, cols - 1).map((text) => ({ text })),
     ...focusLines.map((text) => ({ text })),
     { text: "" },
+    ...share.map((text, i) => ({ text, head: i === 0 })),
+    ...(share.length ? [{ text: "" }] : []),
     ...(thread ? [{ text: thread, head: true }] : []),
     ...fix.map((text) => ({ text })),
   ];
@@ -71,7 +75,7 @@ export function Debrief({ s, ui, cols, rows }: ScreenProps) {
     <Box flexDirection="column" width={cols}>
       <Lines lines={win.lines} width={cols} />
       {ui.input?.field === "save" ? <PromptLine label="Save the scenario as level id" text={ui.input.text} hint={SAVE_HINT} /> : <StatusLine flash={s.flash} />}
-      <KeyBar width={cols} keys={keyBar("debrief", { replay: ui.replay !== null, scroll: win.max > 0, sandbox: sandboxRoom(s) })} />
+      <KeyBar width={cols} keys={keyBar("debrief", { replay: ui.replay !== null, scroll: win.max > 0, sandbox: sandboxRoom(s), watch: s.you?.watch === true })} />
     </Box>
   );
 }

@@ -113,7 +113,7 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
       ) : (
         <StatusLine flash={statusFlash(s.flash, game.waiting ?? null)} fallback={game.phase === "over" ? "This attempt is over: g shows the debrief." : solverLine(room.solver)} />
       )}
-      <KeyBar width={cols} keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu", log: ui.overlay === "log", sandbox: sandboxRoom(s) })} />
+      <KeyBar width={cols} keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu", log: ui.overlay === "log", sandbox: sandboxRoom(s), watch: s.you?.watch === true })} />
     </Box>
   );
 }

@@ -46,7 +46,9 @@ export function Intro({ s, ui, cols, rows }: ScreenProps) {
     : [];
   const sides = mySides(room, me);
   const mine = room.seats.filter((x) => x.holder === me).map((x) => `CPU${x.cpu}`);
-  const fallback = room.versus
+  const fallback = s.you?.watch
+    ? "You are watching (no seat): Enter shows the game; the players start it."
+    : room.versus
     ? sides.length
       ? `Press Enter to begin. You play ${sides.join(" and ")}: ${mine.join(", ")}.`
       : room.seats.some((x) => x.holder === null)
@@ -54,7 +56,7 @@ export function Intro({ s, ui, cols, rows }: ScreenProps) {
         : "Every CPU is taken: Enter watches."
     : `Press Enter to begin. Your CPUs: ${mine.join(", ") || "none yet"}`;
   // The room code, so that others can join before play starts (a versus room's sides are picked here).
-  const code = `Room ${room.code}: others join with j ${room.code} in their lobby, or faultline join ${s.url} --room ${room.code}`;
+  const code = `Room ${room.code}: others join with j ${room.code} in their lobby, or faultline join ${s.url} --room ${room.code} (add --watch to watch without a seat)`;
   // Everything but the status line and the key bar scrolls (PgUp/PgDn, Home/End).
   const lines: PanelLine[] = [
     { text: `${info.title} · ${info.mode} · ${info.race}${info.parPreemptions !== null ? ` · par ${info.parPreemptions} preemption${info.parPreemptions === 1 ? "" : "s"}` : ""}${info.source && info.source !== "campaign" ? ` · ${info.source}` : ""} · room ${room.code}`, head: true },
@@ -73,7 +75,7 @@ export function Intro({ s, ui, cols, rows }: ScreenProps) {
     <Box flexDirection="column" width={cols}>
       <Lines lines={win.lines} width={cols} />
       <StatusLine flash={s.flash} fallback={fallback} />
-      <KeyBar width={cols} keys={keyBar("intro", { versus: room.versus, knobs: info.knobs.length > 0, scroll: win.max > 0 })} />
+      <KeyBar width={cols} keys={keyBar("intro", { versus: room.versus, knobs: info.knobs.length > 0, scroll: win.max > 0, watch: s.you?.watch === true })} />
     </Box>
   );
 }
