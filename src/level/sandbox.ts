@@ -248,9 +248,10 @@ export function sandboxText(sc: SandboxScenario, opts: { id?: string; claims?: S
     ...(sc.device ? { device: { dma: { writes: "dma" } } } : {}),
     goal: { oracle: [...SANDBOX_ORACLES], ...(opts.claims?.verdict === "safe" ? { expect: "safe" } : {}) },
     ...(opts.claims?.verdict === "reachable" ? { preemptions: opts.claims.preemptions } : {}),
+    // Words true in a sandbox room and in a saved file served as a custom level (no sandbox keys).
     hints: [
-      "Every invariant oracle watches this machine: ask the explorer (e) which of them can still fire from here, and in how few preemptions.",
-      "A preemption is a switch away from a CPU that could still run: the explorer's count is how many of your switches must land in the right place.",
+      "Every invariant oracle watches this machine: look for two CPUs whose lines touch the same page, PTE, reference count or lock, and for the line between which the other CPU must run.",
+      "A preemption is a switch away from a CPU that could still run: the fewest any race here needs is how many of your switches must land in the right place.",
     ],
     intro: [
       `A scenario composed in the sandbox: kernel ${sc.generation} on ${machine.text}.`,
@@ -258,7 +259,9 @@ export function sandboxText(sc: SandboxScenario, opts: { id?: string; claims?: S
       ...described,
       "Every invariant oracle watches: make any of them fire.",
     ].join("\n"),
-    debrief: "This was a sandbox scenario. Save it as a level file (S) to keep it: faultline lint checks it, and faultline serve --levels offers it to a class.",
+    debrief: opts.id === undefined || opts.id === sandboxId(sc)
+      ? "This was a sandbox scenario. Save it as a level file (S) to keep it: faultline lint checks it, and faultline serve --levels offers it to a class."
+      : "A scenario composed in the Faultline sandbox: every invariant oracle watched, and the first to fire ended the hunt.",
   };
   const doc = new Document(file);
   // Short maps and lists on one line, as the campaign's files write them.
