@@ -159,19 +159,23 @@ describe("faultline run", () => {
     expect(r.out).toMatch(/No oracle fired; every CPU finished/);
   });
 
-  it("rejects bad input with one line on stderr and exit 2", () => {
-    expectUsageError(cli("run", "no-such-level", "--schedule", "0"), 'unknown level "no-such-level"');
-    expectUsageError(cli("run", "basics-lost-update", "--schedule", "0 x"), 'bad schedule token "x"');
-    expectUsageError(cli("run", "basics-lost-update", "--schedule", "0 0 0"), "step 3: CPU0 (T0) has finished");
-    expectUsageError(cli("run", "basics-lost-update", "--schedule", "5"), "step 1: there is no CPU5: this level has CPUs 0-1");
-    expectUsageError(cli("run", "basics-lost-update", "--schedule", "0:fork"), "step 1: CPU0 (T0) has no menu here");
-    expectUsageError(cli("run", "r5-six-steps", "--schedule", "2"), "step 1: CPU2 (B) cannot run: B has not been forked yet");
-    expectUsageError(cli("run", "basics-spinlock", "--knob", "lock=maybe", "--schedule", "0"), 'knob lock has no value "maybe" (values: none, spin_lock)');
-    expectUsageError(cli("run", "basics-lost-update", "--knob", "x=y", "--schedule", "0"), "level basics-lost-update has no knobs");
-    expectUsageError(cli("run", "basics-lost-update"), "run needs --schedule");
-    expectUsageError(cli("run", "basics-lost-update", "--schedule", "0", "--bogus"), /unknown option '--bogus'/);
-    expectUsageError(cli("frobnicate"), 'unknown command "frobnicate"');
-  });
+  // One test per input: each spawns the CLI, which takes seconds on a loaded machine.
+  const bad: [string[], string | RegExp][] = [
+    [["run", "no-such-level", "--schedule", "0"], 'unknown level "no-such-level"'],
+    [["run", "basics-lost-update", "--schedule", "0 x"], 'bad schedule token "x"'],
+    [["run", "basics-lost-update", "--schedule", "0 0 0"], "step 3: CPU0 (T0) has finished"],
+    [["run", "basics-lost-update", "--schedule", "5"], "step 1: there is no CPU5: this level has CPUs 0-1"],
+    [["run", "basics-lost-update", "--schedule", "0:fork"], "step 1: CPU0 (T0) has no menu here"],
+    [["run", "r5-six-steps", "--schedule", "2"], "step 1: CPU2 (B) cannot run: B has not been forked yet"],
+    [["run", "basics-spinlock", "--knob", "lock=maybe", "--schedule", "0"], 'knob lock has no value "maybe" (values: none, spin_lock)'],
+    [["run", "basics-lost-update", "--knob", "x=y", "--schedule", "0"], "level basics-lost-update has no knobs"],
+    [["run", "basics-lost-update"], "run needs --schedule"],
+    [["run", "basics-lost-update", "--schedule", "0", "--bogus"], /unknown option '--bogus'/],
+    [["frobnicate"], 'unknown command "frobnicate"'],
+  ];
+  for (const [args, why] of bad) {
+    it(`rejects bad input with one line on stderr and exit 2: ${args.join(" ")}`, () => expectUsageError(cli(...args), why));
+  }
 });
 
 describe("faultline with no arguments", () => {

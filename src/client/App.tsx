@@ -9,8 +9,10 @@ import { Confirm } from "./components/Confirm.js";
 import { Help } from "./components/Help.js";
 import { TooSmall } from "./components/TooSmall.js";
 import { useTerminalSize, type Size } from "./hooks/useTerminalSize.js";
-import { handleKey, initialUi, replayTick, screenOf, type Effect, type KeyPress, type UiState } from "./model/input.js";
+import { answers } from "./model/help.js";
+import { handleKey, initialUi, replayTick, screenOf, type Effect, type UiState } from "./model/input.js";
 import { keysOf } from "./model/chunk.js";
+import { worksWhenSmall, type KeyPress } from "./model/keys.js";
 import { tooSmall } from "./model/layout.js";
 import { recordAttempts, type Progress } from "./model/progress.js";
 import type { ClientState } from "./model/store.js";
@@ -90,7 +92,7 @@ export function App(props: AppProps) {
 
   function onKey(k: KeyPress): void {
     // While the terminal is too small to show the game, only quitting works: no blind moves.
-    if (tooSmall(sizeRef.current.cols, sizeRef.current.rows) && !(k.ctrl && k.input === "c") && !["q", "y", "n"].includes(k.input) && !k.escape) return;
+    if (tooSmall(sizeRef.current.cols, sizeRef.current.rows) && !worksWhenSmall(k)) return;
     const out = handleKey({ s: store.get(), workshop: props.workshop, team: props.team, instructor }, uiRef.current, k);
     uiRef.current = out.ui;
     setUi(out.ui);
@@ -111,18 +113,18 @@ export function App(props: AppProps) {
   // (the erase misses the wrapped rows and a header is left twice on the screen).
   return (
     <Box flexDirection="column" height={rows}>
-      {small ? <TooSmall message={ui.overlay === "quit" ? "Quit Faultline? y yes · n no" : small} /> : <Screen s={s} ui={ui} cols={cols} rows={rows} progress={progress} />}
+      {small ? <TooSmall message={ui.overlay === "quit" ? `Quit Faultline? ${answers("quit")}` : small} /> : <Screen s={s} ui={ui} cols={cols} rows={rows} progress={progress} />}
     </Box>
   );
 }
 
 function Screen(sp: ScreenProps) {
-  const { s, ui, rows } = sp;
+  const { s, ui, rows, cols } = sp;
   const screen = screenOf(s, ui);
   // The game, debrief and dashboard place overlays inside their own layout; the simpler screens give way whole.
   if (screen !== "game" && screen !== "debrief" && screen !== "dashboard") {
-    if (ui.overlay === "help") return <Help height={rows - 1} scroll={ui.scroll} />;
-    if (ui.overlay === "quit") return <Confirm question="Quit Faultline?" />;
+    if (ui.overlay === "help") return <Help height={rows - 1} width={cols} scroll={ui.scroll} first={screen === "connecting" || screen === "offline" ? ["screens"] : screen === "intro" && s.you?.watch ? ["watchIntro", "intro"] : [screen]} />;
+    if (ui.overlay === "quit") return <Confirm question="Quit Faultline?" scope="quit" />;
   }
   switch (screen) {
     case "connecting":

@@ -18,7 +18,7 @@ import type { Solved } from "../sim/solve.js";
 import { adversaryEdge, edgeSteps } from "./solved.js";
 import { actorOf, compiledFor, current, EXPLORE_BUDGET, type Actor, type Command, type Session } from "./session.js";
 
-/** A solved game and the node the session's machine is at (src/game/solved.ts track/locate). */
+/** A solved game and the node the session's machine is at (src/game/solved.ts track). */
 export interface SolvedAt {
   s: Solved;
   node: number;

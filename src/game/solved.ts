@@ -33,18 +33,6 @@ export function track(s: Solved, cfg: Config, m: Machine, node: number, action: 
   return -1;
 }
 
-/** The node of the machine reached by `actions` from the setting's initial machine `m0`. */
-export function locate(s: Solved, cfg: Config, m0: Machine, actions: readonly Action[], advance: (m: Machine, a: Action) => Machine): { node: number; m: Machine } {
-  let node = 0;
-  let m = m0;
-  for (const a of actions) {
-    node = track(s, cfg, m, node, a);
-    m = advance(m, a);
-    if (node < 0) break;
-  }
-  return { node, m };
-}
-
 /** Whether the node's moves are all known (not cut by the state budget, not beyond the game's end). */
 export const known = (s: Solved, node: number): boolean => node >= 0 && s.kind[node] !== NODE.unexpanded;
 

@@ -2,11 +2,10 @@
 // simulator runs, with the oracles to watch and the verdict the file expects.
 
 import type { Config, KernelConfig, Op, ProgramItem } from "../sim/config.js";
-import { allocFolio, allocPage, pteAlloc, setPte, tlbFill } from "../sim/machine.js";
+import { BootError, bootMachine, type MachineSpec } from "../sim/boot.js";
 import type { OracleId } from "../sim/oracles.js";
-import { CONT_PTES, mk_pte, pte_cont, pte_mkcont, pte_mkdirty, pte_pfn, pte_present, pte_write, pte_wrprotect } from "../sim/pte.js";
-import type { Cpu, Machine, Mm } from "../sim/types.js";
-import { VM_DONTCOPY, VM_MAYWRITE, VM_READ, VM_UFFD_WP, VM_WRITE } from "../sim/types.js";
+import { CONT_PTES } from "../sim/pte.js";
+import type { Machine } from "../sim/types.js";
 import { eraProblems, kernelOf, type EraProblem } from "./eras.js";
 import { condHolds, LevelError, type Level, type RawOp } from "./load.js";
 import type { GENERATIONS, KnobOption } from "./schema.js";
@@ -212,131 +211,33 @@ export function compileLevel(level: Level, setting: KnobSetting = {}): Compiled 
       return parent === undefined ? -1 : procIndex.get(parent)!;
     }),
   };
-  return { cfg, machine: initialMachine({ ...level, machine }, cfg, params), oracles: goalOracles(level), expect: expectedVerdict(level, setting) };
+  return { cfg, machine: bootLevel({ ...level, machine }, cfg, params), oracles: goalOracles(level), expect: expectedVerdict(level, setting) };
 }
 
-/**
- * The state fork leaves behind, built at load time for levels that start after
- * a fork: the child copies the parent's VMAs, every present anonymous page is
- * shared read-only (mapcount and refcount +1, PageAnonExclusive cleared).
- */
-function forkAtLoad(m: Machine, cfg: Config, parent: number, child: number, pae: boolean): void {
-  const pm = m.mms[parent];
-  const cm = m.mms[child];
-  cm.vmas = pm.vmas.filter((v) => !(v.flags & VM_DONTCOPY)).map((v) => ({ ...v }));
-  for (const v of cm.vmas) {
-    for (let va = v.start; va < v.end; va++) {
-      const t = pm.pmd[Math.floor(va / cfg.ptrs)];
-      const pte = t === undefined || t < 0 ? 0 : m.tables[t].ptes[va % cfg.ptrs];
-      if (!pte_present(pte)) continue;
-      const ro = pte_wrprotect(pte);
-      m.tables[t].ptes[va % cfg.ptrs] = ro;
-      pteAlloc(m, cfg, child, va);
-      setPte(m, cfg, child, va, ro);
-      const pfn = pte_pfn(pte);
-      m.pages[pfn].mapcount++;
-      // A large folio's references are counted on its head (a tail pfn has no folio of its own).
-      m.folios[m.pages[pfn].folio]!.refcount++;
-      if (pae) m.pages[pfn].anonExclusive = false;
-    }
-  }
-}
-
-export function initialMachine(level: Level, cfg: Config, params: Record<string, unknown> = level.params): Machine {
-  const frames = level.machine.frames;
-  const m: Machine = {
-    cpus: [],
-    mms: [],
-    tables: [],
-    pages: Array.from({ length: frames }, () => ({ folio: -1, mapcount: 0, anonExclusive: false, data: "", dmabuf: "" })),
-    folios: Array.from({ length: frames }, () => null),
-    pins: [],
-    dma: { pin: -1, done: false },
-    vars: level.machine.globals ? [level.machine.globals.counter, level.machine.globals.counter] : [],
-    spinlocks: level.machine.locks.map(() => -1),
-    lockQueues: {},
-    hw: null,
-  };
-  // pfn 0 is the shared zero page: not anonymous, never freed.
-  m.pages[0] = { folio: 0, mapcount: 0, anonExclusive: false, data: "0", dmabuf: "" };
-  m.folios[0] = { nr: 1, refcount: 1, pincount: 0, locked: false, anon: false };
-
-  const span = Math.max(1, ...level.machine.processes.flatMap((p) => p.vmas.map((v) => v.start + v.pages)));
-  const pae = cfg.kernel.do_wp_page === "anon_exclusive";
-  const procIndex = (n: string) => level.machine.processes.findIndex((q) => q.name === n);
-  level.machine.processes.forEach((p, i) => {
-    const mm: Mm = {
+/** The machine a level starts from, as the simulator's plain-data spec (`$param` references resolved). */
+function machineSpec(level: Level, params: Record<string, unknown>): MachineSpec {
+  const procs = level.machine.processes;
+  return {
+    frames: level.machine.frames,
+    counter: level.machine.globals ? level.machine.globals.counter : null,
+    locks: level.machine.locks.length,
+    processes: procs.map((p) => ({
       name: p.name,
-      state: p.child_of === undefined ? "alive" : "unborn",
-      mmapLock: { writer: -1, readers: [], waiters: [] },
-      writeProtectSeq: 0,
-      hasPinned: false,
-      vmas: p.vmas.map((v) => ({
-        start: v.start,
-        end: v.start + v.pages,
-        flags: VM_READ | VM_MAYWRITE | (v.write ? VM_WRITE : 0) | (v.uffd_wp ? VM_UFFD_WP : 0),
-        anon: true,
-        anonVma: p.pages.some((pg) => pg.page >= v.start && pg.page < v.start + v.pages),
-        seq: 0,
-        lockSeq: -1,
-        lockReaders: [],
-        lockWriter: -1,
-        detached: false,
-        forkCopying: -1,
-        changedDuringFork: false,
-      })),
-      pmd: [],
-      pmdWrprotect: [],
-      expect: new Array(span).fill(null),
-      lockSeq: 0,
-      tlbFlushPending: 0,
-    };
-    m.mms.push(mm);
-    if (p.forked_from !== undefined) forkAtLoad(m, cfg, procIndex(p.forked_from), i, pae);
-    for (const pg of p.pages) {
-      let pfn: number;
-      try {
-        pfn = pg.nr === 1 ? allocPage(m, pg.data) : allocFolio(m, pg.nr, pg.data);
-      } catch {
-        throw new LevelError(`${level.file}: machine.frames: ${frames} frames are too few for the populated pages`);
-      }
-      // One reference per mapping PTE (allocFolio gave the first).
-      const refs = typeof pg.refs === "string" ? (params[pg.refs.slice(1)] as number) : pg.refs;
-      m.folios[pfn]!.refcount += refs + pg.nr - 1;
-      const vma = mm.vmas.find((v) => pg.page >= v.start && pg.page < v.end)!;
-      for (let j = 0; j < pg.nr; j++) {
-        m.pages[pfn + j].mapcount = 1;
-        if (pae) m.pages[pfn + j].anonExclusive = true;
-        pteAlloc(m, cfg, i, pg.page + j);
-        let pte = pte_mkdirty(mk_pte(pfn + j, (vma.flags & VM_WRITE) !== 0));
-        // As set_ptes() would have left it: a whole aligned block gets CONT on arm64 contpte kernels.
-        if (pg.nr === CONT_PTES && cfg.kernel.contpte !== "none") pte = pte_mkcont(pte);
-        setPte(m, cfg, i, pg.page + j, pte);
-      }
-    }
-  });
-  level.cpus.forEach((c, i) => {
-    const cpu: Cpu = {
-      name: c.name,
-      mm: cfg.cpus[i].process,
-      prog: 0,
-      frames: [],
-      irqsOff: c.irqs_off,
-      needResched: c.need_resched,
-      tlb: [],
-      ipis: [],
-      waitAcks: [],
-      wait: null,
-      done: cfg.cpus[i].program.length === 0,
-      segv: false,
-    };
-    for (const va of c.tlb) {
-      const t = m.mms[cpu.mm].pmd[Math.floor(va / cfg.ptrs)];
-      const pte = t === undefined || t < 0 ? 0 : m.tables[t].ptes[va % cfg.ptrs];
-      if (!pte_present(pte)) throw new LevelError(`${level.file}: cpus[${i}].tlb: page ${va} is not mapped, so no TLB entry can exist for it`);
-      tlbFill(cpu, cpu.mm, va, pte_pfn(pte), pte_write(pte), pte_cont(pte));
-    }
-    m.cpus.push(cpu);
-  });
-  return m;
+      unborn: p.child_of !== undefined,
+      forkedFrom: p.forked_from === undefined ? null : procs.findIndex((q) => q.name === p.forked_from),
+      vmas: p.vmas.map((v) => ({ start: v.start, pages: v.pages, write: v.write, uffdWp: v.uffd_wp })),
+      pages: p.pages.map((pg) => ({ page: pg.page, data: pg.data, nr: pg.nr, refs: typeof pg.refs === "string" ? (params[pg.refs.slice(1)] as number) : pg.refs })),
+    })),
+    cpus: level.cpus.map((c) => ({ name: c.name, irqsOff: c.irqs_off, needResched: c.need_resched, tlb: c.tlb })),
+  };
+}
+
+/** Boot a level's machine, naming the level's file in what the simulator refuses. */
+function bootLevel(level: Level, cfg: Config, params: Record<string, unknown>): Machine {
+  try {
+    return bootMachine(machineSpec(level, params), cfg);
+  } catch (e) {
+    if (e instanceof BootError) throw new LevelError(`${level.file}: ${e.message}`);
+    throw e;
+  }
 }

@@ -81,7 +81,6 @@ const cpuSchema = z.strictObject({
  * the level's one memory layout: the loader refuses them by name (see load.ts), and a `$param`
  * (an operation's argument, `if:`, or a page's `refs`) is the way to vary them.
  */
-export const MACHINE_KNOB_KEYS = ["shootdown", "frames", "table_entries"] as const;
 export const machineOverrideSchema = z.strictObject({
   shootdown: z.enum(["ipi-ack", "broadcast"]).optional(),
   frames: z.int().min(2).max(64).optional(),

@@ -90,11 +90,6 @@ export function defineVariant(name: string, pick: (cfg: Config) => string): void
   resolvers.set(name, pick);
 }
 
-/** The names whose body depends on the kernel variant (for listings of what each kernel shows). */
-export function variantNames(): string[] {
-  return [...resolvers.keys()];
-}
-
 /** The path id a call to `name` runs under this configuration. */
 export function resolvePath(name: string, cfg: Config): string {
   const pick = resolvers.get(name);
@@ -133,7 +128,6 @@ export function mmapLockStep(line: string, write: boolean): Step {
 
 // ---------------------------------------------------------------- outcome helpers
 
-export const next: Outcome = undefined;
 export const goto = (label: string): Outcome => ({ goto: label });
 export const ret = (v: Val = null): Outcome => ({ ret: v });
 export const call = (name: string, l: Locals = {}, opts: { retry?: boolean; tail?: boolean; then?: string; branch?: [string, string] } = {}): Outcome => ({

@@ -112,7 +112,7 @@ describe("the app", () => {
     await inputReady(app.stdin);
     app.stdin.write(" ");
     app.stdin.write("q");
-    await frameHas(app.lastFrame, "Quit Faultline? y yes · n no");
+    await frameHas(app.lastFrame, "Quit Faultline? y yes · n or Esc no");
     expect(app.sent).toEqual([]);
     app.stdin.write("y");
     await until(() => app.calls.quit === 1, "the quit action");

@@ -7,7 +7,7 @@ import { gameView } from "../../src/game/view.js";
 import { cpuListing, windowLines } from "../../src/client/model/listing.js";
 import { drivable, goalSentence, resultHeadline, seatLabels, topBar } from "../../src/client/model/game.js";
 import { autoMessages, handleKey, initialUi, replayTick, screenOf, type UiState } from "../../src/client/model/input.js";
-import { clip, gameLayout, tooSmall, wrapLine } from "../../src/client/model/layout.js";
+import { gameLayout, tooSmall, wrapLine } from "../../src/client/model/layout.js";
 import { BLOCK, machinePanel, RULER } from "../../src/client/model/machine.js";
 import { folioLines, lockLines, machineView, pteBlocks, tableViews } from "../../src/game/machineview.js";
 import { progressMark, recordAttempts } from "../../src/client/model/progress.js";
@@ -435,12 +435,11 @@ describe("layout", () => {
     expect(gameLayout(80, 24).twoCol).toBe(false);
   });
 
-  it("wraps at separators and clips with a count", () => {
+  it("wraps at separators", () => {
     expect(wrapLine("pfn 1: refcount 2, mapcount 1", 20)).toEqual(["pfn 1: refcount 2,", "  mapcount 1"]);
     expect(wrapLine("pfn 1 · refcount 2 · mapcount 1", 20)).toEqual(["pfn 1 · refcount 2 ·", "  mapcount 1"]);
     expect(wrapLine("abcdefghijklmnopqrstuvwxyz", 10)).toEqual(["abcdefghij", "  klmnopqr", "  stuvwxyz"]);
     expect(wrapLine("short", 20)).toEqual(["short"]);
-    expect(clip(["a", "b", "c", "d"], 3)).toEqual(["a", "b", "… 2 more (make the terminal taller to see them)"]);
   });
 });
 

@@ -8,10 +8,10 @@ import { App, type AppActions } from "../../src/client/App.js";
 import { ClientStore } from "../../src/client/client-store.js";
 import { composerRows, changeRow, addOp, removeAt } from "../../src/client/model/sandbox.js";
 import { handleKey, initialUi } from "../../src/client/model/input.js";
-import { initialState, reduce, type ClientState } from "../../src/client/model/store.js";
-import { sandboxCatalogue, sandboxLevel } from "../../src/level/sandbox.js";
+import { reduce, type ClientState } from "../../src/client/model/store.js";
+import { sandboxCatalogue } from "../../src/level/sandbox.js";
 import type { ClientMessageInput } from "../../src/protocol/client.js";
-import { clientIn, clientInLobby, ME, play, snapshot, URL, welcome } from "./fixtures.js";
+import { clientIn, clientInLobby, clientInSandbox, ME, URL } from "./fixtures.js";
 import { frameHas, inputReady, until } from "./ink.js";
 
 const cat = sandboxCatalogue();
@@ -39,13 +39,7 @@ function mount(state: ClientState, size = { cols: 100, rows: 40 }) {
 }
 
 /** A client in a room on the catalogue's example scenario, holding both CPUs, after `start`. */
-function inSandboxRoom(): ClientState {
-  const l = sandboxLevel(cat.example);
-  const s = play(l, [{ kind: "start" }]);
-  let st = reduce(initialState(URL), { kind: "open" });
-  st = reduce(st, { kind: "message", msg: welcome() });
-  return reduce(st, { kind: "message", msg: { type: "joined", you: { member: ME, token: "t".repeat(32) }, state: snapshot(l, s, { mine: [0, 1] }, 1) } });
-}
+const inSandboxRoom = (): ClientState => clientInSandbox([{ kind: "start" }], { mine: [0, 1] });
 
 const DOWN = "\u001B[B";
 const RIGHT = "\u001B[C";
@@ -110,7 +104,7 @@ describe("the composer", () => {
 describe("a sandbox room", () => {
   it("e asks the explorer, whose answer shows on the status line; S names the level file and sends saveSandbox", async () => {
     const app = mount(inSandboxRoom());
-    await frameHas(app.lastFrame, "e explorer · S save");
+    await frameHas(app.lastFrame, "e explorer · S save as a level file");
     await inputReady(app.stdin);
     app.stdin.write("e");
     await until(() => app.sent.length === 1, "an explore request");
@@ -142,12 +136,10 @@ describe("a sandbox room", () => {
     expect(stale).toBe(st);
   });
 
-  it("outside the sandbox, e and S say where they work and send nothing", () => {
+  it("outside the sandbox, e and S are not the sandbox's keys: they send nothing", () => {
     const s = clientIn("basics-lost-update", [{ kind: "start" }]);
     const ui = { ...initialUi, introDone: s.game!.attempt };
-    const e = handleKey({ s }, ui, { input: "e" });
-    expect(e.send).toEqual([]);
-    expect(e.effects).toEqual([{ kind: "flash", text: "The explorer answers in sandbox rooms (s in the lobby); here, h asks for a hint." }]);
-    expect(handleKey({ s }, ui, { input: "S" }).effects[0]).toMatchObject({ kind: "flash", text: expect.stringMatching(/^Only a sandbox scenario is saved/) });
+    expect(handleKey({ s }, ui, { input: "e" }).send).toEqual([]);
+    expect(handleKey({ s }, ui, { input: "S" })).toMatchObject({ send: [], ui: { input: null } });
   });
 });

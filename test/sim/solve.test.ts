@@ -165,9 +165,10 @@ describe("the solved game", () => {
 });
 
 describe("the adversary by lookups plays today's planner's road", () => {
-  it("on seeded games of every defend setting, its first move is the explorer planner's (a livelock's lap may start elsewhere, but stays on a road to it)", () => {
+  // One test per level: each has its own time budget (the planner explores at every move).
+  for (const l of campaign.filter((x) => x.mode === "defend")) it(`${l.id}: on seeded games of every setting, its first move is the explorer planner's (a livelock's lap may start elsewhere, but stays on a road to it)`, () => {
     let compared = 0;
-    for (const l of campaign.filter((x) => x.mode === "defend")) {
+    {
       for (const k of knobSettings(l)) {
         const c = compileLevel(l, k);
         const sv = solve(c.cfg, c.machine, { oracles: c.oracles });
@@ -197,6 +198,7 @@ describe("the adversary by lookups plays today's planner's road", () => {
         }
       }
     }
-    expect(compared).toBeGreaterThan(500);
-  });
+    expect(compared).toBeGreaterThan(20);
+    // A correctness check, not a timing one: the planner explores at every move, slow on a loaded machine.
+  }, 120_000);
 });

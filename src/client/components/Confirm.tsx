@@ -1,12 +1,14 @@
 // A yes/no question that takes over the body until answered (q → quit, R → reset).
 
 import { Box, Text } from "ink";
+import { answers } from "../model/help.js";
 
-export function Confirm({ question }: { question: string }) {
+/** `scope`: the question's keys in the key table. */
+export function Confirm({ question, scope }: { question: string; scope: "quit" | "reset" }) {
   return (
     <Box flexDirection="column" borderStyle="round" paddingX={1}>
       <Text bold>{question}</Text>
-      <Text>y yes · n or Esc no</Text>
+      <Text>{answers(scope)}</Text>
     </Box>
   );
 }

@@ -1,16 +1,16 @@
-// The `?` help screen: every key and every symbol the screens use.
+// The `?` help screen: every key (from the key table) and every symbol the screens use.
 
 import { Box, Text } from "ink";
-import { HELP_TEXT } from "../model/help.js";
+import { helpLines } from "../model/help.js";
+import type { Scope } from "../model/keys.js";
 import { scrollAt, scrollWindow, type Scroll } from "../model/scroll.js";
 
-/** `scroll`: the UI's scroll state (↑↓ PgUp/PgDn scroll the help when it is taller than the screen). */
-export function Help({ height, scroll = null }: { height: number; scroll?: Scroll | null }) {
-  const lines: { text: string; head: boolean }[] = [{ text: "Help (Esc or ? closes)", head: true }];
-  for (const sec of HELP_TEXT) {
-    lines.push({ text: sec.title, head: true });
-    for (const l of sec.lines) lines.push({ text: `  ${l}`, head: false });
-  }
+/**
+ * `scroll`: the UI's scroll state (↑↓ PgUp/PgDn scroll the help when it is taller than the screen);
+ * `width`: the columns to wrap to; `first`: the scopes of the screen it covers, whose keys lead.
+ */
+export function Help({ height, width = 80, scroll = null, first = [] }: { height: number; width?: number; scroll?: Scroll | null; first?: readonly Scope[] }) {
+  const lines: { text: string; head: boolean }[] = [{ text: "Help (Esc or ? closes)", head: true }, ...helpLines(width, first)];
   const shown = scrollWindow(
     lines.map((l) => l.text),
     height,

@@ -3,7 +3,7 @@
 // single characters, so such a chunk is split back into the keys it holds:
 // a pasted room code, name or workshop title arrives whole, with its Enter.
 
-import type { KeyPress } from "./input.js";
+import type { KeyPress } from "./keys.js";
 
 /** The keypresses a chunk holds: itself when it is one key or an escape sequence, else one per character. */
 export function keysOf(k: KeyPress): KeyPress[] {

@@ -1,49 +1,40 @@
-// The key bar of each screen and the `?` help screen: the words in one place,
-// so the bar and the help screen say the same thing (README "Keys" repeats them).
+// The key bar of each screen, the `?` help screen and README's "Keys" section,
+// all from the one key table (model/keys.ts), so they say the same thing.
 
 import type { Screen } from "./input.js";
+import { barItems, keyLines, SCOPES, type BarState, type KeyLine, type Scope } from "./keys.js";
+import { wrapLine } from "./layout.js";
 
-export function keyBar(
-  screen: Screen,
-  extra: { policy?: string | null; over?: boolean; menu?: boolean; replay?: boolean; versus?: boolean; knobs?: boolean; scroll?: boolean; log?: boolean; sandbox?: boolean; watch?: boolean } = {},
-): string {
-  // A watcher (joined with --watch) has only the keys that look.
-  if (extra.watch) {
-    const scroll = extra.scroll ? " · PgUp/PgDn scroll" : "";
-    if (screen === "intro") return `Enter look at the game · b lobby${scroll} · ? help · q quit`;
-    if (screen === "game" && !extra.log) return "watching · Tab/0-9 look at a CPU · l log and hints · PgUp/PgDn machine · b lobby · ? help · q quit";
-    if (screen === "debrief") return extra.replay ? "Space pause/play · ←→ step · Esc stop · ? help · q quit" : `p replay · g final machine · b lobby${scroll} · ? help · q quit`;
-  }
-  switch (screen) {
-    case "connecting":
-    case "offline":
-      return "q quit";
-    case "lobby":
-      return `↑↓ level · Enter play · s sandbox · j join by code · n name · p bots: ${extra.policy ?? "level default"} · w run a workshop · PgUp/PgDn Home/End · ? help · q quit`;
-    case "sandbox":
-      return "↑↓ part · ←→ change it · Enter on + adds · x remove · c create the room · r start over · b lobby · ? help · q quit";
-    case "intro": {
-      const scroll = extra.scroll ? ` · PgUp/PgDn scroll` : "";
-      if (extra.versus) {
-        const fix = extra.knobs ? " · ↑↓ knob · ←→ or 1-9 fix" : "";
-        return `${extra.knobs ? "Tab" : "Tab/0-9"} CPU · c take it (its side) · x hand it back · Enter start${fix} · b lobby${scroll} · ? help · q quit`;
-      }
-      // A hunt has no fix to choose: no knob keys.
-      return extra.knobs ? `Enter start · ↑↓ knob · ←→ or 1-9 choose the fix · b lobby${scroll} · ? help · q quit` : `Enter start · b lobby${scroll} · ? help · q quit`;
-    }
-    case "game":
-      if (extra.menu) return "↑↓ choose · Enter or 1-9 pick it · Esc close";
-      if (extra.log) return "↑↓ PgUp/PgDn scroll · Home/End · Esc or l close";
-      if (extra.over) return `g debrief · Tab/0-9 look at a CPU · l log${extra.sandbox ? " · S save as a level file" : ""} · b lobby · ? help · q quit`;
-      if (extra.sandbox) return "Enter run to next decision · Space step · Tab/0-9 CPU · e explorer · S save · h hint · u rewind · c take · x release · d DMA · R reset · l log and hints · PgUp/PgDn machine · ? help · q quit";
-      return "Enter run to next decision · Space step · Tab/0-9 CPU · h hint · u rewind · c take · x release · d DMA · R reset · l log and hints · PgUp/PgDn machine · ? help · q quit";
-    case "debrief":
-      if (extra.replay) return `Space pause/play · ←→ step · Esc stop · r retry · n next level${extra.scroll ? " · ↑↓ PgUp/PgDn scroll" : ""} · ? help · q quit`;
-      return `p replay · r retry · ${extra.sandbox ? "S save as a level file" : "n next level"} · g final machine · b lobby${extra.scroll ? " · ↑↓ PgUp/PgDn scroll" : ""} · ? help · q quit`;
-    case "dashboard":
-      return "↑↓ team · p pause/resume · a announce · h hint to team · H hint to all · b back · q quit";
-  }
+/** The key bar of a screen (model/keys.ts's bar words for what is open there), "? help · q quit" last. */
+export function keyBar(screen: Screen, extra: BarState & { menu?: boolean; log?: boolean } = {}): string {
+  const w = extra.watch === true;
+  // A sandbox room's own keys (the explorer, the save) come first.
+  const sb = extra.sandbox === true && !w;
+  const scopes: Scope[] =
+    screen === "game"
+      ? extra.menu
+        ? ["menu", "overlay"]
+        : extra.log
+          ? ["log", "overlay"]
+          : w
+            ? ["watchGame", "game"]
+            : sb
+              ? ["sandboxRoom", "game"]
+              : ["game"]
+      : screen === "debrief"
+        ? [...(w ? (["watchDebrief"] as const) : []), ...(extra.replay ? (["replay"] as const) : sb ? (["sandboxRoom"] as const) : []), "debrief"]
+        : screen === "intro"
+          ? [...(w ? (["watchIntro"] as const) : []), "intro"]
+          : screen === "connecting" || screen === "offline"
+            ? []
+            : [screen];
+  const items = barItems([...scopes, "screens"], { ...extra, scroll: extra.log === true || extra.scroll === true });
+  // A watcher's game says so first: its keys only look.
+  return [...(w && screen === "game" && !extra.menu && !extra.log ? ["watching"] : []), ...items].join(" · ");
 }
+
+/** A question's answers (the quit and reset questions): "y yes · n or Esc no". */
+export const answers = (scope: "quit" | "reset"): string => barItems([scope], {}).join(" · ");
 
 /**
  * The key bar cut to `width` columns: items drop from the end of the middle,
@@ -58,45 +49,55 @@ export function fitKeys(keys: string, width: number): string {
   return join();
 }
 
-export const HELP_TEXT: { title: string; lines: string[] }[] = [
-  {
-    title: "Playing",
-    lines: [
-      "Enter     run the CPU shown in full to its next decision: it runs line after line and stops",
-      "          before a line that races with another CPU's next line, before it takes or drops a",
-      "          lock another CPU will want (a PTL, mmap_lock, IRQs off), and at a menu, a blocked",
-      "          line or its end. One action: the trace shows every line.",
-      "Space     step the CPU shown in full (the ▸ one): it runs the line at the arrow",
-      "m         open the syscall menu when that CPU is at one (Enter and Space do too: a pick",
-      "          after Enter runs to the next decision, after Space steps one line)",
-      "Tab       next CPU you may drive (Shift+Tab: previous); 0-9 look at any CPU",
-      "d         step the DMA device, when players drive it",
-      "h         next rung of the hint ladder (hints cost points)",
-      "u         rewind one step (counted in the score)       R  reset the level (asks first)",
-      "c         take over the CPU shown from the bot           x  hand it back",
-      "          versus: c takes a CPU for the side the level gives it (red or blue; where it gives",
-      "          none, c again on your CPU switches its side); in the intro Tab picks the CPU",
-      "l         the whole event log and every hint so far (↑↓ PgUp/PgDn scroll, Esc closes)",
-      "PgUp/PgDn scroll the machine panel (debrief, intro and help: the whole screen); Home/End",
-      "b         back to the lobby      ?  this help      q  quit (asks; y to confirm)",
-      "Esc       close any overlay",
-    ],
-  },
-  {
-    title: "After a level (debrief)",
-    lines: [
-      "p replay the schedule step by step (Space pause, ←→ move)   r retry   n next level   g look at the final machine",
-      "versus: the debrief names the winning side: red when the race happened, blue when every CPU finished safely",
-      "Share: the attempt's schedule, and the faultline run command that replays it (copy it, paste it into a shell)",
-    ],
-  },
-  {
-    title: "Watching (faultline join URL --room CODE --watch)",
-    lines: [
-      "You see the game, the machine, the log and the debrief without a seat: Tab and 0-9 look at any CPU, l the log,",
-      "p replays on the debrief. Keys that would act are refused; b goes to the lobby, where you may join to play.",
-    ],
-  },
+/** Where a help section's keys apply: its scopes, as SCOPES names them. */
+function where(screens: readonly Scope[]): string {
+  const names = screens.map((x) => SCOPES[x]);
+  return names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names[0];
+}
+
+const KEY_COLUMN = 12;
+
+/** Help lines for these keys at `width` columns, under a heading for where they apply. */
+export function keyHelp(width: number, ls: KeyLine[] = keyLines()): { text: string; head: boolean }[] {
+  const out: { text: string; head: boolean }[] = [];
+  let section = "";
+  for (const l of ls) {
+    const title = where(l.screens);
+    if (title !== section) {
+      section = title;
+      out.push({ text: title.charAt(0).toUpperCase() + title.slice(1), head: true });
+    }
+    // Words start in their column; keys too long for theirs stand on a line of their own.
+    const indent = " ".repeat(2 + KEY_COLUMN + 1);
+    const long = [...l.keys].length > KEY_COLUMN;
+    if (long) out.push({ text: `  ${l.keys}`, head: false });
+    const text = long ? indent + l.words : `  ${l.keys.padEnd(KEY_COLUMN)} ${l.words}`;
+    out.push(...wrapLine(text, Math.max(40, width - 1), indent).map((t) => ({ text: t, head: false })));
+  }
+  return out;
+}
+
+/**
+ * The help screen's lines at `width` columns: the keys of the screen it was
+ * opened on (`first`) lead, then the symbols, then every other key of the table.
+ */
+export function helpLines(width: number, first: readonly Scope[] = []): { text: string; head: boolean }[] {
+  const all = keyLines();
+  const lead = (l: KeyLine) => l.screens.some((x) => first.includes(x));
+  const symbols = SYMBOLS.flatMap((sec) => [{ text: sec.title, head: true }, ...sec.lines.map((l) => ({ text: `  ${l}`, head: false }))]);
+  return [...keyHelp(width, all.filter(lead)), ...symbols, ...keyHelp(width, all.filter((l) => !lead(l)))];
+}
+
+const cell = (t: string) => t.replace(/\|/g, "\\|");
+
+/** README's "Keys" table (test/client/keys.test.ts checks README has it). */
+export function keysMarkdown(): string {
+  const rows = keyLines().map((l: KeyLine) => `| ${cell(where(l.screens))} | ${cell(l.keys)} | ${cell(l.words)} |`);
+  return ["| where | key | what it does |", "|---|---|---|", ...rows].join("\n");
+}
+
+/** The help screen's sections after the keys: what the screens draw. */
+const SYMBOLS: { title: string; lines: string[] }[] = [
   {
     title: "Symbols",
     lines: [
@@ -115,13 +116,21 @@ export const HELP_TEXT: { title: string; lines: string[] }[] = [
     lines: ["Every meaning is carried by a symbol or a word; colour only repeats it. NO_COLOR=1 turns colour off."],
   },
   {
+    title: "After a level (debrief)",
+    lines: [
+      "Share: the attempt's schedule, and the faultline run command that replays it (copy it, paste it into a shell)",
+      "versus: the debrief names the winning side: red when the race happened, blue when every CPU finished safely",
+    ],
+  },
+  {
     title: "The sandbox (s in the lobby)",
     lines: [
-      "Compose a scenario from what the server offers: the kernel generation, the machine (x86 or arm64), the memory,",
-      "a child process, and what each CPU runs. ↑↓ a part, ←→ change it, Enter on + adds, x removes, c creates the room.",
-      "Every oracle watches the hunt: the first to fire ends it.",
-      "e         the explorer: which oracles can still fire from here, and the fewest preemptions each needs (never how)",
-      "S         save the scenario as a level file ID.yaml in this folder (faultline lint checks it, serve --levels offers it)",
+      "Compose a scenario from the server's catalogue: the kernel generation, x86 or arm64, the memory, a child, what each CPU runs.",
+      "Every invariant oracle watches its hunt: the first to fire ends it. e asks the explorer, S saves the scenario as a level file.",
     ],
+  },
+  {
+    title: "Watching (faultline join URL --room CODE --watch)",
+    lines: ["You see the game, the machine, the log and the debrief without a seat; the keys that would act are refused (a watcher's keys are listed with the others)."],
   },
 ];

@@ -7,7 +7,8 @@
 import type { ClientMessageInput } from "../../protocol/client.js";
 import { WATCH_ONLY, type ClientState } from "./store.js";
 import { actorName, claimFor, drivable, type Actor } from "./game.js";
-import { scrollAt, scrollBy, type Scroll } from "./scroll.js";
+import { BY_SCOPE, bound, type Command, type KeyBinding, type KeyPress, type Scope } from "./keys.js";
+import { scrollAt, scrollBy, type Scroll, type ScrollMove } from "./scroll.js";
 import { addCpu, addOp, changeRow, composerRows, removeAt } from "./sandbox.js";
 import type { SandboxScenario } from "../../protocol/client.js";
 
@@ -19,12 +20,6 @@ export const scrollKeys = {
   log: (s: ClientState) => `log:${s.room?.code ?? ""}`,
   help: () => "help",
 };
-
-/** A scrolling key on region `key`: the UI with the new offset, or null when the key does not scroll. */
-function scrolled(ui: UiState, k: KeyPress, key: string, arrows: boolean, page = 10): Outcome | null {
-  const at = scrollBy(k, scrollAt(ui.scroll, key), key, page, arrows);
-  return at === null ? null : none({ ...ui, scroll: { key, at } });
-}
 
 export type { Policy } from "../../protocol/client.js";
 import type { Policy } from "../../protocol/client.js";
@@ -81,26 +76,6 @@ export const initialUi: UiState = {
   composer: null,
 };
 
-/** The subset of Ink's Key this client reads. */
-export interface KeyPress {
-  input: string;
-  upArrow?: boolean;
-  downArrow?: boolean;
-  leftArrow?: boolean;
-  rightArrow?: boolean;
-  return?: boolean;
-  escape?: boolean;
-  tab?: boolean;
-  shift?: boolean;
-  ctrl?: boolean;
-  backspace?: boolean;
-  delete?: boolean;
-  pageUp?: boolean;
-  pageDown?: boolean;
-  home?: boolean;
-  end?: boolean;
-}
-
 export type Effect = { kind: "exit" } | { kind: "rename"; name: string } | { kind: "leave" } | { kind: "flash"; text: string };
 
 export interface Outcome {
@@ -144,162 +119,470 @@ const flash = (ui: UiState, text: string): Outcome => ({ ui, send: [], effects: 
 
 const POLICIES: (Policy | null)[] = [null, "manual", "eager", "adversary"];
 
-function printable(k: KeyPress): boolean {
-  return !k.ctrl && !k.escape && !k.return && !k.tab && k.input.length > 0 && !/[\p{Cc}]/u.test(k.input);
+/** A command's handler: the outcome, or null when the key does not apply here (the next binding may take it). */
+type Handler = (ctx: InputContext, ui: UiState, k: KeyPress, scope: Scope) => Outcome | null;
+
+/** The scopes active in this state, in priority order (model/keys.ts). */
+export function scopesOf(s: ClientState, ui: UiState): Scope[] {
+  if (ui.input) return ["always", "typing"];
+  if (ui.overlay === "quit") return ["always", "quit"];
+  if (ui.overlay === "help") return ["always", "help"];
+  const screen = screenOf(s, ui);
+  const out: Scope[] = ["always", "screens"];
+  // The menu, the reset question and the log take every key of the game they cover.
+  const over = screen === "game" && (ui.overlay === "menu" || ui.overlay === "reset" || ui.overlay === "log") ? ui.overlay : null;
+  if (over) out.push(over);
+  if (ui.overlay) out.push("overlay");
+  if (over) return out;
+  // A watcher's keys come before a player's on the screens where they differ.
+  const watch = s.you?.watch === true && s.game !== null;
+  switch (screen) {
+    case "lobby":
+    case "sandbox":
+    case "dashboard":
+      out.push(screen);
+      break;
+    case "intro":
+      if (watch) out.push("watchIntro");
+      out.push("intro");
+      break;
+    case "game":
+      if (watch) out.push("watchGame");
+      else if (sandboxRoom(s)) out.push("sandboxRoom");
+      out.push("game");
+      break;
+    case "debrief":
+      if (watch) out.push("watchDebrief");
+      if (ui.replay) out.push("replay");
+      else if (!watch && sandboxRoom(s)) out.push("sandboxRoom");
+      out.push("debrief");
+      break;
+    case "connecting":
+    case "offline":
+      break;
+  }
+  return out;
 }
 
-function typing(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
+const exit = (ui: UiState): Outcome => ({ ui, send: [], effects: [{ kind: "exit" }] });
+
+/** The scroll region each scope scrolls, its page, and whether ↑↓ scroll it. */
+function region(ctx: InputContext, scope: Scope): { key: string; page: number; arrows: boolean } | null {
+  const s = ctx.s;
+  switch (scope) {
+    case "help":
+      return { key: scrollKeys.help(), page: 10, arrows: true };
+    case "log":
+      return { key: scrollKeys.log(s), page: 10, arrows: true };
+    case "debrief":
+      return { key: scrollKeys.debrief(s), page: 10, arrows: true };
+    // ↑↓ choose the knob where there is a fix to choose.
+    case "intro":
+      return { key: scrollKeys.intro(s), page: 10, arrows: (s.room?.level.knobs ?? []).length === 0 };
+    case "game":
+      return { key: scrollKeys.machine(s), page: 5, arrows: false };
+    default:
+      return null;
+  }
+}
+
+/** A scrolling key in the scope's region: the UI with the new offset. */
+const scroll =
+  (move: ScrollMove): Handler =>
+  (ctx, ui, _k, scope) => {
+    const r = region(ctx, scope);
+    if (!r || ((move === "up" || move === "down") && !r.arrows)) return null;
+    const at = scrollBy(move, scrollAt(ui.scroll, r.key), r.key, r.page);
+    return none({ ...ui, scroll: { key: r.key, at } });
+  };
+
+function submitLine(ctx: InputContext, ui: UiState): Outcome {
   const input = ui.input!;
-  if (k.escape) return none({ ...ui, input: null });
-  if (k.backspace || k.delete) return none({ ...ui, input: { ...input, text: input.text.slice(0, -1) } });
-  if (k.return) {
-    const text = input.text.trim();
-    const done = { ...ui, input: null };
-    if (!text) return none(done);
-    switch (input.field) {
-      case "name":
-        return { ui: done, send: [], effects: [{ kind: "rename", name: text }] };
-      case "code":
-        return send(done, { type: "join", room: text.toUpperCase() });
-      case "title":
-        return send({ ...done, dashboard: true }, { type: "createWorkshop", title: text });
-      case "save":
-        return send(done, { type: "saveSandbox", id: text });
-      case "announce":
-        return ctx.instructor
-          ? { ui: done, send: [{ type: "announce", workshop: ctx.instructor.id, token: ctx.instructor.token, text }], effects: [{ kind: "flash", text: `Announcement sent to every team: ${text}` }] }
-          : none(done);
-    }
+  const text = input.text.trim();
+  const done = { ...ui, input: null };
+  if (!text) return none(done);
+  switch (input.field) {
+    case "name":
+      return { ui: done, send: [], effects: [{ kind: "rename", name: text }] };
+    case "code":
+      return send(done, { type: "join", room: text.toUpperCase() });
+    case "title":
+      return send({ ...done, dashboard: true }, { type: "createWorkshop", title: text });
+    case "save":
+      return send(done, { type: "saveSandbox", id: text });
+    case "announce":
+      return ctx.instructor
+        ? { ui: done, send: [{ type: "announce", workshop: ctx.instructor.id, token: ctx.instructor.token, text }], effects: [{ kind: "flash", text: `Announcement sent to every team: ${text}` }] }
+        : none(done);
   }
-  if (printable(k)) {
-    const max = input.field === "announce" ? 500 : input.field === "code" ? 6 : input.field === "title" ? 80 : input.field === "save" ? 64 : 32;
-    return none({ ...ui, input: { ...input, text: (input.text + k.input).slice(0, max) } });
-  }
-  return none(ui);
 }
 
-function lobbyKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
-  const levels = ctx.s.levels;
-  if (k.upArrow) return none({ ...ui, lobbyCursor: Math.max(0, ui.lobbyCursor - 1) });
-  if (k.downArrow) return none({ ...ui, lobbyCursor: Math.min(levels.length - 1, ui.lobbyCursor + 1) });
-  const last = Math.max(0, levels.length - 1);
-  if (k.home) return none({ ...ui, lobbyCursor: 0 });
-  if (k.end) return none({ ...ui, lobbyCursor: last });
-  if (k.pageUp) return none({ ...ui, lobbyCursor: Math.max(0, ui.lobbyCursor - 10) });
-  if (k.pageDown) return none({ ...ui, lobbyCursor: Math.min(last, ui.lobbyCursor + 10) });
-  if (k.return) {
-    const level = levels[ui.lobbyCursor];
-    if (!level) return none(ui);
-    return send(ui, {
-      type: "create",
-      level: level.id,
-      // A versus level is played versus (the server would make it so anyway): say it.
-      ...(level.mode === "versus" ? { versus: true } : {}),
-      ...(ui.policy ? { policy: ui.policy } : {}),
-      ...(ctx.workshop ? { workshop: ctx.workshop } : {}),
-      ...(ctx.team ? { team: ctx.team } : {}),
-    });
-  }
-  switch (k.input) {
-    case "j":
-      return none({ ...ui, input: { field: "code", text: "" } });
-    case "n":
-      return none({ ...ui, input: { field: "name", text: ctx.s.player?.name ?? "" } });
-    case "p":
-      return none({ ...ui, policy: POLICIES[(POLICIES.indexOf(ui.policy) + 1) % POLICIES.length] });
-    case "w":
-      return none({ ...ui, input: { field: "title", text: "" } });
-    case "s":
-      // The catalogue comes once per connection; the composer waits for it.
-      return ctx.s.sandbox ? none({ ...ui, composer: ui.composer ?? { scenario: null, row: 0 } }) : send({ ...ui, composer: { scenario: null, row: 0 } }, { type: "sandbox" });
-  }
-  return none(ui);
+function typeChar(ui: UiState, k: KeyPress): Outcome {
+  const input = ui.input!;
+  const max = input.field === "announce" ? 500 : input.field === "code" ? 6 : input.field === "title" ? 80 : input.field === "save" ? 64 : 32;
+  return none({ ...ui, input: { ...input, text: (input.text + k.input).slice(0, max) } });
 }
 
-/** The sandbox composer: ↑↓ a row, ←→ its value, Enter on + adds, x removes, c creates the room. */
-function sandboxKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
-  const comp = ui.composer!;
-  if (k.escape || k.input === "b") return none({ ...ui, composer: null });
-  const cat = ctx.s.sandbox;
-  if (!cat) return none(ui);
-  const sc = comp.scenario ?? cat.example;
-  const rows = composerRows(cat, sc);
-  const at = Math.min(comp.row, rows.length - 1);
-  const row = rows[at];
-  const set = (scenario: SandboxScenario, r = at) => none({ ...ui, composer: { scenario, row: Math.max(0, Math.min(r, composerRows(cat, scenario).length - 1)) } });
-  if (k.upArrow) return set(sc, at - 1);
-  if (k.downArrow) return set(sc, at + 1);
-  if (k.home) return set(sc, 0);
-  if (k.end) return set(sc, rows.length - 1);
-  if (k.leftArrow || k.rightArrow) return row.value === "" ? none(ui) : set(changeRow(cat, sc, row, k.leftArrow ? -1 : 1));
-  const create = () =>
-    send(ui, { type: "createSandbox", scenario: sc, ...(ui.policy ? { policy: ui.policy } : {}) });
-  if (k.return) {
-    if (row.kind === "addOp") return set(addOp(cat, sc, row.cpu!), at);
-    if (row.kind === "addCpu") return set(addCpu(cat, sc), at);
-    if (row.kind === "create") return create();
-    return flash(ui, "←→ changes this part; c creates the room (or Enter on ▶ at the bottom).");
-  }
-  switch (k.input) {
-    case "c":
-      return create();
-    case "x": {
-      const next = removeAt(sc, row);
-      return next ? set(next) : flash(ui, "Nothing to remove here: x removes an operation or a CPU (each CPU keeps one operation, the scenario one CPU).");
-    }
-    case "r":
-      return set(cat.example, 0);
-  }
-  return none(ui);
+/** Move the lobby's cursor; `count`: how many levels there are. */
+const lobbyMove =
+  (to: (cursor: number, count: number) => number): Handler =>
+  (ctx, ui) =>
+    none({ ...ui, lobbyCursor: to(ui.lobbyCursor, ctx.s.levels.length) });
+const lastOf = (count: number) => Math.max(0, count - 1);
+
+function play(ctx: InputContext, ui: UiState): Outcome {
+  const level = ctx.s.levels[ui.lobbyCursor];
+  if (!level) return none(ui);
+  return send(ui, {
+    type: "create",
+    level: level.id,
+    // A versus level is played versus (the server would make it so anyway): say it.
+    ...(level.mode === "versus" ? { versus: true } : {}),
+    ...(ui.policy ? { policy: ui.policy } : {}),
+    ...(ctx.workshop ? { workshop: ctx.workshop } : {}),
+    ...(ctx.team ? { team: ctx.team } : {}),
+  });
 }
 
-function introKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
+function start(ctx: InputContext, ui: UiState): Outcome {
   const s = ctx.s;
   const game = s.game!;
-  const knobs = s.room?.level.knobs ?? [];
-  const seq = s.seq;
   const room = s.room;
   const me = s.you?.member ?? null;
-  const versus = room?.versus === true;
-  if (k.return || k.input === " ") {
-    // A versus room: a player picks a side before play starts (a full room can only be watched).
-    if (versus && room && !room.seats.some((x) => x.holder === me) && room.seats.some((x) => x.holder === null)) {
-      return flash(ui, "Pick your side first: Tab to a CPU, then c to take it.");
-    }
-    const next = { ...ui, introDone: game.attempt };
-    return game.phase === "setup" ? send({ ...next, startSent: { attempt: game.attempt, seq } }, { type: "start", seq }) : none(next);
+  // A versus room: a player picks a side before play starts (a full room can only be watched).
+  if (room?.versus === true && !room.seats.some((x) => x.holder === me) && room.seats.some((x) => x.holder === null)) {
+    return flash(ui, "Pick your side first: Tab to a CPU, then c to take it.");
   }
-  if (k.input === "b") return backToLobby(ctx, { ...ui, introDone: null });
-  const sc = scrolled(ui, k, scrollKeys.intro(s), knobs.length === 0);
-  if (sc) return sc;
-  if (versus && room) {
-    // Seats: Tab (or 0-9 when there is no fix to choose) picks a CPU, c takes it for its side, x hands it back.
-    const n = room.seats.length;
-    const sel = selectedActor(s, ui);
-    const cur = typeof sel === "number" ? sel : 0;
-    if (k.tab) return none({ ...ui, selected: (cur + (k.shift ? -1 : 1) + n) % n });
-    if (knobs.length === 0 && /^[0-9]$/.test(k.input)) {
-      const c = Number(k.input);
-      return c < n ? none({ ...ui, selected: c }) : flash(ui, `There is no CPU${c} in this level.`);
-    }
-    if (k.input === "c") return send(ui, claimFor(room, me, cur));
-    if (k.input === "x") {
-      return room.seats[cur]?.holder === me ? send(ui, { type: "release", cpu: cur }) : flash(ui, `You do not hold ${actorName(cur, room)}.`);
-    }
-  }
-  if (knobs.length === 0) return none(ui);
-  const kc = Math.min(ui.knobCursor, knobs.length - 1);
-  if (k.upArrow) return none({ ...ui, knobCursor: Math.max(0, kc - 1) });
-  if (k.downArrow) return none({ ...ui, knobCursor: Math.min(knobs.length - 1, kc + 1) });
-  const knob = knobs[kc];
-  const cur = Math.max(0, knob.options.findIndex((o) => o.value === game.knobs[knob.id]));
-  let pick: number | null = null;
-  if (k.leftArrow) pick = (cur - 1 + knob.options.length) % knob.options.length;
-  else if (k.rightArrow) pick = (cur + 1) % knob.options.length;
-  else if (/^[1-9]$/.test(k.input) && Number(k.input) <= knob.options.length) pick = Number(k.input) - 1;
-  if (pick === null || pick === cur) return none(ui);
-  return send(ui, { type: "knob", seq, knob: knob.id, value: knob.options[pick].value });
+  const next = { ...ui, introDone: game.attempt };
+  return game.phase === "setup" ? send({ ...next, startSent: { attempt: game.attempt, seq: s.seq } }, { type: "start", seq: s.seq }) : none(next);
 }
+
+/** The versus intro's seats: the room and the CPU the cursor is on; null outside a versus room. */
+function seats(ctx: InputContext, ui: UiState) {
+  const room = ctx.s.room;
+  if (room?.versus !== true) return null;
+  const sel = selectedActor(ctx.s, ui);
+  return { room, me: ctx.s.you?.member ?? null, n: room.seats.length, cur: typeof sel === "number" ? sel : 0 };
+}
+
+const seatMove =
+  (by: 1 | -1): Handler =>
+  (ctx, ui) => {
+    const v = seats(ctx, ui);
+    return v && none({ ...ui, selected: (v.cur + by + v.n) % v.n });
+  };
+
+/** The intro's knobs and the one under the cursor; null when the level has no fix to choose. */
+function knobAt(ctx: InputContext, ui: UiState) {
+  const knobs = ctx.s.room?.level.knobs ?? [];
+  if (knobs.length === 0) return null;
+  const kc = Math.min(ui.knobCursor, knobs.length - 1);
+  const knob = knobs[kc];
+  const cur = Math.max(0, knob.options.findIndex((o) => o.value === ctx.s.game!.knobs[knob.id]));
+  return { knobs, kc, knob, cur };
+}
+
+const knobMove =
+  (by: 1 | -1): Handler =>
+  (ctx, ui) => {
+    const at = knobAt(ctx, ui);
+    return at && none({ ...ui, knobCursor: Math.max(0, Math.min(at.knobs.length - 1, at.kc + by)) });
+  };
+
+/** Set the knob under the cursor to option `pick(current, count)` (null: no such option). */
+const fixPick =
+  (pick: (cur: number, n: number, k: KeyPress) => number | null): Handler =>
+  (ctx, ui, k) => {
+    const at = knobAt(ctx, ui);
+    if (!at) return null;
+    const p = pick(at.cur, at.knob.options.length, k);
+    if (p === null || p === at.cur) return none(ui);
+    return send(ui, { type: "knob", seq: ctx.s.seq, knob: at.knob.id, value: at.knob.options[p].value });
+  };
+
+/** The game's seq for a request, and the CPU shown in full with its view. */
+function playing(ctx: InputContext, ui: UiState) {
+  const s = ctx.s;
+  const game = s.game!;
+  // A key pressed right after Enter, before the start's update arrives, acts on the state the start makes (seq + 1),
+  // not on the one it replaces (which the server would refuse as stale).
+  const pending = game.phase === "setup" && ui.startSent?.attempt === game.attempt && ui.startSent.seq === s.seq;
+  const seq = pending ? s.seq + 1 : s.seq;
+  const sel = selectedActor(s, ui);
+  return { s, game, seq, sel, view: sel === "dma" ? null : game.cpus[sel] };
+}
+
+/** Enter runs the CPU shown to its next decision, Space steps it; at a menu they open it. */
+const runOrStep =
+  (run: boolean): Handler =>
+  (ctx, ui) => {
+    const { s, game, seq, sel, view } = playing(ctx, ui);
+    if (game.phase === "over") return flash(ui, "This attempt is over: press g for the debrief.");
+    if (view?.state === "menu") return none({ ...ui, overlay: "menu", menuCursor: 0, menuRun: run });
+    // A finished CPU has nothing left to run: say so here instead of asking the server again.
+    if (view?.state === "done") return flash(ui, `${actorName(sel, s.room)} has finished: Tab to a CPU that can still run.`);
+    return send(ui, stepMsg(seq, sel, undefined, run ? "run" : "step"));
+  };
+
+const cpuMove =
+  (by: 1 | -1): Handler =>
+  (ctx, ui) => {
+    const s = ctx.s;
+    const sel = selectedActor(s, ui);
+    const order = drivable(s.room, s.you?.member ?? null);
+    if (order.length === 0) return flash(ui, "You hold no CPU: press c to take over the one shown.");
+    const i = order.indexOf(sel);
+    const next = order[(i < 0 ? 0 : i + by + order.length) % order.length];
+    return none({ ...ui, selected: next, menuCursor: 0 });
+  };
+
+const menuMove =
+  (by: 1 | -1): Handler =>
+  (ctx, ui) => {
+    const n = playing(ctx, ui).view?.choices?.length ?? 0;
+    return none({ ...ui, menuCursor: by < 0 ? Math.max(0, ui.menuCursor - 1) : Math.min(n - 1, ui.menuCursor + 1) });
+  };
+
+const replayMove =
+  (by: 1 | -1): Handler =>
+  (ctx, ui) =>
+    none({ ...ui, replay: { at: by < 0 ? Math.max(1, ui.replay!.at - 1) : Math.min(ctx.s.trace.length, ui.replay!.at + 1), playing: false } });
+
+const teamMove =
+  (by: 1 | -1): Handler =>
+  (ctx, ui) =>
+    none({ ...ui, teamCursor: by < 0 ? Math.max(0, ui.teamCursor - 1) : Math.min(Math.max(0, (ctx.s.dashboard?.teams ?? []).length - 1), ui.teamCursor + 1) });
+
+/** A watcher's Tab: every CPU in turn (and the DMA device), though it holds none. */
+const watchMove =
+  (by: 1 | -1): Handler =>
+  (ctx, ui) => {
+    const game = ctx.s.game!;
+    const all: Actor[] = [...game.cpus.map((c) => c.cpu), ...(game.dma ? ["dma" as const] : [])];
+    const i = all.indexOf(selectedActor(ctx.s, ui));
+    return none({ ...ui, selected: all[(i + by + all.length) % all.length], menuCursor: 0 });
+  };
+
+/** The room plays a sandbox scenario (its level's source says so). */
+export const sandboxRoom = (s: ClientState): boolean => s.room?.level.source === "sandbox";
+
+/** The composer's catalogue, scenario, rows and the row under the cursor; null until the catalogue came. */
+function composing(ctx: InputContext, ui: UiState) {
+  const cat = ctx.s.sandbox;
+  if (!cat || !ui.composer) return null;
+  const sc = ui.composer.scenario ?? cat.example;
+  const rows = composerRows(cat, sc);
+  const at = Math.min(ui.composer.row, rows.length - 1);
+  return { cat, sc, rows, at, row: rows[at] };
+}
+
+/** The composer with this scenario and the cursor on row `r` (kept on the rows there are). */
+function composed(ctx: InputContext, ui: UiState, scenario: SandboxScenario, r: number): Outcome {
+  const n = composerRows(ctx.s.sandbox!, scenario).length;
+  return none({ ...ui, composer: { scenario, row: Math.max(0, Math.min(r, n - 1)) } });
+}
+
+const partMove =
+  (to: (at: number, n: number) => number): Handler =>
+  (ctx, ui) => {
+    const c = composing(ctx, ui);
+    return c ? composed(ctx, ui, c.sc, to(c.at, c.rows.length)) : none(ui);
+  };
+
+const partChange =
+  (by: 1 | -1): Handler =>
+  (ctx, ui) => {
+    const c = composing(ctx, ui);
+    return c && c.row.value !== "" ? composed(ctx, ui, changeRow(c.cat, c.sc, c.row, by), c.at) : none(ui);
+  };
+
+function createSandbox(ctx: InputContext, ui: UiState): Outcome {
+  const c = composing(ctx, ui);
+  return c ? send(ui, { type: "createSandbox", scenario: c.sc, ...(ui.policy ? { policy: ui.policy } : {}) }) : none(ui);
+}
+
+/** The instructor's credentials for a dashboard command; null: not an instructor here (the key does nothing). */
+const creds = (ctx: InputContext) => (ctx.instructor ? { workshop: ctx.instructor.id, token: ctx.instructor.token } : null);
+
+/** Every command of model/keys.ts, handled. */
+const HANDLERS: Record<Command, Handler> = {
+  exit: (_ctx, ui) => exit(ui),
+  help: (_ctx, ui) => none({ ...ui, overlay: "help", scroll: { key: scrollKeys.help(), at: 0 } }),
+  quit: (_ctx, ui) => none({ ...ui, overlay: "quit" }),
+  closeOverlay: (_ctx, ui) => none({ ...ui, overlay: null }),
+
+  lookAtDebrief: (ctx, ui) => (ctx.s.game!.phase === "over" ? none({ ...ui, lookAt: null }) : none(ui)),
+  run: runOrStep(true),
+  step: runOrStep(false),
+  cpuNext: cpuMove(1),
+  cpuPrev: cpuMove(-1),
+  cpuLook: (ctx, ui, k) => {
+    const n = Number(k.input);
+    return n < ctx.s.game!.cpus.length ? none({ ...ui, selected: n, menuCursor: 0 }) : flash(ui, `There is no CPU${n} in this level.`);
+  },
+  menu: (ctx, ui) => {
+    const { s, sel, view } = playing(ctx, ui);
+    if (view?.state === "menu") return none({ ...ui, overlay: "menu", menuCursor: 0, menuRun: false });
+    return flash(ui, `${actorName(sel, s.room)} has no syscall menu right now.`);
+  },
+  hint: (ctx, ui) => send(ui, { type: "hint", seq: playing(ctx, ui).seq }),
+  rewind: (ctx, ui) => send(ui, { type: "rewind", seq: playing(ctx, ui).seq, steps: 1 }),
+  take: (ctx, ui) => {
+    const { s, sel } = playing(ctx, ui);
+    if (sel === "dma") return flash(ui, "The DMA device is not a seat: it follows the room's bot policy.");
+    return send(ui, claimFor(s.room, s.you?.member ?? null, sel));
+  },
+  release: (ctx, ui) => {
+    const { sel } = playing(ctx, ui);
+    return sel === "dma" ? none(ui) : send(ui, { type: "release", cpu: sel });
+  },
+  dma: (ctx, ui) => {
+    const { game, seq } = playing(ctx, ui);
+    return game.dma ? send(ui, stepMsg(seq, "dma")) : flash(ui, "This level has no DMA device.");
+  },
+  reset: (_ctx, ui) => none({ ...ui, overlay: "reset" }),
+  gameToLobby: (ctx, ui) => backToLobby(ctx, { ...ui, lookAt: null, replay: null, selected: null }),
+  // The whole event log and every hint, scrollable; it opens at the newest line.
+  log: (ctx, ui) => none({ ...ui, overlay: "log", scroll: { key: scrollKeys.log(ctx.s), at: Number.MAX_SAFE_INTEGER } }),
+  explore: (_ctx, ui) => send(ui, { type: "explore" }),
+  saveSandbox: (_ctx, ui) => none({ ...ui, input: { field: "save", text: "" } }),
+
+  menuUp: menuMove(-1),
+  menuDown: menuMove(1),
+  menuPick: (ctx, ui, k) => {
+    const { seq, sel, view } = playing(ctx, ui);
+    const choices = view?.choices ?? [];
+    const pick = /^[1-9]$/.test(k.input) ? Number(k.input) - 1 : ui.menuCursor;
+    if (!choices[pick]) return none(ui);
+    return send({ ...ui, overlay: null, menuCursor: 0, menuRun: false }, stepMsg(seq, sel, choices[pick], ui.menuRun ? "run" : "step"));
+  },
+  resetYes: (ctx, ui) => send({ ...ui, overlay: null }, { type: "reset", seq: playing(ctx, ui).seq }),
+  resetNo: (_ctx, ui) => none({ ...ui, overlay: null }),
+  logClose: (_ctx, ui) => none({ ...ui, overlay: null }),
+
+  replayPause: (ctx, ui) => none({ ...ui, replay: { ...ui.replay!, playing: !ui.replay!.playing && ui.replay!.at < ctx.s.trace.length } }),
+  replayBack: replayMove(-1),
+  replayOn: replayMove(1),
+  replayStop: (_ctx, ui) => none({ ...ui, replay: null }),
+  replay: (ctx, ui) => (ctx.s.trace.length ? none({ ...ui, replay: { at: 1, playing: true } }) : flash(ui, "No step was taken: nothing to replay.")),
+  // A new attempt starts on the player's own CPU (the last one looked at may be a bot's there).
+  retry: (ctx, ui) => send({ ...ui, replay: null, lookAt: null, selected: null, menuCursor: 0 }, { type: "retry", seq: ctx.s.seq }),
+  next: (ctx, ui) => {
+    if (!ctx.s.game!.offers?.next) return flash(ui, "That was the last level of the campaign.");
+    return send({ ...ui, replay: null, lookAt: null, selected: null, menuCursor: 0 }, { type: "next", seq: ctx.s.seq });
+  },
+  finalMachine: (ctx, ui) => none({ ...ui, lookAt: ctx.s.game!.attempt, replay: null }),
+  debriefToLobby: (ctx, ui) => backToLobby(ctx, { ...ui, lookAt: null, replay: null, selected: null }),
+
+  seatNext: seatMove(1),
+  seatPrev: seatMove(-1),
+  seatPick: (ctx, ui, k) => {
+    const v = seats(ctx, ui);
+    if (!v || (ctx.s.room?.level.knobs ?? []).length > 0) return null;
+    const c = Number(k.input);
+    return c < v.n ? none({ ...ui, selected: c }) : flash(ui, `There is no CPU${c} in this level.`);
+  },
+  seatTake: (ctx, ui) => {
+    const v = seats(ctx, ui);
+    return v && send(ui, claimFor(v.room, v.me, v.cur));
+  },
+  seatRelease: (ctx, ui) => {
+    const v = seats(ctx, ui);
+    if (!v) return null;
+    return v.room.seats[v.cur]?.holder === v.me ? send(ui, { type: "release", cpu: v.cur }) : flash(ui, `You do not hold ${actorName(v.cur, v.room)}.`);
+  },
+  start: (ctx, ui) => start(ctx, ui),
+  knobUp: knobMove(-1),
+  knobDown: knobMove(1),
+  fixPrev: fixPick((cur, n) => (cur - 1 + n) % n),
+  fixNext: fixPick((cur, n) => (cur + 1) % n),
+  fixPick: fixPick((_cur, n, k) => (Number(k.input) <= n ? Number(k.input) - 1 : null)),
+  introToLobby: (ctx, ui) => backToLobby(ctx, { ...ui, introDone: null }),
+
+  lobbyUp: lobbyMove((c) => Math.max(0, c - 1)),
+  lobbyDown: lobbyMove((c, n) => Math.min(n - 1, c + 1)),
+  play: (ctx, ui) => play(ctx, ui),
+  join: (_ctx, ui) => none({ ...ui, input: { field: "code", text: "" } }),
+  rename: (ctx, ui) => none({ ...ui, input: { field: "name", text: ctx.s.player?.name ?? "" } }),
+  bots: (_ctx, ui) => none({ ...ui, policy: POLICIES[(POLICIES.indexOf(ui.policy) + 1) % POLICIES.length] }),
+  workshop: (_ctx, ui) => none({ ...ui, input: { field: "title", text: "" } }),
+  // The catalogue comes once per connection; the composer waits for it.
+  sandbox: (ctx, ui) => {
+    const open = { ...ui, composer: ui.composer ?? { scenario: null, row: 0 } };
+    return ctx.s.sandbox ? none(open) : send(open, { type: "sandbox" });
+  },
+  lobbyPageUp: lobbyMove((c) => Math.max(0, c - 10)),
+  lobbyPageDown: lobbyMove((c, n) => Math.min(lastOf(n), c + 10)),
+  lobbyFirst: lobbyMove(() => 0),
+  lobbyLast: lobbyMove((_c, n) => lastOf(n)),
+
+  partUp: partMove((at) => at - 1),
+  partDown: partMove((at) => at + 1),
+  partPrev: partChange(-1),
+  partNext: partChange(1),
+  partAdd: (ctx, ui) => {
+    const c = composing(ctx, ui);
+    if (!c) return none(ui);
+    if (c.row.kind === "addOp") return composed(ctx, ui, addOp(c.cat, c.sc, c.row.cpu!), c.at);
+    if (c.row.kind === "addCpu") return composed(ctx, ui, addCpu(c.cat, c.sc), c.at);
+    if (c.row.kind === "create") return createSandbox(ctx, ui);
+    return flash(ui, "←→ changes this part; c creates the room (or Enter on ▶ at the bottom).");
+  },
+  partRemove: (ctx, ui) => {
+    const c = composing(ctx, ui);
+    const next = c && removeAt(c.sc, c.row);
+    return next ? composed(ctx, ui, next, c.at) : flash(ui, "Nothing to remove here: x removes an operation or a CPU (each CPU keeps one operation, the scenario one CPU).");
+  },
+  sandboxCreate: (ctx, ui) => createSandbox(ctx, ui),
+  sandboxExample: (ctx, ui) => (ctx.s.sandbox ? composed(ctx, ui, ctx.s.sandbox.example, 0) : none(ui)),
+  partFirst: partMove(() => 0),
+  partLast: partMove((_at, n) => n - 1),
+  sandboxBack: (_ctx, ui) => none({ ...ui, composer: null }),
+
+  teamUp: teamMove(-1),
+  teamDown: teamMove(1),
+  pause: (ctx, ui) => {
+    const c = creds(ctx);
+    return c ? send(ui, ctx.s.dashboard?.workshop.paused ? { type: "resumeWorkshop", ...c } : { type: "pauseWorkshop", ...c }) : none(ui);
+  },
+  announce: (ctx, ui) => (creds(ctx) ? none({ ...ui, input: { field: "announce", text: "" } }) : none(ui)),
+  hintTeam: (ctx, ui) => {
+    const c = creds(ctx);
+    if (!c) return none(ui);
+    const team = (ctx.s.dashboard?.teams ?? [])[ui.teamCursor];
+    return team
+      ? { ui, send: [{ type: "releaseHint", ...c, room: team.room }], effects: [{ kind: "flash", text: `Next hint released to ${team.team ?? team.room} (free for them).` }] }
+      : flash(ui, "No team to send a hint to yet.");
+  },
+  hintAll: (ctx, ui) => {
+    const c = creds(ctx);
+    return c ? { ui, send: [{ type: "releaseHint", ...c }], effects: [{ kind: "flash", text: "Next hint released to every team (free for them)." }] } : none(ui);
+  },
+  dashboardBack: (_ctx, ui) => none({ ...ui, dashboard: false }),
+
+  watchLook: (ctx, ui) => none({ ...ui, introDone: ctx.s.game!.attempt }),
+  watchRefuse: (_ctx, ui) => flash(ui, WATCH_ONLY),
+  watchRefuseFix: (ctx, ui) => ((ctx.s.room?.level.knobs.length ?? 0) > 0 ? flash(ui, WATCH_ONLY) : null),
+  watchNext: watchMove(1),
+  watchPrev: watchMove(-1),
+  watchRefuseStep: (ctx, ui) => (ctx.s.game!.phase !== "over" ? flash(ui, WATCH_ONLY) : null),
+
+  typeCancel: (_ctx, ui) => none({ ...ui, input: null }),
+  typeErase: (_ctx, ui) => none({ ...ui, input: { ...ui.input!, text: ui.input!.text.slice(0, -1) } }),
+  typeSend: (ctx, ui) => submitLine(ctx, ui),
+  typeChar: (_ctx, ui, k) => typeChar(ui, k),
+
+  quitYes: (_ctx, ui) => exit(ui),
+  quitNo: (_ctx, ui) => none({ ...ui, overlay: null }),
+  helpClose: (_ctx, ui) => none({ ...ui, overlay: null }),
+
+  scrollUp: scroll("up"),
+  scrollDown: scroll("down"),
+  pageUp: scroll("pageUp"),
+  pageDown: scroll("pageDown"),
+  scrollTop: scroll("top"),
+  scrollEnd: scroll("end"),
+};
 
 /** Leave the room for the lobby, its cursor on the level just played (not the room's first). */
 function backToLobby(ctx: InputContext, ui: UiState): Outcome {
@@ -311,220 +594,20 @@ function stepMsg(seq: number, a: Actor, choice?: string, type: "step" | "run" = 
   return { type, seq, cpu: a, ...(choice !== undefined ? { choice } : {}) };
 }
 
-function gameKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
-  const s = ctx.s;
-  const game = s.game!;
-  // A key pressed right after Enter, before the start's update arrives, acts on the state the start makes (seq + 1),
-  // not on the one it replaces (which the server would refuse as stale).
-  const pending = game.phase === "setup" && ui.startSent?.attempt === game.attempt && ui.startSent.seq === s.seq;
-  const seq = pending ? s.seq + 1 : s.seq;
-  const sel = selectedActor(s, ui);
-  const view = sel === "dma" ? null : game.cpus[sel];
-
-  if (ui.overlay === "menu") {
-    const choices = view?.choices ?? [];
-    if (k.escape) return none({ ...ui, overlay: null });
-    if (k.upArrow) return none({ ...ui, menuCursor: Math.max(0, ui.menuCursor - 1) });
-    if (k.downArrow) return none({ ...ui, menuCursor: Math.min(choices.length - 1, ui.menuCursor + 1) });
-    let pick: number | null = null;
-    if (k.return || k.input === " ") pick = ui.menuCursor;
-    else if (/^[1-9]$/.test(k.input)) pick = Number(k.input) - 1;
-    if (pick === null || !choices[pick]) return none(ui);
-    return send({ ...ui, overlay: null, menuCursor: 0, menuRun: false }, stepMsg(seq, sel, choices[pick], ui.menuRun ? "run" : "step"));
-  }
-  if (ui.overlay === "reset") {
-    if (k.input === "y") return send({ ...ui, overlay: null }, { type: "reset", seq });
-    if (k.input === "n" || k.escape) return none({ ...ui, overlay: null });
-    return none(ui);
-  }
-  if (ui.overlay === "log") {
-    if (k.escape || k.input === "l") return none({ ...ui, overlay: null });
-    return scrolled(ui, k, scrollKeys.log(s), true) ?? none(ui);
-  }
-  // The whole event log and every hint, scrollable; it opens at the newest line.
-  if (k.input === "l") return none({ ...ui, overlay: "log", scroll: { key: scrollKeys.log(s), at: Number.MAX_SAFE_INTEGER } });
-  const sc = scrolled(ui, k, scrollKeys.machine(s), false, 5);
-  if (sc) return sc;
-
-  if (k.tab) {
-    const order = drivable(s.room, s.you?.member ?? null);
-    if (order.length === 0) return flash(ui, "You hold no CPU: press c to take over the one shown.");
-    const i = order.indexOf(sel);
-    const next = order[(i < 0 ? 0 : i + (k.shift ? -1 : 1) + order.length) % order.length];
-    return none({ ...ui, selected: next, menuCursor: 0 });
-  }
-  if (/^[0-9]$/.test(k.input)) {
-    const n = Number(k.input);
-    return n < game.cpus.length ? none({ ...ui, selected: n, menuCursor: 0 }) : flash(ui, `There is no CPU${n} in this level.`);
-  }
-  if (k.input === " " || k.return) {
-    const run = k.return === true;
-    if (game.phase === "over") return flash(ui, "This attempt is over: press g for the debrief.");
-    if (view?.state === "menu") return none({ ...ui, overlay: "menu", menuCursor: 0, menuRun: run });
-    // A finished CPU has nothing left to run: say so here instead of asking the server again.
-    if (view?.state === "done") return flash(ui, `${actorName(sel, s.room)} has finished: Tab to a CPU that can still run.`);
-    return send(ui, stepMsg(seq, sel, undefined, run ? "run" : "step"));
-  }
-  if (k.input === "m") {
-    if (view?.state === "menu") return none({ ...ui, overlay: "menu", menuCursor: 0, menuRun: false });
-    return flash(ui, `${actorName(sel, s.room)} has no syscall menu right now.`);
-  }
-  switch (k.input) {
-    case "e":
-      return sandboxRoom(s) ? send(ui, { type: "explore" }) : flash(ui, "The explorer answers in sandbox rooms (s in the lobby); here, h asks for a hint.");
-    case "S":
-      return saveKey(s, ui);
-    case "d":
-      return game.dma ? send(ui, stepMsg(seq, "dma")) : flash(ui, "This level has no DMA device.");
-    case "h":
-      return send(ui, { type: "hint", seq });
-    case "u":
-      return send(ui, { type: "rewind", seq, steps: 1 });
-    case "R":
-      return none({ ...ui, overlay: "reset" });
-    case "c":
-      if (sel === "dma") return flash(ui, "The DMA device is not a seat: it follows the room's bot policy.");
-      return send(ui, claimFor(s.room, s.you?.member ?? null, sel));
-    case "x":
-      if (sel === "dma") return none(ui);
-      return send(ui, { type: "release", cpu: sel });
-    case "g":
-      return game.phase === "over" ? none({ ...ui, lookAt: null }) : none(ui);
-    case "b":
-      return backToLobby(ctx, { ...ui, lookAt: null, replay: null, selected: null });
-  }
-  return none(ui);
-}
-
-function debriefKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
-  const s = ctx.s;
-  const game = s.game!;
-  const n = s.trace.length;
-  const seq = s.seq;
-  if (ui.replay) {
-    if (k.escape) return none({ ...ui, replay: null });
-    if (k.leftArrow) return none({ ...ui, replay: { at: Math.max(1, ui.replay.at - 1), playing: false } });
-    if (k.rightArrow) return none({ ...ui, replay: { at: Math.min(n, ui.replay.at + 1), playing: false } });
-    if (k.input === " ") return none({ ...ui, replay: { ...ui.replay, playing: !ui.replay.playing && ui.replay.at < n } });
-  }
-  const sc = scrolled(ui, k, scrollKeys.debrief(s), true);
-  if (sc) return sc;
-  switch (k.input) {
-    case "p":
-      return n ? none({ ...ui, replay: { at: 1, playing: true } }) : flash(ui, "No step was taken: nothing to replay.");
-    // A new attempt starts on the player's own CPU (the last one looked at may be a bot's there).
-    case "r":
-      return send({ ...ui, replay: null, lookAt: null, selected: null, menuCursor: 0 }, { type: "retry", seq });
-    case "n":
-      if (!game.offers?.next) return flash(ui, "That was the last level of the campaign.");
-      return send({ ...ui, replay: null, lookAt: null, selected: null, menuCursor: 0 }, { type: "next", seq });
-    case "g":
-      return none({ ...ui, lookAt: game.attempt, replay: null });
-    case "S":
-      return saveKey(s, ui);
-    case "b":
-      return backToLobby(ctx, { ...ui, lookAt: null, replay: null, selected: null });
-  }
-  return none(ui);
-}
-
-/** The room plays a sandbox scenario (its level's source says so). */
-export const sandboxRoom = (s: ClientState): boolean => s.room?.level.source === "sandbox";
-
-/** S in a sandbox room: name the level file the scenario is saved as. */
-function saveKey(s: ClientState, ui: UiState): Outcome {
-  if (!sandboxRoom(s)) return flash(ui, "Only a sandbox scenario is saved as a level file (s in the lobby composes one).");
-  return none({ ...ui, input: { field: "save", text: "" } });
-}
-
-function dashboardKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
-  const teams = ctx.s.dashboard?.teams ?? [];
-  const ins = ctx.instructor;
-  if (k.upArrow) return none({ ...ui, teamCursor: Math.max(0, ui.teamCursor - 1) });
-  if (k.downArrow) return none({ ...ui, teamCursor: Math.min(Math.max(0, teams.length - 1), ui.teamCursor + 1) });
-  if (k.input === "b") return none({ ...ui, dashboard: false });
-  if (!ins) return none(ui);
-  const creds = { workshop: ins.id, token: ins.token };
-  switch (k.input) {
-    case "p":
-      return send(ui, ctx.s.dashboard?.workshop.paused ? { type: "resumeWorkshop", ...creds } : { type: "pauseWorkshop", ...creds });
-    case "a":
-      return none({ ...ui, input: { field: "announce", text: "" } });
-    case "h": {
-      const team = teams[ui.teamCursor];
-      return team
-        ? { ui, send: [{ type: "releaseHint", ...creds, room: team.room }], effects: [{ kind: "flash", text: `Next hint released to ${team.team ?? team.room} (free for them).` }] }
-        : flash(ui, "No team to send a hint to yet.");
+/** The binding a key reaches in this state and what it does; null: no binding takes it (nothing happens). */
+export function keyTarget(ctx: InputContext, ui: UiState, k: KeyPress): { binding: KeyBinding; scope: Scope; out: Outcome } | null {
+  for (const scope of scopesOf(ctx.s, ui)) {
+    for (const binding of BY_SCOPE[scope]) {
+      if (!bound(binding, k)) continue;
+      const out = HANDLERS[binding.command as Command](ctx, ui, k, scope);
+      if (out) return { binding, scope, out };
     }
-    case "H":
-      return { ui, send: [{ type: "releaseHint", ...creds }], effects: [{ kind: "flash", text: "Next hint released to every team (free for them)." }] };
   }
-  return none(ui);
-}
-
-/**
- * A watcher's keys (joined with --watch): those that would act say so instead of
- * asking the server (which would refuse them, watch-only); Tab looks at every
- * CPU in turn; Enter on the intro only shows the game. Null: the key is a
- * player's too (looking, scrolling, the log, replay, the lobby).
- */
-function watchKey(ctx: InputContext, ui: UiState, k: KeyPress, screen: Screen): Outcome | null {
-  const game = ctx.s.game!;
-  if (screen === "intro") {
-    if (k.return || k.input === " ") return none({ ...ui, introDone: game.attempt });
-    const knobs = (ctx.s.room?.level.knobs.length ?? 0) > 0;
-    if (k.input === "c" || k.input === "x" || k.leftArrow || k.rightArrow || (knobs && /^[1-9]$/.test(k.input))) return flash(ui, WATCH_ONLY);
-    return null;
-  }
-  if (screen === "game" && ui.overlay === null) {
-    if (k.tab) {
-      const all: Actor[] = [...game.cpus.map((c) => c.cpu), ...(game.dma ? ["dma" as const] : [])];
-      const i = all.indexOf(selectedActor(ctx.s, ui));
-      return none({ ...ui, selected: all[(i + (k.shift ? -1 : 1) + all.length) % all.length], menuCursor: 0 });
-    }
-    if (k.return || ["m", "d", "h", "u", "R", "c", "x"].includes(k.input) || (k.input === " " && game.phase !== "over")) return flash(ui, WATCH_ONLY);
-  }
-  if (screen === "debrief" && (k.input === "r" || k.input === "n")) return flash(ui, WATCH_ONLY);
   return null;
 }
 
 export function handleKey(ctx: InputContext, ui: UiState, k: KeyPress): Outcome {
-  if (k.ctrl && k.input === "c") return { ui, send: [], effects: [{ kind: "exit" }] };
-  if (ui.input) return typing(ctx, ui, k);
-  if (ui.overlay === "quit") {
-    if (k.input === "y") return { ui, send: [], effects: [{ kind: "exit" }] };
-    if (k.input === "n" || k.escape) return none({ ...ui, overlay: null });
-    return none(ui);
-  }
-  if (ui.overlay === "help") {
-    if (k.escape || k.input === "?" || k.input === "q") return none({ ...ui, overlay: null });
-    return scrolled(ui, k, scrollKeys.help(), true) ?? none(ui);
-  }
-  if (k.input === "?") return none({ ...ui, overlay: "help", scroll: { key: scrollKeys.help(), at: 0 } });
-  if (k.input === "q") return none({ ...ui, overlay: "quit" });
-  const screen = screenOf(ctx.s, ui);
-  if (k.escape && ui.overlay) return none({ ...ui, overlay: null });
-  if (ctx.s.you?.watch && ctx.s.game) {
-    const w = watchKey(ctx, ui, k, screen);
-    if (w) return w;
-  }
-  switch (screen) {
-    case "lobby":
-      return lobbyKey(ctx, ui, k);
-    case "sandbox":
-      return sandboxKey(ctx, ui, k);
-    case "intro":
-      return introKey(ctx, ui, k);
-    case "game":
-      return gameKey(ctx, ui, k);
-    case "debrief":
-      return debriefKey(ctx, ui, k);
-    case "dashboard":
-      return dashboardKey(ctx, ui, k);
-    case "connecting":
-    case "offline":
-      return none(ui);
-  }
+  return keyTarget(ctx, ui, k)?.out ?? none(ui);
 }
 
 /** One tick of the debrief replay: advance the cursor, stopping at the last step. */

@@ -77,13 +77,6 @@ export function wrapLine(text: string, width: number, indent = "  "): string[] {
   return out;
 }
 
-/** Keep at most `max` lines; the last kept line says how many were cut. */
-export function clip(lines: string[], max: number, what = "more"): string[] {
-  if (lines.length <= max) return lines;
-  if (max <= 0) return [];
-  return [...lines.slice(0, max - 1), `… ${lines.length - max + 1} ${what} (make the terminal taller to see them)`];
-}
-
 // East Asian wide and emoji ranges: two columns each (player names may hold them).
 const WIDE = /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{1F300}-\u{1F64F}\u{1F900}-\u{1F9FF}\u{20000}-\u{3FFFD}]/u;
 const charWidth = (c: string): number => (WIDE.test(c) ? 2 : 1);

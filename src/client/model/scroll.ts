@@ -57,24 +57,25 @@ export function scrollWindow<T>(lines: T[], height: number, at: number, marker: 
   return { lines: out, at: a, max, above: a, below };
 }
 
-export interface ScrollKey {
-  pageUp?: boolean;
-  pageDown?: boolean;
-  home?: boolean;
-  end?: boolean;
-  upArrow?: boolean;
-  downArrow?: boolean;
-}
+/** What a scrolling key does: a line, a page, or to the top or the end. */
+export type ScrollMove = "up" | "down" | "pageUp" | "pageDown" | "top" | "end";
 
-/** The offset after a scrolling key (arrows only when `arrows`), or null when the key does not scroll. */
-export function scrollBy(k: ScrollKey, at: number, key: string, page = 10, arrows = false): number | null {
+/** The offset after a scrolling move by `page` lines a page. */
+export function scrollBy(move: ScrollMove, at: number, key: string, page = 10): number {
   const max = scrollLimits.get(key) ?? Number.MAX_SAFE_INTEGER;
   const clamp = (x: number) => Math.max(0, Math.min(max, x));
-  if (k.pageDown) return clamp(at + page);
-  if (k.pageUp) return clamp(Math.min(at, max) - page);
-  if (k.home) return 0;
-  if (k.end) return max === Number.MAX_SAFE_INTEGER ? at : max;
-  if (arrows && k.downArrow) return clamp(at + 1);
-  if (arrows && k.upArrow) return clamp(Math.min(at, max) - 1);
-  return null;
+  switch (move) {
+    case "pageDown":
+      return clamp(at + page);
+    case "pageUp":
+      return clamp(Math.min(at, max) - page);
+    case "top":
+      return 0;
+    case "end":
+      return max === Number.MAX_SAFE_INTEGER ? at : max;
+    case "down":
+      return clamp(at + 1);
+    case "up":
+      return clamp(Math.min(at, max) - 1);
+  }
 }

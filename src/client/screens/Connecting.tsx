@@ -2,6 +2,7 @@
 
 import { Box, Text } from "ink";
 import { KeyBar } from "../components/KeyBar.js";
+import { keyBar } from "../model/help.js";
 import type { ScreenProps } from "./props.js";
 
 export function Connecting({ s }: ScreenProps) {
@@ -16,7 +17,7 @@ export function Connecting({ s }: ScreenProps) {
           {s.conn === "reconnecting" ? "Reconnecting to" : "Connecting to"} {s.url}…
         </Text>
       )}
-      <KeyBar keys="q quit" />
+      <KeyBar keys={keyBar(offline ? "offline" : "connecting")} />
     </Box>
   );
 }

@@ -31,8 +31,8 @@ export function instructorLines(url: string, ws: ClientState["workshop"], cols: 
 }
 
 export function Dashboard({ s, ui, cols, rows }: ScreenProps) {
-  if (ui.overlay === "help") return <Help height={rows - 1} scroll={ui.scroll} />;
-  if (ui.overlay === "quit") return <Confirm question="Quit Faultline? (the workshop goes on without this window)" />;
+  if (ui.overlay === "help") return <Help height={rows - 1} width={cols} scroll={ui.scroll} first={["dashboard"]} />;
+  if (ui.overlay === "quit") return <Confirm question="Quit Faultline? (the workshop goes on without this window)" scope="quit" />;
   const d = s.dashboard;
   const ws = s.workshop;
   const head = instructorLines(s.url, ws, cols).length;

@@ -25,8 +25,8 @@ export function Debrief({ s, ui, cols, rows }: ScreenProps) {
   const r = game.result!;
   const info = room.level;
   const me = s.you?.member ?? null;
-  if (ui.overlay === "help") return <Help height={rows - 1} scroll={ui.scroll} />;
-  if (ui.overlay === "quit") return <Confirm question="Quit Faultline?" />;
+  if (ui.overlay === "help") return <Help height={rows - 1} width={cols} scroll={ui.scroll} first={s.you?.watch ? ["watchDebrief", "debrief", "replay"] : ["debrief", "replay"]} />;
+  if (ui.overlay === "quit") return <Confirm question="Quit Faultline?" scope="quit" />;
 
   const sides = mySides(room, me);
   // The step at which an oracle fired (a hunt's win, a defence's loss, a deadlock); none when every CPU finished.

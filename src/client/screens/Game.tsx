@@ -75,10 +75,10 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
   const wrap = (t: string, w: number) => wrapLine(t, w);
 
   let body;
-  if (ui.overlay === "help") body = <Help height={L.bodyH + L.logH} scroll={ui.scroll} />;
-  else if (ui.overlay === "quit") body = <Confirm question="Quit Faultline? (your seat is released)" />;
+  if (ui.overlay === "help") body = <Help height={L.bodyH + L.logH} width={cols} scroll={ui.scroll} first={s.you?.watch ? ["watchGame", "game"] : ["game"]} />;
+  else if (ui.overlay === "quit") body = <Confirm question="Quit Faultline? (your seat is released)" scope="quit" />;
   else if (ui.overlay === "log") body = <LogOverlay s={s} ui={ui} cols={cols} height={L.bodyH + L.logH} />;
-  else if (ui.overlay === "reset") body = <Confirm question="Reset the level to its start? (counts against the score)" />;
+  else if (ui.overlay === "reset") body = <Confirm question="Reset the level to its start? (counts against the score)" scope="reset" />;
   else if (ui.overlay === "menu" && sel !== "dma") {
     const l = listings[sel];
     body = <MenuOverlay title={`${l.tag} is at a syscall menu: what does it run next?`} choices={l.choices} cursor={ui.menuCursor} />;
