@@ -27,6 +27,7 @@ import type { Outbox } from "./outbox.js";
 import type { Need, Storage } from "./storage/port.js";
 import type { Workshop } from "./workshop.js";
 import { isWorkshopMessage, workshopCommand } from "./workshop-commands.js";
+import { catalogueMessage, checkSaveId, isSandboxMessage, scenarioLevel, type SandboxMessage } from "./sandbox-commands.js";
 
 export interface Conn {
   readonly peer: Peer;
@@ -44,6 +45,8 @@ export interface Conn {
   helloTimer: NodeJS.Timeout | null;
   /** Replays this connection may ask for (created at its first). */
   replays?: TokenBucket;
+  /** Sandbox requests this connection may make (created at its first). */
+  sandbox?: TokenBucket;
   /** After hello: closes the connection (4012) once it has sent nothing for idleMs while in no room and watching nothing. */
   idleTimer: NodeJS.Timeout | null;
   /**
@@ -431,6 +434,7 @@ export class Hub {
         watch: (w) => this.watch(conn, w),
       }, this.cluster ?? undefined);
     }
+    if (isSandboxMessage(msg)) return this.sandbox(conn, player, msg);
     switch (msg.type) {
       case "create":
         return this.create(conn, player, msg);
@@ -572,6 +576,44 @@ export class Hub {
       return this.send(conn, { type: "replay", ...(msg.rid !== undefined ? { rid: msg.rid } : {}), attempt: current.id, level: room.level.id, knobs: s.knobs, trace: s.trace, result: s.result });
     }
     conn.peer.send(this.registry.replayOf(room, wanted, msg.rid));
+  }
+
+  /**
+   * The sandbox's requests, each charged to the connection's sandbox budget: an explorer answer
+   * goes to the whole room, and a scenario is parsed and checked before a room is made for it.
+   */
+  private sandbox(conn: Conn, player: Player, msg: SandboxMessage): void {
+    const rid = msg.rid;
+    const inRoom = msg.type === "explore" || msg.type === "saveSandbox" ? this.memberOf(conn) : null;
+    if (msg.type === "createSandbox") {
+      this.notInRoom(conn);
+      this.admit(conn);
+    }
+    conn.sandbox ??= new TokenBucket(this.limits.sandboxPerMinute / 60, this.limits.sandboxBurst, this.now());
+    if (!conn.sandbox.take(this.now())) throw new GameError("rate-limited", `over ${this.limits.sandboxPerMinute} sandbox requests a minute: wait a little`);
+    switch (msg.type) {
+      case "sandbox":
+        return conn.peer.send(catalogueMessage(rid));
+      case "createSandbox": {
+        const level = scenarioLevel(msg.scenario);
+        // Checked before the creation is charged: a full server does not spend the address's budget.
+        this.registry.roomSpace(conn.key);
+        this.creation(conn);
+        const room = this.registry.createRoom(
+          conn.key,
+          { level: level.id, policy: msg.policy ?? "level", versus: false, workshop: null, team: null, scenario: JSON.stringify(msg.scenario) },
+          level,
+          null,
+        );
+        return this.enter(conn, player, room, rid);
+      }
+      case "explore":
+        return inRoom!.room.tellExplorer(inRoom!, rid);
+      case "saveSandbox": {
+        checkSaveId(msg.id, (id) => this.registry.level(id) !== null);
+        return this.send(conn, { ...inRoom!.room.sandboxFile(msg.id), ...(rid !== undefined ? { rid } : {}) });
+      }
+    }
   }
 
   /** The connection watches this workshop's dashboard (and no other). */

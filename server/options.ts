@@ -97,6 +97,12 @@ export interface Limits {
   replayBurst: number;
   /** Finished attempts' replays kept in memory (bytes of JSON). */
   replayCacheBytes: number;
+  /**
+   * Sandbox requests per connection (token bucket): the catalogue, createSandbox, explore (whose
+   * answer goes to everyone in the room) and saveSandbox.
+   */
+  sandboxPerMinute: number;
+  sandboxBurst: number;
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -136,6 +142,8 @@ export const DEFAULT_LIMITS: Limits = {
   replaysPerMinute: 30,
   replayBurst: 5,
   replayCacheBytes: 16 * 1024 * 1024,
+  sandboxPerMinute: 30,
+  sandboxBurst: 10,
 };
 
 export interface ServerOptions {

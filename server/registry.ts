@@ -319,7 +319,8 @@ export class Registry implements RoomHost {
     const a = wanted !== undefined ? attempts.find((x) => x.id === wanted) : [...attempts].reverse().find((x) => x.result !== null);
     if (!a) throw new GameError("no-such-attempt", wanted !== undefined ? `room ${room.code} has no attempt ${wanted}` : "no attempt in this room has finished yet");
     if (a.result === null) throw new GameError("no-such-attempt", `attempt ${a.id} did not finish: only finished attempts (and the one in play) are replayed`);
-    const level = this.level(a.level);
+    // A sandbox room's scenario is in no list of levels: its attempts play the room's own.
+    const level = a.level === room.level.id ? room.level : this.level(a.level);
     if (!level) throw new GameError("no-such-level", `level ${a.level} is no longer in the campaign`);
     // The log is the record: run it through the simulator again, once.
     const r = replayLog(level, this.storage.actions(a.id), { versus: room.versusOn(level), facts: factsOf(a.result) });

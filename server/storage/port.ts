@@ -43,6 +43,8 @@ export interface RoomRecord {
   workshop: string | null;
   team: string | null;
   createdAt: number;
+  /** A sandbox room: the scenario it plays (JSON of the createSandbox scenario); absent for a room on a level. */
+  scenario?: string | null;
 }
 
 export interface AttemptRecord {

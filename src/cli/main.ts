@@ -44,7 +44,9 @@ Usage:
 
 Schedules are CPU numbers in order, e.g. "0 1 1:fork d 2*3"; "1+" runs CPU 1 to its next decision (see README.md).
 LEVEL is a campaign level's id or a level file (path ending in .yaml); writing your own
-levels: levels/README.md.
+levels: levels/README.md. In the game, s in the lobby opens the sandbox: compose a
+scenario (kernel, machine, what each CPU runs), hunt in it with every oracle watching,
+and save it as a level file (faultline help play).
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
@@ -55,6 +57,13 @@ a free loopback port (127.0.0.1, saving to the same database as faultline
 serve), connects the game to it, and lets bots drive the CPUs you do not take.
 Keys: Space steps your CPU, Tab moves between CPUs, ? lists every key, q quits.
 It needs a terminal; without one, use faultline run.
+
+The sandbox (s in the lobby): compose a scenario from the server's catalogue
+(kernel generation, x86 or arm64, the starting memory, a child, what each CPU
+runs) and hunt in it with every invariant oracle watching. In its room, e asks
+the explorer which oracles can still fire and in how few preemptions; S saves
+the scenario as ID.yaml in the current folder, ready for faultline lint and
+faultline serve --levels.
 `,
   join: `Usage: faultline join URL [--room CODE] [--name NAME]
        faultline join URL --room CODE --watch [--name NAME]
@@ -209,7 +218,9 @@ hard limit where allowed and states at start. A handshake must finish within
 10 s; a connection in no room that sends nothing for 10 minutes is closed
 (4012). Rooms in memory: 320 per creating address; empty rooms leave memory
 (and come back from the database when joined). Replays: 30 a minute per
-connection.
+connection; sandbox requests (catalogue, createSandbox, explore, saveSandbox):
+30 a minute per connection. A sandbox scenario has at most 3 CPUs and 6
+operations, and its explorer gives up past 300,000 states.
 
 If the database stops taking writes (read-only, full, failing), changes are
 refused with "unavailable", reads go on, GET /health answers 503 naming the

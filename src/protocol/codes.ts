@@ -66,6 +66,10 @@ export const ERROR_CODES = [
   "game-not-over",
   "no-next-level",
   "no-such-attempt",
+  // The sandbox.
+  "bad-scenario", // a createSandbox scenario that does not make a level (the message names the part and why)
+  "not-a-sandbox", // explore or saveSandbox in a room that does not play a sandbox scenario
+  "too-big", // the explorer gave up on this scenario (over its state budget or time): play on without it
   // Workshops.
   "no-such-workshop",
   "forbidden",

@@ -86,7 +86,8 @@ function forkAtBoot(m: Machine, cfg: Config, parent: number, child: number, pae:
       setPte(m, cfg, child, va, ro);
       const pfn = pte_pfn(pte);
       m.pages[pfn].mapcount++;
-      m.folios[pfn]!.refcount++;
+      // A large folio's references are counted on its head (a tail pfn has no folio of its own).
+      m.folios[m.pages[pfn].folio]!.refcount++;
       if (pae) m.pages[pfn].anonExclusive = false;
     }
   }

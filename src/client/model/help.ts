@@ -8,6 +8,8 @@ import { wrapLine } from "./layout.js";
 /** The key bar of a screen (model/keys.ts's bar words for what is open there), "? help · q quit" last. */
 export function keyBar(screen: Screen, extra: BarState & { menu?: boolean; log?: boolean } = {}): string {
   const w = extra.watch === true;
+  // A sandbox room's own keys (the explorer, the save) come first.
+  const sb = extra.sandbox === true && !w;
   const scopes: Scope[] =
     screen === "game"
       ? extra.menu
@@ -16,9 +18,11 @@ export function keyBar(screen: Screen, extra: BarState & { menu?: boolean; log?:
           ? ["log", "overlay"]
           : w
             ? ["watchGame", "game"]
-            : ["game"]
+            : sb
+              ? ["sandboxRoom", "game"]
+              : ["game"]
       : screen === "debrief"
-        ? [...(w ? (["watchDebrief"] as const) : []), ...(extra.replay ? (["replay"] as const) : []), "debrief"]
+        ? [...(w ? (["watchDebrief"] as const) : []), ...(extra.replay ? (["replay"] as const) : sb ? (["sandboxRoom"] as const) : []), "debrief"]
         : screen === "intro"
           ? [...(w ? (["watchIntro"] as const) : []), "intro"]
           : screen === "connecting" || screen === "offline"
@@ -116,6 +120,13 @@ const SYMBOLS: { title: string; lines: string[] }[] = [
     lines: [
       "Share: the attempt's schedule, and the faultline run command that replays it (copy it, paste it into a shell)",
       "versus: the debrief names the winning side: red when the race happened, blue when every CPU finished safely",
+    ],
+  },
+  {
+    title: "The sandbox (s in the lobby)",
+    lines: [
+      "Compose a scenario from the server's catalogue: the kernel generation, x86 or arm64, the memory, a child, what each CPU runs.",
+      "Every invariant oracle watches its hunt: the first to fire ends it. e asks the explorer, S saves the scenario as a level file.",
     ],
   },
   {

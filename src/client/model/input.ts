@@ -9,6 +9,8 @@ import { WATCH_ONLY, type ClientState } from "./store.js";
 import { actorName, claimFor, drivable, type Actor } from "./game.js";
 import { BY_SCOPE, bound, type Command, type KeyBinding, type KeyPress, type Scope } from "./keys.js";
 import { scrollAt, scrollBy, type Scroll, type ScrollMove } from "./scroll.js";
+import { addCpu, addOp, changeRow, composerRows, removeAt } from "./sandbox.js";
+import type { SandboxScenario } from "../../protocol/client.js";
 
 /** The scroll keys of each region (the screens draw with the same keys). */
 export const scrollKeys = {
@@ -21,9 +23,9 @@ export const scrollKeys = {
 
 export type { Policy } from "../../protocol/client.js";
 import type { Policy } from "../../protocol/client.js";
-export type Screen = "connecting" | "offline" | "lobby" | "intro" | "game" | "debrief" | "dashboard";
+export type Screen = "connecting" | "offline" | "lobby" | "sandbox" | "intro" | "game" | "debrief" | "dashboard";
 export type Overlay = "help" | "quit" | "menu" | "reset" | "log";
-export type InputField = "name" | "code" | "announce" | "title";
+export type InputField = "name" | "code" | "announce" | "title" | "save";
 
 export interface UiState {
   overlay: Overlay | null;
@@ -51,6 +53,8 @@ export interface UiState {
   scroll: Scroll | null;
   /** The start this player sent from the intro, and the seq it was sent on (its update may not have arrived yet). */
   startSent: { attempt: string; seq: number } | null;
+  /** The sandbox composer is open: the scenario being composed (null: the catalogue's example) and the row the cursor is on. */
+  composer: { scenario: SandboxScenario | null; row: number } | null;
 }
 
 export const initialUi: UiState = {
@@ -69,6 +73,7 @@ export const initialUi: UiState = {
   dashboard: false,
   scroll: null,
   startSent: null,
+  composer: null,
 };
 
 export type Effect = { kind: "exit" } | { kind: "rename"; name: string } | { kind: "leave" } | { kind: "flash"; text: string };
@@ -92,6 +97,7 @@ export function screenOf(s: ClientState, ui: UiState): Screen {
   if (s.conn === "closed") return "offline";
   if (ui.dashboard) return "dashboard";
   if (!s.player) return "connecting";
+  if (!s.room && ui.composer) return "sandbox";
   if (!s.room || !s.game) return "lobby";
   if (s.game.phase === "over" && ui.lookAt !== s.game.attempt) return "debrief";
   if (s.game.phase === "setup" && ui.introDone !== s.game.attempt) return "intro";
@@ -132,6 +138,7 @@ export function scopesOf(s: ClientState, ui: UiState): Scope[] {
   const watch = s.you?.watch === true && s.game !== null;
   switch (screen) {
     case "lobby":
+    case "sandbox":
     case "dashboard":
       out.push(screen);
       break;
@@ -141,11 +148,13 @@ export function scopesOf(s: ClientState, ui: UiState): Scope[] {
       break;
     case "game":
       if (watch) out.push("watchGame");
+      else if (sandboxRoom(s)) out.push("sandboxRoom");
       out.push("game");
       break;
     case "debrief":
       if (watch) out.push("watchDebrief");
       if (ui.replay) out.push("replay");
+      else if (!watch && sandboxRoom(s)) out.push("sandboxRoom");
       out.push("debrief");
       break;
     case "connecting":
@@ -199,6 +208,8 @@ function submitLine(ctx: InputContext, ui: UiState): Outcome {
       return send(done, { type: "join", room: text.toUpperCase() });
     case "title":
       return send({ ...done, dashboard: true }, { type: "createWorkshop", title: text });
+    case "save":
+      return send(done, { type: "saveSandbox", id: text });
     case "announce":
       return ctx.instructor
         ? { ui: done, send: [{ type: "announce", workshop: ctx.instructor.id, token: ctx.instructor.token, text }], effects: [{ kind: "flash", text: `Announcement sent to every team: ${text}` }] }
@@ -208,7 +219,7 @@ function submitLine(ctx: InputContext, ui: UiState): Outcome {
 
 function typeChar(ui: UiState, k: KeyPress): Outcome {
   const input = ui.input!;
-  const max = input.field === "announce" ? 500 : input.field === "code" ? 6 : input.field === "title" ? 80 : 32;
+  const max = input.field === "announce" ? 500 : input.field === "code" ? 6 : input.field === "title" ? 80 : input.field === "save" ? 64 : 32;
   return none({ ...ui, input: { ...input, text: (input.text + k.input).slice(0, max) } });
 }
 
@@ -352,6 +363,44 @@ const watchMove =
     return none({ ...ui, selected: all[(i + by + all.length) % all.length], menuCursor: 0 });
   };
 
+/** The room plays a sandbox scenario (its level's source says so). */
+export const sandboxRoom = (s: ClientState): boolean => s.room?.level.source === "sandbox";
+
+/** The composer's catalogue, scenario, rows and the row under the cursor; null until the catalogue came. */
+function composing(ctx: InputContext, ui: UiState) {
+  const cat = ctx.s.sandbox;
+  if (!cat || !ui.composer) return null;
+  const sc = ui.composer.scenario ?? cat.example;
+  const rows = composerRows(cat, sc);
+  const at = Math.min(ui.composer.row, rows.length - 1);
+  return { cat, sc, rows, at, row: rows[at] };
+}
+
+/** The composer with this scenario and the cursor on row `r` (kept on the rows there are). */
+function composed(ctx: InputContext, ui: UiState, scenario: SandboxScenario, r: number): Outcome {
+  const n = composerRows(ctx.s.sandbox!, scenario).length;
+  return none({ ...ui, composer: { scenario, row: Math.max(0, Math.min(r, n - 1)) } });
+}
+
+const partMove =
+  (to: (at: number, n: number) => number): Handler =>
+  (ctx, ui) => {
+    const c = composing(ctx, ui);
+    return c ? composed(ctx, ui, c.sc, to(c.at, c.rows.length)) : none(ui);
+  };
+
+const partChange =
+  (by: 1 | -1): Handler =>
+  (ctx, ui) => {
+    const c = composing(ctx, ui);
+    return c && c.row.value !== "" ? composed(ctx, ui, changeRow(c.cat, c.sc, c.row, by), c.at) : none(ui);
+  };
+
+function createSandbox(ctx: InputContext, ui: UiState): Outcome {
+  const c = composing(ctx, ui);
+  return c ? send(ui, { type: "createSandbox", scenario: c.sc, ...(ui.policy ? { policy: ui.policy } : {}) }) : none(ui);
+}
+
 /** The instructor's credentials for a dashboard command; null: not an instructor here (the key does nothing). */
 const creds = (ctx: InputContext) => (ctx.instructor ? { workshop: ctx.instructor.id, token: ctx.instructor.token } : null);
 
@@ -395,6 +444,8 @@ const HANDLERS: Record<Command, Handler> = {
   gameToLobby: (ctx, ui) => backToLobby(ctx, { ...ui, lookAt: null, replay: null, selected: null }),
   // The whole event log and every hint, scrollable; it opens at the newest line.
   log: (ctx, ui) => none({ ...ui, overlay: "log", scroll: { key: scrollKeys.log(ctx.s), at: Number.MAX_SAFE_INTEGER } }),
+  explore: (_ctx, ui) => send(ui, { type: "explore" }),
+  saveSandbox: (_ctx, ui) => none({ ...ui, input: { field: "save", text: "" } }),
 
   menuUp: menuMove(-1),
   menuDown: menuMove(1),
@@ -455,10 +506,38 @@ const HANDLERS: Record<Command, Handler> = {
   rename: (ctx, ui) => none({ ...ui, input: { field: "name", text: ctx.s.player?.name ?? "" } }),
   bots: (_ctx, ui) => none({ ...ui, policy: POLICIES[(POLICIES.indexOf(ui.policy) + 1) % POLICIES.length] }),
   workshop: (_ctx, ui) => none({ ...ui, input: { field: "title", text: "" } }),
+  // The catalogue comes once per connection; the composer waits for it.
+  sandbox: (ctx, ui) => {
+    const open = { ...ui, composer: ui.composer ?? { scenario: null, row: 0 } };
+    return ctx.s.sandbox ? none(open) : send(open, { type: "sandbox" });
+  },
   lobbyPageUp: lobbyMove((c) => Math.max(0, c - 10)),
   lobbyPageDown: lobbyMove((c, n) => Math.min(lastOf(n), c + 10)),
   lobbyFirst: lobbyMove(() => 0),
   lobbyLast: lobbyMove((_c, n) => lastOf(n)),
+
+  partUp: partMove((at) => at - 1),
+  partDown: partMove((at) => at + 1),
+  partPrev: partChange(-1),
+  partNext: partChange(1),
+  partAdd: (ctx, ui) => {
+    const c = composing(ctx, ui);
+    if (!c) return none(ui);
+    if (c.row.kind === "addOp") return composed(ctx, ui, addOp(c.cat, c.sc, c.row.cpu!), c.at);
+    if (c.row.kind === "addCpu") return composed(ctx, ui, addCpu(c.cat, c.sc), c.at);
+    if (c.row.kind === "create") return createSandbox(ctx, ui);
+    return flash(ui, "←→ changes this part; c creates the room (or Enter on ▶ at the bottom).");
+  },
+  partRemove: (ctx, ui) => {
+    const c = composing(ctx, ui);
+    const next = c && removeAt(c.sc, c.row);
+    return next ? composed(ctx, ui, next, c.at) : flash(ui, "Nothing to remove here: x removes an operation or a CPU (each CPU keeps one operation, the scenario one CPU).");
+  },
+  sandboxCreate: (ctx, ui) => createSandbox(ctx, ui),
+  sandboxExample: (ctx, ui) => (ctx.s.sandbox ? composed(ctx, ui, ctx.s.sandbox.example, 0) : none(ui)),
+  partFirst: partMove(() => 0),
+  partLast: partMove((_at, n) => n - 1),
+  sandboxBack: (_ctx, ui) => none({ ...ui, composer: null }),
 
   teamUp: teamMove(-1),
   teamDown: teamMove(1),

@@ -4,7 +4,7 @@
 // said, plus a bounded event log in words.
 
 import { myResult, mySides } from "./game.js";
-import type { DashboardTeam, GameEvent, GameView, LevelInfo, Listing, Result, RoomInfo, ServerMessage, ServerMessageOf, TraceEntry } from "../../protocol/server.js";
+import type { DashboardTeam, GameEvent, GameView, LevelInfo, Listing, Result, RoomInfo, SandboxCatalogue, ServerMessage, ServerMessageOf, TraceEntry } from "../../protocol/server.js";
 
 export type ConnStatus = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -55,6 +55,12 @@ export interface ClientState {
   finished: SeenFinish[];
   /** The kernel-path listings the server sent for this attempt and knob setting (GameView.listings). */
   listings: { key: string; byPath: Record<string, Listing> };
+  /** The sandbox's catalogue, once the server sent it (`sandbox`). */
+  sandbox: SandboxCatalogue | null;
+  /** The explorer's latest answer in this room (`explorer`). */
+  explorer: Omit<ServerMessageOf<"explorer">, "type" | "rid"> | null;
+  /** The latest sandbox scenario the server rendered as a level file (`levelFile`), for the shell to write. */
+  levelFile: Omit<ServerMessageOf<"levelFile">, "type" | "rid"> | null;
 }
 
 /** The listings after a view arrives: a snapshot brings them all, an update the new ones (docs/protocol.md, GameView). */
@@ -86,6 +92,9 @@ export function initialState(url: string): ClientState {
     workshop: null,
     dashboard: null,
     finished: [],
+    sandbox: null,
+    explorer: null,
+    levelFile: null,
   };
 }
 
@@ -285,6 +294,19 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
       return log({ ...s, workshop: { id: msg.workshop.id, title: msg.workshop.title, token: msg.token } }, "info", `Workshop ${msg.workshop.id} created`);
     case "dashboard":
       return { ...s, dashboard: { workshop: msg.workshop, teams: msg.teams } };
+    case "sandbox":
+      return { ...s, sandbox: msg.catalogue };
+    case "explorer": {
+      // An answer about an attempt the room has left behind (a retry overtook it) is not shown.
+      if (s.game && msg.attempt !== s.game.attempt) return s;
+      const { type: _t, rid: _r, ...explorer } = msg;
+      const who = msg.by === me ? "" : ` (asked by ${whoName(s.room, msg.by, me)})`;
+      return log({ ...s, explorer, flash: { kind: "info", text: msg.text } }, "hint", `${msg.text}${who}`);
+    }
+    case "levelFile": {
+      const { type: _t, rid: _r, ...file } = msg;
+      return { ...s, levelFile: file };
+    }
     case "ack": // the update that follows carries the new state
     case "replay":
     case "pong":
@@ -308,5 +330,5 @@ export function reduce(s: ClientState, ev: ConnEvent): ClientState {
 
 /** Leaving a room (back to the lobby): forget it, keep the connection and the finished list. */
 export function leftRoom(s: ClientState): ClientState {
-  return { ...s, room: null, game: null, trace: [], intro: null, you: null, seq: 0, flash: null };
+  return { ...s, room: null, game: null, trace: [], intro: null, you: null, seq: 0, flash: null, explorer: null };
 }

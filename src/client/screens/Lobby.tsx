@@ -9,7 +9,7 @@ import { KeyBar } from "../components/KeyBar.js";
 import { StatusLine } from "../components/StatusLine.js";
 import type { ScreenProps } from "./props.js";
 
-const FIELD_PROMPT = { name: "Your name", code: "Room code", announce: "Announcement", title: "Workshop title" } as const;
+const FIELD_PROMPT = { name: "Your name", code: "Room code", announce: "Announcement", title: "Workshop title", save: "Level id" } as const;
 
 export function Lobby({ s, ui, cols, rows, progress }: ScreenProps) {
   const levels = s.levels;
