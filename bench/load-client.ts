@@ -247,7 +247,10 @@ async function inBatches<T>(n: number, batch: number, f: (i: number) => Promise<
 
 async function connect(url: string, n: number): Promise<void> {
   const t0 = performance.now();
-  members.push(...(await inBatches(n, 50, (i) => open(url, i))));
+  // Several servers (comma-separated, bench/cluster.ts): client i connects to the (i mod k)th, as a
+  // load balancer spreading connections would, so a room's four members are on different nodes.
+  const urls = url.split(",");
+  members.push(...(await inBatches(n, 50, (i) => open(urls[i % urls.length], i))));
   send({ type: "connected", clients: members.length, ms: performance.now() - t0 });
 }
 

@@ -77,14 +77,14 @@ export class Child<In extends Any, Out extends Any> {
 export type ServerChild = Child<ToServer, FromServer>;
 export type ClientChild = Child<ToClient, FromClient>;
 
-export function forkServer(kind: ServerKind, opts: { storage: string; updateBytes?: number; profileDir?: string }): ServerChild {
+export function forkServer(kind: ServerKind, opts: { storage: string; updateBytes?: number; profileDir?: string; args?: string[] }): ServerChild {
   // The heap faultline serve gives its server (src/cli/serve.ts runs it on a worker with this
   // semi-space; a flag here does the same for a whole process). The floor gets the same heap.
   const execArgv = ["--expose-gc", `--max-semi-space-size=${SERVER_SEMI_SPACE_MIB}`];
   // Extra node flags for the server child, for investigation (e.g. --trace-gc).
   if (process.env.FAULTLINE_LOAD_SERVER_ARGS) execArgv.push(...process.env.FAULTLINE_LOAD_SERVER_ARGS.split(" ").filter(Boolean));
   if (opts.profileDir) execArgv.push("--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`);
-  const args = ["--kind", kind, "--storage", opts.storage, "--update-bytes", String(Math.round(opts.updateBytes ?? 3400))];
+  const args = ["--kind", kind, "--storage", opts.storage, "--update-bytes", String(Math.round(opts.updateBytes ?? 3400)), ...(opts.args ?? [])];
   return new Child(`${kind} server`, fork(join(here, "load-server.js"), args, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] }));
 }
 

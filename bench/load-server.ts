@@ -6,6 +6,8 @@
 // "stop" (so --cpu-prof writes its profile).
 //
 //   node dist/bench/load-server.js --kind game|floor [--storage sqlite|memory] [--update-bytes N]
+//   node dist/bench/load-server.js --kind game --storage cluster --postgres URL --schema S --redis URL --prefix P
+//     (one node of several, for bench/cluster.ts)
 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,7 +50,10 @@ async function main() {
       db = join(dir, "load.db");
     }
     const { startServer } = await import("../server/index.js");
-    const server = await startServer({ port: 0, host: "127.0.0.1", db, limits: LOAD_LIMITS });
+    const cluster = storageKind === "cluster"
+      ? { postgres: arg("postgres", ""), postgresSchema: arg("schema", "faultline"), postgresSynchronousCommit: arg("synchronous-commit", "on") === "on", redis: arg("redis", ""), cluster: { prefix: arg("prefix", "faultline:") } }
+      : { db };
+    const server = await startServer({ port: 0, host: "127.0.0.1", ...cluster, limits: LOAD_LIMITS });
     close = server.close;
     // Investigation only: FAULTLINE_LOAD_WAL_CHECKPOINT=PAGES sets SQLite's wal_autocheckpoint (default WAL_AUTOCHECKPOINT_PAGES, 4000).
     const walPages = process.env.FAULTLINE_LOAD_WAL_CHECKPOINT;
@@ -57,7 +62,7 @@ async function main() {
     send({
       type: "listening",
       url: server.url,
-      note: `faultline server, ${storageKind === "sqlite" ? "SQLite (WAL, synchronous=NORMAL, checkpoints on a worker thread) in a temp file" : "in-memory storage"}; limits: admissionsPerMinute, admissionBurst, roomsPerMinute and roomBurst raised to 1,000,000 (every client is 127.0.0.1), message rate left at the default 20/s, bursts of 40; V8 semi-space ${semiSpaceMib()} MiB (as faultline serve)`,
+      note: `faultline server, ${storageKind === "sqlite" ? "SQLite (WAL, synchronous=NORMAL, checkpoints on a worker thread) in a temp file" : storageKind === "cluster" ? `node ${server.node} of several on PostgreSQL (synchronous_commit ${arg("synchronous-commit", "on")}) and Redis` : "in-memory storage"}; limits: admissionsPerMinute, admissionBurst, roomsPerMinute and roomBurst raised to 1,000,000 (every client is 127.0.0.1), message rate left at the default 20/s, bursts of 40; V8 semi-space ${semiSpaceMib()} MiB (as faultline serve)`,
     });
   }
   if (process.env.FAULTLINE_LOAD_STALLS) logStalls(`${process.env.FAULTLINE_LOAD_STALLS}-${kind}.txt`);

@@ -14,7 +14,7 @@ import type { LevelInfo, ServerMessage } from "../src/protocol/server.js";
 import { negotiate, SERVER_VERSION, SUPPORTED_PROTOCOLS } from "../src/protocol/version.js";
 import { limitKey } from "./address.js";
 import { commandOf, isGameMessage, parseFrame, ridOf, type GameMessage } from "./frame.js";
-import { publicId } from "./ids.js";
+import { publicId, roomCode } from "./ids.js";
 import type { ServerLog } from "./log.js";
 import type { Limits, Timing } from "./options.js";
 import { Peer, type SocketLike } from "./peer.js";
@@ -22,9 +22,12 @@ import { KeyedLimiter, TokenBucket } from "./ratelimit.js";
 import { Registry } from "./registry.js";
 import type { Member, Player, Room } from "./room.js";
 import type { SolverPool } from "./solver/pool.js";
-import type { Storage } from "./storage/port.js";
+import type { Cluster } from "./cluster/cluster.js";
+import type { Outbox } from "./outbox.js";
+import type { Need, Storage } from "./storage/port.js";
 import type { Workshop } from "./workshop.js";
 import { isWorkshopMessage, workshopCommand } from "./workshop-commands.js";
+import { catalogueMessage, checkSaveId, isSandboxMessage, scenarioLevel, type SandboxMessage } from "./sandbox-commands.js";
 
 export interface Conn {
   readonly peer: Peer;
@@ -44,8 +47,21 @@ export interface Conn {
   replays?: TokenBucket;
   /** Chat, marks and plans this connection may send (created at its first). */
   talk?: TokenBucket;
+  /** Sandbox requests this connection may make (created at its first). */
+  sandbox?: TokenBucket;
   /** After hello: closes the connection (4012) once it has sent nothing for idleMs while in no room and watching nothing. */
   idleTimer: NodeJS.Timeout | null;
+  /**
+   * Frames that arrived while this connection waits on a load from an asynchronous store (or
+   * another node): handled in order once it is done. Null while nothing waits.
+   */
+  backlog: (string | null)[] | null;
+  /** A room code checked free in the store before a create (asynchronous stores). */
+  freeCode?: string;
+  /** A node of several: this client's room runs on another node, and its frames go there (cluster/cluster.ts). */
+  relay?: import("./cluster/cluster.js").Relay | null;
+  /** A node of several: this connection is a client of another node, relayed here (its door and relay id). */
+  proxy?: { door: string; c: number };
 }
 
 export interface HubConfig {
@@ -59,6 +75,10 @@ export interface HubConfig {
   slog: ServerLog;
   /** Where level settings are solved (worker threads); one per server. */
   solver: SolverPool;
+  /** Where messages wait for an asynchronous store's commits (outbox.ts); none with a synchronous store. */
+  outbox?: Outbox;
+  /** One node of several (server/cluster): routes rooms that run elsewhere. */
+  cluster?: Cluster;
 }
 
 export class Hub {
@@ -72,6 +92,7 @@ export class Hub {
   private readonly lookupFailures: KeyedLimiter;
   private readonly creations: KeyedLimiter;
   private closing = false;
+  private readonly cluster: Cluster | null;
   /** Per limit key: connections open, and how many of them have not said hello. */
   private readonly byKey = new Map<string, { conns: number; pending: number }>();
 
@@ -83,7 +104,10 @@ export class Hub {
     this.admissions = new KeyedLimiter(cfg.limits.admissionsPerMinute / 60, cfg.limits.admissionBurst);
     this.lookupFailures = new KeyedLimiter(cfg.limits.lookupFailuresPerMinute / 60, cfg.limits.lookupFailureBurst);
     this.creations = new KeyedLimiter(cfg.limits.roomsPerMinute / 60, cfg.limits.roomBurst);
+    this.cluster = cfg.cluster ?? null;
+    const cluster = this.cluster;
     this.registry = new Registry({
+      ...(cluster ? { cluster } : {}),
       storage: cfg.storage,
       levels: cfg.levels,
       timing: cfg.timing,
@@ -154,8 +178,8 @@ export class Hub {
   connect(ws: SocketLike, ip: string): Conn {
     const conn: Conn = {
       peer: new Peer(ws, { softBytes: this.limits.softBufferBytes, hardBytes: this.limits.hardBufferBytes, dropAfterMs: this.timing.closeMs }, (stream) =>
-        stream === "room" ? (conn.member?.room.stateMessage() ?? null) : (conn.watching?.dashboardMessage() ?? null),
-      ),
+        conn.relay ? this.cluster!.resync(conn, stream) : stream === "room" ? (conn.member?.room.stateMessage() ?? null) : (conn.watching?.dashboardMessage() ?? null),
+      this.cfg.outbox ?? null),
       ip,
       key: limitKey(ip),
       bucket: new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst, this.now()),
@@ -166,12 +190,51 @@ export class Hub {
       watching: null,
       helloTimer: null,
       idleTimer: null,
+      backlog: null,
     };
     conn.helloTimer = setTimeout(() => conn.peer.close(CloseCode.WITH_ERROR, "no hello"), this.timing.helloTimeoutMs);
     conn.helloTimer.unref();
     this.conns.add(conn);
     this.count(conn.key, 1, 1);
     return conn;
+  }
+
+  /**
+   * A client of another node whose room runs here (server/cluster): its door has rate-limited
+   * and counted the connection, and says who the player is once it said hello.
+   */
+  connectProxy(peer: Peer, ip: string, player: Player | null): Conn {
+    const conn: Conn = {
+      peer,
+      ip,
+      key: limitKey(ip),
+      bucket: new TokenBucket(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, this.now()),
+      lookupFailures: this.limits.connectionLookupFailures,
+      strikes: 0,
+      player,
+      member: null,
+      watching: null,
+      helloTimer: null,
+      idleTimer: null,
+      backlog: null,
+      proxy: { door: "", c: 0 },
+    };
+    this.conns.add(conn);
+    return conn;
+  }
+
+  /** The door learns who its relayed client is (it said hello to the room's node). */
+  adoptPlayer(conn: Conn, player: Player): void {
+    conn.player = player;
+    if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    conn.helloTimer = null;
+    if (!conn.idleTimer) this.armIdle(conn);
+  }
+
+  /** A frame handled on this node (a relayed client's, once it left the room elsewhere). */
+  local(conn: Conn, data: string | null): void {
+    if (conn.backlog) return void conn.backlog.push(data);
+    this.handle(conn, data);
   }
 
   /** One incoming frame. Never throws: anything unexpected becomes an `internal` error reply. */
@@ -185,15 +248,118 @@ export class Hub {
     }
     conn.strikes = 0;
     conn.idleTimer?.refresh();
-    let rid: number | undefined;
-    let type = "(unparsed)";
+    // In arrival order: behind a frame that waits on the store, every later one waits too.
+    if (conn.backlog) return void conn.backlog.push(data);
+    // Its room runs on another node: the frame goes there.
+    if (conn.relay) return this.cluster!.relayFrame(conn, data);
+    this.handle(conn, data);
+  }
+
+  /** Parse and dispatch one frame, first loading what it reads if the store is asynchronous. */
+  private handle(conn: Conn, data: string | null): void {
+    const parsed = parseFrame(data);
+    if (!parsed.ok) return this.error(conn, parsed.rid, parsed.code, parsed.message);
+    const msg = parsed.msg;
+    let waiting: Promise<boolean> | null = null;
+    this.guarded(conn, msg, () => (waiting = this.prepare(conn, msg, data!)));
+    if (!waiting) return this.finish(conn, msg);
+    conn.backlog = [];
+    (waiting as Promise<boolean>).then(
+      (relayed) => {
+        if (!this.conns.has(conn)) return;
+        if (!relayed) this.finish(conn, msg);
+        this.drain(conn);
+      },
+      (e: unknown) => {
+        this.guarded(conn, msg, () => {
+          throw e;
+        });
+        this.cluster?.frameDone(conn, msg.type);
+        this.drain(conn);
+      },
+    );
+  }
+
+  private finish(conn: Conn, msg: ClientMessage): void {
+    this.guarded(conn, msg, () => this.dispatch(conn, msg));
+    this.cluster?.frameDone(conn, msg.type);
+  }
+
+  /** The frames that waited, in order, until one has to wait again (or they go to another node). */
+  private drain(conn: Conn): void {
+    const queued = conn.backlog ?? [];
+    conn.backlog = null;
+    while (queued.length > 0 && this.conns.has(conn)) {
+      const next = queued.shift()!;
+      if (conn.relay) this.cluster!.relayFrame(conn, next);
+      else this.handle(conn, next);
+      if (conn.backlog) {
+        (conn.backlog as (string | null)[]).push(...queued);
+        return;
+      }
+    }
+  }
+
+  /**
+   * What an asynchronous store must load before this message reads it: a room not in memory,
+   * a workshop and its rooms, an earlier attempt's log, a free room code. Null: nothing (and
+   * always null with a synchronous store: SQLite and memory answer at once).
+   */
+  private prepare(conn: Conn, msg: ClientMessage, data: string): Promise<boolean> | null {
+    const routed = this.cluster?.prepare(conn, msg, data) ?? null;
+    if (routed) return routed.then(async (relayed) => relayed || ((await this.load(conn, msg)) ?? false));
+    return this.load(conn, msg)?.then(() => false) ?? null;
+  }
+
+  private load(conn: Conn, msg: ClientMessage): Promise<void> | null {
+    const load = this.storage.load;
+    if (!load || !conn.player) return null;
+    const reg = this.registry;
+    const st = this.storage;
+    const withRooms = async (id: string) => {
+      // A node of several: the workshop's rooms run on whichever node holds each (free ones come here).
+      if (this.cluster) return this.cluster.workshopRooms(id);
+      if (!reg.workshops.has(id)) await load({ workshops: [id] });
+      const missing = st.workshopRooms(id).filter((c) => !reg.rooms.has(c));
+      if (missing.length) await load({ rooms: missing });
+    };
+    switch (msg.type) {
+      case "join":
+        return reg.rooms.has(msg.room) ? null : load({ rooms: [msg.room] });
+      case "create": {
+        if (this.cluster) {
+          // The code (and its lease) was chosen in routing; the workshop may still need loading.
+          return msg.workshop !== undefined && !reg.workshops.has(msg.workshop) ? load({ workshops: [msg.workshop] }) : null;
+        }
+        const codes = Array.from({ length: 4 }, roomCode).filter((c) => !reg.rooms.has(c));
+        const need: Need = { rooms: codes, ...(msg.workshop !== undefined && !reg.workshops.has(msg.workshop) ? { workshops: [msg.workshop] } : {}) };
+        return load(need).then(() => {
+          conn.freeCode = codes.find((c) => st.getRoom(c) === null);
+        });
+      }
+      case "watchWorkshop":
+      case "pauseWorkshop":
+      case "resumeWorkshop":
+      case "releaseHint":
+      case "announce":
+        return withRooms(msg.workshop);
+      case "replay": {
+        const room = conn.member?.room;
+        if (!room) return null;
+        const wanted = msg.attempt ?? [...st.attempts(room.code)].reverse().find((a) => a.result !== null)?.id;
+        return wanted === undefined || wanted === room.attempt.id ? null : load({ attempts: [wanted] });
+      }
+      default:
+        return null;
+    }
+  }
+
+  /** Run `fn` for `msg`: a refusal becomes its typed error, anything else `internal`. */
+  private guarded(conn: Conn, msg: ClientMessage, fn: () => void): void {
+    const rid = "rid" in msg ? msg.rid : undefined;
+    const type = msg.type;
     try {
-      const parsed = parseFrame(data);
-      if (!parsed.ok) return this.error(conn, parsed.rid, parsed.code, parsed.message);
-      const msg = parsed.msg;
-      rid = "rid" in msg ? msg.rid : undefined;
-      type = msg.type;
-      this.dispatch(conn, msg);
+      fn();
     } catch (e) {
       if (e instanceof GameError) {
         const room = conn.member?.room;
@@ -210,7 +376,9 @@ export class Hub {
 
   closed(conn: Conn, code: number): void {
     if (!this.conns.delete(conn)) return;
-    this.count(conn.key, -1, conn.idleTimer ? 0 : -1);
+    if (conn.relay) this.cluster!.closed(conn, code);
+    // A proxy was never counted here (its door counts its client).
+    if (!conn.proxy) this.count(conn.key, -1, conn.idleTimer ? 0 : -1);
     if (conn.helloTimer) clearTimeout(conn.helloTimer);
     if (conn.idleTimer) clearTimeout(conn.idleTimer);
     this.unwatch(conn);
@@ -222,13 +390,17 @@ export class Hub {
     else m.room.disconnect(m);
   }
 
-  /** Close every connection (4001) and stop every timer. */
+  /**
+   * Close every connection and stop every timer: 4001 (rejoin once the server is back), or, for a
+   * node of several, 1012 (service restart: resume now, another node takes the room).
+   */
   shutdown(): void {
     this.closing = true;
     for (const c of this.conns) {
       if (c.helloTimer) clearTimeout(c.helloTimer);
       if (c.idleTimer) clearTimeout(c.idleTimer);
-      c.peer.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
+      if (this.cluster) c.peer.close(1012, "this node is stopping: resume on another");
+      else c.peer.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
     }
     this.registry.dispose();
   }
@@ -263,8 +435,9 @@ export class Hub {
         send: (m) => conn.peer.send(typeof m === "string" ? m : JSON.stringify(m)),
         ack: () => this.ack(conn, rid),
         watch: (w) => this.watch(conn, w),
-      });
+      }, this.cluster ?? undefined);
     }
+    if (isSandboxMessage(msg)) return this.sandbox(conn, player, msg);
     switch (msg.type) {
       case "create":
         return this.create(conn, player, msg);
@@ -376,6 +549,8 @@ export class Hub {
     // Checked before the creation is charged: a full server does not spend the address's budget.
     this.registry.roomSpace(conn.key);
     this.creation(conn);
+    const code = conn.freeCode;
+    conn.freeCode = undefined;
     const room = this.registry.createRoom(conn.key, {
       level: level.id,
       // No choice: every level the room plays gets its own default bots (Room.policy).
@@ -384,7 +559,7 @@ export class Hub {
       versus: msg.versus === true || level.mode === "versus",
       workshop: w?.id ?? null,
       team: msg.team ?? (w ? player.name : null),
-    }, level, w);
+    }, level, w, code);
     this.enter(conn, player, room, msg.rid);
   }
 
@@ -421,6 +596,44 @@ export class Hub {
     conn.peer.send(this.registry.replayOf(room, wanted, msg.rid));
   }
 
+  /**
+   * The sandbox's requests, each charged to the connection's sandbox budget: an explorer answer
+   * goes to the whole room, and a scenario is parsed and checked before a room is made for it.
+   */
+  private sandbox(conn: Conn, player: Player, msg: SandboxMessage): void {
+    const rid = msg.rid;
+    const inRoom = msg.type === "explore" || msg.type === "saveSandbox" ? this.memberOf(conn) : null;
+    if (msg.type === "createSandbox") {
+      this.notInRoom(conn);
+      this.admit(conn);
+    }
+    conn.sandbox ??= new TokenBucket(this.limits.sandboxPerMinute / 60, this.limits.sandboxBurst, this.now());
+    if (!conn.sandbox.take(this.now())) throw new GameError("rate-limited", `over ${this.limits.sandboxPerMinute} sandbox requests a minute: wait a little`);
+    switch (msg.type) {
+      case "sandbox":
+        return conn.peer.send(catalogueMessage(rid));
+      case "createSandbox": {
+        const level = scenarioLevel(msg.scenario);
+        // Checked before the creation is charged: a full server does not spend the address's budget.
+        this.registry.roomSpace(conn.key);
+        this.creation(conn);
+        const room = this.registry.createRoom(
+          conn.key,
+          { level: level.id, policy: msg.policy ?? "level", versus: false, workshop: null, team: null, scenario: JSON.stringify(msg.scenario) },
+          level,
+          null,
+        );
+        return this.enter(conn, player, room, rid);
+      }
+      case "explore":
+        return inRoom!.room.tellExplorer(inRoom!, rid);
+      case "saveSandbox": {
+        checkSaveId(msg.id, (id) => this.registry.level(id) !== null);
+        return this.send(conn, { ...inRoom!.room.sandboxFile(msg.id), ...(rid !== undefined ? { rid } : {}) });
+      }
+    }
+  }
+
   /** The connection watches this workshop's dashboard (and no other). */
   private watch(conn: Conn, w: Workshop): void {
     if (conn.watching !== w) this.unwatch(conn);
@@ -432,11 +645,12 @@ export class Hub {
 
   /** Said hello (or resumed): from now on the connection leaves the pre-hello budget, and idles out outside rooms. */
   private armIdle(conn: Conn): void {
+    if (conn.proxy) return;
     this.count(conn.key, 0, -1);
     const t = setTimeout(() => {
       if (!this.conns.has(conn)) return;
       // In a room (playing or watching) or at a dashboard is doing something, even in silence.
-      if (conn.member || conn.watching) return void t.refresh();
+      if (conn.member || conn.watching || conn.relay) return void t.refresh();
       conn.peer.close(CloseCode.IDLE, "idle: nothing sent for a while");
     }, this.timing.idleMs);
     t.unref();

@@ -26,6 +26,7 @@ import { MemoryStorage } from "./storage/memory.js";
 import { SqliteStorage } from "./storage/sqlite.js";
 import type { Storage } from "./storage/port.js";
 import { describeFault, faultOf, GuardedStorage } from "./storage/guard.js";
+import { Outbox } from "./outbox.js";
 
 export type { ServerOptions, Timing, Limits } from "./options.js";
 export type { ResultRow, Storage } from "./storage/port.js";
@@ -52,6 +53,27 @@ function openSqlite(path: string): SqliteStorage {
   }
 }
 
+/** Open the PostgreSQL store; pg is imported only here, so a server without --postgres never loads it. */
+async function openPostgres(url: string, opts: ServerOptions, onFatal: (e: Error) => void): Promise<Storage> {
+  const { PgStorage, redactUrl } = await import("./storage/postgres.js");
+  try {
+    return await PgStorage.open(url, { ...(opts.postgresSchema !== undefined ? { schema: opts.postgresSchema } : {}), ...(opts.postgresSynchronousCommit !== undefined ? { synchronousCommit: opts.postgresSynchronousCommit } : {}), onFatal });
+  } catch (e) {
+    throw new StorageOpenError(redactUrl(url), e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** One node of several: ioredis is imported only here, with --redis. */
+async function openCluster(opts: ServerOptions, slog: ServerLog): Promise<import("./cluster/cluster.js").Cluster> {
+  const { Cluster } = await import("./cluster/cluster.js");
+  const { redactUrl } = await import("./url.js");
+  try {
+    return await Cluster.open({ redis: opts.redis!, ...opts.cluster }, (level, event, msg) => slog.limited(level, event, msg, {}, `${event}|${msg.slice(0, 40)}`));
+  } catch (e) {
+    throw new StorageOpenError(redactUrl(opts.redis!), `Redis: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 export interface RunningServer {
   /** ws://host:port/ */
   url: string;
@@ -60,8 +82,16 @@ export interface RunningServer {
   storage: Storage;
   /** The rooms, workshops and connections (for embedding and tests; treat as read-only). */
   hub: Hub;
+  /** This node's id, when it is one of several (--redis). */
+  node: string | null;
   /** Close every connection (4001 SERVER_SHUTDOWN), stop listening, close the database we opened. */
   close(): Promise<void>;
+  /**
+   * Settles if the server had to stop on its own: an asynchronous store (PostgreSQL) could not
+   * commit a write. Every connection is then cut (1006, resumable) and nothing written after
+   * the failed write is acknowledged. Never settles otherwise.
+   */
+  failed: Promise<Error>;
 }
 
 const SUBPROTOCOLS = new Set(SUPPORTED_PROTOCOLS.map(subprotocol));
@@ -73,12 +103,23 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const host = opts.host ?? "127.0.0.1";
   const ownStorage = opts.storage === undefined;
-  const storage = opts.storage ?? (opts.db !== undefined ? openSqlite(opts.db) : new MemoryStorage());
   const log = opts.log ?? (() => {});
   const now = opts.now ?? Date.now;
   const slog = new ServerLog(log, now);
+  // A write an asynchronous store cannot commit stops the server (fail-stop: see storage/postgres.ts).
+  let fail!: (e: Error) => void;
+  const failed = new Promise<Error>((resolve) => (fail = resolve));
+  let stopping: ((e: Error) => void) | null = null;
+  const fatal = (e: Error) => {
+    slog.line("error", "storage-fatal", `a write could not be committed (${e.message}): stopping; nothing after it was acknowledged`);
+    stopping?.(e);
+    fail(e);
+  };
+  const outbox = new Outbox(fatal);
+  if (opts.redis !== undefined && opts.postgres === undefined && !opts.storage?.written) throw new StorageOpenError(opts.redis, "several nodes share PostgreSQL: give --postgres URL with --redis");
+  const storage: Storage = opts.storage ?? (opts.postgres !== undefined ? await openPostgres(opts.postgres, opts, fatal) : opts.db !== undefined ? openSqlite(opts.db) : new MemoryStorage());
   // The hub writes through the guard: a database that stops taking writes is a named, typed fault.
-  const guarded = new GuardedStorage(storage, slog, now, timing.storageProbeMs);
+  const guarded = new GuardedStorage(storage, slog, now, timing.storageProbeMs, storage.written ? outbox : null);
   // Sockets are file descriptors: cap them below the open-file limit (raised where allowed), and say so.
   const openFiles = opts.openFiles !== undefined ? { soft: opts.openFiles, hard: opts.openFiles, raisedFrom: null } : raiseOpenFiles();
   const budget = socketBudget(openFiles.soft, limits.maxConnections);
@@ -86,12 +127,20 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   limits.maxConnectionsPerAddress = Math.max(1, Math.min(limits.maxConnectionsPerAddress, Math.floor(limits.maxConnections / 2)));
   // Validated before anything is opened: a typo here must not leave the server trusting nobody silently.
   const trusted = new TrustedProxies(opts.trustProxy ?? []);
+  let cluster: import("./cluster/cluster.js").Cluster | null = null;
+  try {
+    if (opts.redis !== undefined) cluster = await openCluster(opts, slog);
+  } catch (e) {
+    if (ownStorage) await storage.close();
+    throw e;
+  }
   const solver = new SolverPool(opts.solver, log);
   let hub: Hub;
   try {
-    hub = new Hub({ storage: guarded, levels: opts.levels ?? loadCampaign(), timing, limits, now, log, slog, solver });
+    hub = new Hub({ storage: guarded, levels: opts.levels ?? loadCampaign(), timing, limits, now, log, slog, solver, ...(storage.written ? { outbox } : {}), ...(cluster ? { cluster } : {}) });
   } catch (e) {
-    if (ownStorage) storage.close();
+    await cluster?.close();
+    if (ownStorage) await storage.close();
     await solver.close();
     throw e;
   }
@@ -112,6 +161,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         ok: f === null,
         protocol: SUPPORTED_PROTOCOLS,
         rooms: hub.registry.rooms.size,
+        ...(cluster ? { node: cluster.id, relayed: cluster.status().relayed, proxied: cluster.status().proxied } : {}),
         connections: hub.conns.size,
         storage: f ? { ok: false, code: f.code, error: describeFault(f), since: new Date(f.since).toISOString() } : { ok: true },
       }));
@@ -263,7 +313,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     });
   }).catch(async (e: unknown) => {
     clearInterval(heartbeat);
-    if (ownStorage) storage.close();
+    await cluster?.close();
+    if (ownStorage) await storage.close();
     await solver.close();
     throw e;
   });
@@ -273,6 +324,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const port = typeof addr === "object" && addr ? addr.port : 0;
   const url = `ws://${host.includes(":") ? `[${host}]` : host}:${port}/`;
   log(`faultline: serving on ${url}`);
+  if (cluster) {
+    await cluster.start(hub, storage.written ? outbox : null, url);
+    slog.line("info", "node", `node ${cluster.id} of the service under Redis prefix ${cluster.dir.prefix}: rooms lease for ${cluster.leaseMs} ms; owns no rooms yet`, { node: cluster.id });
+  }
   slog.line(
     "info",
     "limits",
@@ -299,9 +354,23 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         http.closeAllConnections();
       });
       await solver.close();
-      if (ownStorage) guarded.close();
+      // An asynchronous store commits what it holds before it closes.
+      if (ownStorage) await guarded.close();
       else guarded.stop();
+      // The log is committed: the rooms' leases go back (other nodes take them at once).
+      if (cluster) {
+        const owned = cluster.status().rooms.length;
+        await cluster.close();
+        slog.line("info", "node", `node ${cluster.id} stopped; released ${owned} room lease${owned === 1 ? "" : "s"}`, { node: cluster.id });
+      }
     })());
+  stopping = (e) => {
+    // The outbox has stopped (nothing after the failed write goes out): cut the sockets. Clients
+    // resume (1006 is resumable) once this server, or another node, is back.
+    for (const c of hub.conns) c.peer.terminate();
+    void close().catch(() => {});
+    void e;
+  };
 
-  return { url, host, port, storage, hub, close };
+  return { url, host, port, storage, hub, node: cluster?.id ?? null, close, failed };
 }

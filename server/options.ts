@@ -104,6 +104,12 @@ export interface Limits {
    */
   talkPerMinute: number;
   talkBurst: number;
+  /**
+   * Sandbox requests per connection (token bucket): the catalogue, createSandbox, explore (whose
+   * answer goes to everyone in the room) and saveSandbox.
+   */
+  sandboxPerMinute: number;
+  sandboxBurst: number;
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -145,6 +151,8 @@ export const DEFAULT_LIMITS: Limits = {
   replayCacheBytes: 16 * 1024 * 1024,
   talkPerMinute: 30,
   talkBurst: 8,
+  sandboxPerMinute: 30,
+  sandboxBurst: 10,
 };
 
 export interface ServerOptions {
@@ -154,8 +162,24 @@ export interface ServerOptions {
   host?: string;
   /** SQLite file; omitted (and no `storage`): an in-memory store that ends with the server. */
   db?: string;
-  /** An injected Storage (tests); wins over `db`. */
+  /** An injected Storage (tests); wins over `db` and `postgres`. */
   storage?: Storage;
+  /**
+   * A PostgreSQL connection string (postgres://USER@HOST:PORT/DB): store everything there
+   * instead of SQLite (server/storage/postgres.ts). Wins over `db`. pg is loaded only then.
+   */
+  postgres?: string;
+  /** The PostgreSQL schema for the tables (default "faultline"; tests use one each). */
+  postgresSchema?: string;
+  /** PostgreSQL's synchronous_commit for the server's writes (default true: see storage/postgres.ts). */
+  postgresSynchronousCommit?: boolean;
+  /**
+   * One node of several (docs/cluster.md): Redis (redis://HOST:PORT) holds the room directory
+   * and carries frames between nodes. Needs `postgres`. ioredis is loaded only then.
+   */
+  redis?: string;
+  /** The node's Redis key prefix (default "faultline:"), its id (default random), its lease (ms). */
+  cluster?: { prefix?: string; nodeId?: string; leaseMs?: number };
   /** The campaign (default: levels/campaign.yaml). */
   levels?: Level[];
   timing?: Partial<Timing>;

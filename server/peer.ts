@@ -20,6 +20,7 @@
 // how much the client has read. Unread = written - read as of the latest pong.
 
 import { CloseCode } from "../src/protocol/codes.js";
+import type { Outbox } from "./outbox.js";
 
 export interface SocketLike {
   /** Bytes queued but not yet handed to the OS. */
@@ -72,6 +73,8 @@ export class Peer {
     private readonly limits: PeerLimits,
     /** A fresh full message for a stream (a `state` snapshot, a `dashboard`), or null if none applies now. */
     private readonly resync: (stream: Stream) => string | null,
+    /** Where messages wait for the writes before them to commit (an asynchronous store); none: they go at once. */
+    protected readonly outbox: Outbox | null = null,
   ) {
     this.markerBytes = Math.max(1, Math.floor(limits.softBytes / 4));
   }
@@ -87,6 +90,11 @@ export class Peer {
 
   /** A message that must arrive (ack, error, joined, notice, replay). */
   send(data: string): void {
+    if (this.outbox && !this.outbox.clear) return this.outbox.run(() => this.sendNow(data));
+    this.sendNow(data);
+  }
+
+  private sendNow(data: string): void {
     if (!this.open) return;
     if (this.ws.bufferedAmount > this.limits.hardBytes) return this.drop();
     this.write(data);
@@ -94,6 +102,11 @@ export class Peer {
 
   /** The next value of a latest-value stream: skipped while the client is behind. */
   publish(stream: Stream, data: string): void {
+    if (this.outbox && !this.outbox.clear) return this.outbox.run(() => this.publishNow(stream, data));
+    this.publishNow(stream, data);
+  }
+
+  private publishNow(stream: Stream, data: string): void {
     if (!this.open) return;
     if (this.ws.bufferedAmount > this.limits.hardBytes) return this.drop();
     if (this.behind() > this.limits.softBytes) {
@@ -125,11 +138,22 @@ export class Peer {
     this.read = Math.max(this.read, this.markers[i][1]);
     this.markers.splice(0, i + 1);
     if (this.stale.size > 0 && this.open && this.behind() <= this.limits.softBytes) {
-      for (const s of [...this.stale]) this.catchUp(s);
+      // A snapshot shows the room as it is: it waits behind writes not yet committed, like any message.
+      const go = () => {
+        for (const s of [...this.stale]) this.catchUp(s);
+      };
+      if (this.outbox && !this.outbox.clear) this.outbox.run(go);
+      else go();
     }
   }
 
   close(code: number, reason: string): void {
+    // After what was sent before it (an error, then the close).
+    if (this.outbox && !this.outbox.clear) return this.outbox.run(() => this.closeNow(code, reason));
+    this.closeNow(code, reason);
+  }
+
+  private closeNow(code: number, reason: string): void {
     if (this.ws.readyState === OPEN) this.ws.close(code, reason);
   }
 

@@ -11,7 +11,7 @@ import { hashToken, roomCode, secretToken, tokenMatches } from "./ids.js";
 import type { ServerLog } from "./log.js";
 import type { Limits, Timing } from "./options.js";
 import type { Peer } from "./peer.js";
-import { Room, type Member, type RoomHost } from "./room.js";
+import { Room, type Member, type Player, type RoomHost, type Side } from "./room.js";
 import type { SolverPool } from "./solver/pool.js";
 import type { RoomRecord, Storage } from "./storage/port.js";
 import { Workshop } from "./workshop.js";
@@ -26,6 +26,18 @@ export interface RegistryConfig {
   solver: SolverPool;
   /** A member is gone for good: the door forgets which connection held it. */
   onGone: (member: Member) => void;
+  /** One node of several (server/cluster): told of rooms, tokens and rosters; it brings rooms in itself. */
+  cluster?: RegistryCluster;
+}
+
+/** What a node of several hears from the registry. */
+export interface RegistryCluster {
+  /** The room left this node's memory (its lease goes back). */
+  roomGone(code: string): void;
+  tokenIssued(m: Member, hash: string, old: string | null): void;
+  tokenDropped(hash: string): void;
+  /** Members, seats or the game changed (rosters and dashboard rows). */
+  roomChanged(room: Room): void;
 }
 
 /** Where a cached replay's rid goes. */
@@ -78,10 +90,14 @@ export class Registry implements RoomHost {
   }
   changed(room: Room): void {
     if (room.workshop) this.workshops.get(room.workshop)?.changed();
+    this.cfg.cluster?.roomChanged(room);
   }
   gone(member: Member): void {
     const h = this.tokenOf.get(member);
-    if (h) this.tokens.delete(h);
+    if (h) {
+      this.tokens.delete(h);
+      this.cfg.cluster?.tokenDropped(h);
+    }
     this.tokenOf.delete(member);
     this.cfg.onGone(member);
   }
@@ -90,8 +106,24 @@ export class Registry implements RoomHost {
     const w = room.workshop ? this.workshops.get(room.workshop) : undefined;
     // A workshop room stays while its dashboard is watched (watching one rebuilds them all).
     if (w && w.watchers.size > 0) return;
+    this.evict(room);
+    this.cfg.cluster?.roomGone(room.code);
+  }
+
+  /** The room leaves this server's memory now (idle, or another node runs it now). */
+  evict(room: Room): void {
+    if (this.rooms.get(room.code) !== room) return;
+    // Members still here (the room moved to another node): their connections hold them no more,
+    // and their tokens are forgotten here (not in Redis: the node that runs the room resumes them).
+    for (const m of [...room.members.values(), ...room.watchers.values()]) {
+      const h = this.tokenOf.get(m);
+      if (h) this.tokens.delete(h);
+      this.tokenOf.delete(m);
+      this.cfg.onGone(m);
+    }
     room.dispose();
     this.rooms.delete(room.code);
+    this.storage.forget?.(room.code);
     const key = this.roomKey.get(room.code);
     if (key !== undefined) {
       this.roomKey.delete(room.code);
@@ -99,6 +131,7 @@ export class Registry implements RoomHost {
       if (n <= 0) this.roomsByKey.delete(key);
       else this.roomsByKey.set(key, n);
     }
+    const w = room.workshop ? this.workshops.get(room.workshop) : undefined;
     if (w) {
       w.rooms.delete(room.code);
       if (w.rooms.size === 0 && w.watchers.size === 0) this.dropWorkshop(w);
@@ -145,9 +178,10 @@ export class Registry implements RoomHost {
   }
 
   /** A new room, created from the address behind `key` (roomSpace's limits apply). */
-  createRoom(key: string, rec: Omit<RoomRecord, "code" | "createdAt">, level: Level, w: Workshop | null): Room {
+  createRoom(key: string, rec: Omit<RoomRecord, "code" | "createdAt">, level: Level, w: Workshop | null, free?: string): Room {
     const mine = this.roomSpace(key);
-    let code = roomCode();
+    // `free`: a code an asynchronous store checked (its rooms are not all in memory).
+    let code = free ?? roomCode();
     for (let i = 0; i < 20 && (this.rooms.has(code) || this.storage.getRoom(code)); i++) code = roomCode();
     const room = Room.create(this, { ...rec, code, createdAt: this.now() }, level);
     this.rooms.set(code, room);
@@ -180,7 +214,38 @@ export class Registry implements RoomHost {
     const h = hashToken(token);
     this.tokens.set(h, m);
     this.tokenOf.set(m, h);
+    this.cfg.cluster?.tokenIssued(m, h, old ?? null);
     return token;
+  }
+
+  /** Whether this node knows the token (by its hash). */
+  hasToken(hash: string): boolean {
+    return this.tokens.has(hash);
+  }
+
+  /** A token issued on another node, for a member of a room rebuilt here (server/cluster). */
+  adoptToken(hash: string, m: Member): void {
+    const old = this.tokenOf.get(m);
+    if (old) this.tokens.delete(old);
+    this.tokens.set(hash, m);
+    this.tokenOf.set(m, hash);
+  }
+
+  /**
+   * A room rebuilt here from its log gets its members and seats back from its roster (kept in
+   * Redis by the node that ran it): each waits, disconnected, for the grace period to resume.
+   */
+  adoptRoster(room: Room, roster: { members: Player[]; watchers?: Player[]; seats: (string | null)[]; sides: (Side | null)[] }): void {
+    const add = (p: Player, watch: boolean) => {
+      if (room.members.has(p.id) || room.watchers.has(p.id)) return;
+      const m: Member = { player: { id: p.id, name: p.name }, watch, peer: null, room, grace: null };
+      (watch ? room.watchers : room.members).set(p.id, m);
+      room.disconnect(m);
+    };
+    for (const p of roster.members) add(p, false);
+    for (const p of roster.watchers ?? []) add(p, true);
+    room.seats = room.seats.map((h, i) => (h === null && roster.seats[i] && room.members.has(roster.seats[i]!) ? roster.seats[i] : h));
+    room.sides = room.sides.map((s, i) => (room.seats[i] !== null ? (roster.sides[i] ?? s) : s));
   }
 
   /** The member a resume token belongs to, while that member is still in its room. */
@@ -211,6 +276,8 @@ export class Registry implements RoomHost {
 
   /** Every room of the workshop in memory (a dashboard or an instructor's command reaches them all). */
   loadWorkshopRooms(w: Workshop): void {
+    // A node of several runs only the rooms whose lease it took (the cluster brings those in).
+    if (this.cfg.cluster) return;
     for (const code of this.storage.workshopRooms(w.id)) if (!w.rooms.has(code)) this.room(code);
   }
 
@@ -252,7 +319,8 @@ export class Registry implements RoomHost {
     const a = wanted !== undefined ? attempts.find((x) => x.id === wanted) : [...attempts].reverse().find((x) => x.result !== null);
     if (!a) throw new GameError("no-such-attempt", wanted !== undefined ? `room ${room.code} has no attempt ${wanted}` : "no attempt in this room has finished yet");
     if (a.result === null) throw new GameError("no-such-attempt", `attempt ${a.id} did not finish: only finished attempts (and the one in play) are replayed`);
-    const level = this.level(a.level);
+    // A sandbox room's scenario is in no list of levels: its attempts play the room's own.
+    const level = a.level === room.level.id ? room.level : this.level(a.level);
     if (!level) throw new GameError("no-such-level", `level ${a.level} is no longer in the campaign`);
     // The log is the record: run it through the simulator again, once.
     const r = replayLog(level, this.storage.actions(a.id), { versus: room.versusOn(level), facts: factsOf(a.result) });

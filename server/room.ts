@@ -5,7 +5,7 @@
 
 import { botPlan, type Policy } from "../src/game/bots.js";
 import { sidesPlan } from "../src/game/sides.js";
-import { hintAt, proofOf, track } from "../src/game/solved.js";
+import { hintAt, proofOf, reachAt, track } from "../src/game/solved.js";
 import { advance } from "../src/sim/engine.js";
 import type { Solved } from "../src/sim/solve.js";
 import type { Machine } from "../src/sim/types.js";
@@ -13,13 +13,17 @@ import type { LogEntry } from "../src/game/replay.js";
 import { factsOf, replayLog } from "../src/game/replay.js";
 import { actorOf, applyCommand, compiledFor, current, GameError, initialMachine, newSession, type Command, type Facts, type Session } from "../src/game/session.js";
 import { gameView, levelInfo, pathsNamed } from "../src/game/view.js";
-import type { Level } from "../src/level/load.js";
-import type { ChatEntry, GameEvent, GameView, Mark, Plan, RoomInfo, ServerMessage, ServerMessageOf, Snapshot } from "../src/protocol/server.js";
+import { LevelError, type Level } from "../src/level/load.js";
+import { isSandbox, SANDBOX_LIMITS, SANDBOX_ORACLES, sandboxLevel, sandboxText, SandboxError, type SandboxClaims } from "../src/level/sandbox.js";
+import { sandboxScenario } from "../src/protocol/client.js";
+import type { GameEvent, GameView, RoomInfo, ServerMessage, ServerMessageOf, Snapshot } from "../src/protocol/server.js";
+import { actorKey, cpuLabel, enabledActions } from "../src/sim/engine.js";
+import { ORACLES } from "../src/sim/oracles.js";
 import type { MarkKind } from "../src/protocol/client.js";
+import type { ChatEntry, Mark, Plan } from "../src/protocol/server.js";
 import { makeMark, runUnderMarks, withMark, withoutMark } from "../src/game/marks.js";
 import { makePlan, planAt, planCommand, recordPlan } from "../src/game/plan.js";
 import type { LineAt } from "../src/game/session.js";
-import { cpuLabel, enabledActions } from "../src/sim/engine.js";
 import type { Timing } from "./options.js";
 import type { Peer } from "./peer.js";
 import type { SolveEntry, SolverPool } from "./solver/pool.js";
@@ -178,7 +182,7 @@ export class Room {
     const attempts = host.storage.attempts(rec.code);
     const last = attempts[attempts.length - 1];
     if (!last) return null;
-    const level = host.level(last.level);
+    const level = rec.scenario ? sandboxOf(host, rec) : host.level(last.level);
     if (!level) {
       host.log(`room ${rec.code}: level ${last.level} is no longer in the campaign; not restored`);
       return null;
@@ -427,7 +431,9 @@ export class Room {
 
   /** The current setting's solved-game entry (asking starts the solve); the room hears when it settles. */
   private solved(): SolveEntry {
-    const e = this.host.solver.get(this.level, this.attempt.session.knobs);
+    // A sandbox scenario is solved with its per-oracle tables, within the sandbox's own state budget.
+    const wants = isSandbox(this.level) ? { explain: true, maxStates: SANDBOX_LIMITS.states } : {};
+    const e = this.host.solver.get(this.level, this.attempt.session.knobs, wants);
     if (this.asked !== e) {
       this.asked = e;
       e.whenDone(() => {
@@ -491,6 +497,70 @@ export class Room {
     return { proof: st.state === "ready" ? proofOf(st.solved) : { verdict: "incomplete", counterexample: null } };
   }
 
+  // ------------------------------------------------------------------ the sandbox
+
+  /** The solved sandbox scenario, or the refusal that says why there is none yet. */
+  private sandboxSolved(): Extract<SolveEntry["status"], { state: "ready" }> {
+    if (!isSandbox(this.level)) throw new GameError("not-a-sandbox", "this room plays a level, not a sandbox scenario: the explorer answers in sandbox rooms (create one with createSandbox)");
+    const st = this.solved().status;
+    if (st.state === "solving") throw new GameError("solving", `the explorer is still solving this scenario (${st.states.toLocaleString("en-US")} states so far): ask again in a moment`);
+    if (st.state === "too-big") throw new GameError("too-big", `the explorer gave up on this scenario: ${st.reason}; play on without it`);
+    return st;
+  }
+
+  /**
+   * The explorer's answer from where the room is (explore): which oracles can still fire and
+   * the fewest preemptions each needs, counted as the session counts them, never the road.
+   */
+  explorer(by: string): Omit<ServerMessageOf<"explorer">, "rid"> {
+    const st = this.sandboxSolved();
+    const s = this.attempt.session;
+    const { cfg } = compiledFor(this.level, s.knobs);
+    const node = this.nodeIn(st.solved);
+    const last = s.trace.length ? s.trace[s.trace.length - 1].action : null;
+    const lastCanRun = last !== null && enabledActions(cfg, current(s)).some((a) => actorKey(a) === actorKey(last));
+    const reach = reachAt(st.solved, st.reach ?? [], cfg.cpus.length, node, last, lastCanRun);
+    const oracles = (reach ?? []).map((r) => ({ id: r.oracle, title: ORACLES[r.oracle].title, preemptions: r.preemptions }));
+    const watched = SANDBOX_ORACLES.length;
+    const name = (id: string) => ORACLES[id as keyof typeof ORACLES].title.split(":")[0];
+    const n = (k: number) => `${k} preemption${k === 1 ? "" : "s"}`;
+    let text: string;
+    if (reach === null) text = "The explorer cannot place this position in the scenario it solved: rewind or reset.";
+    else if (s.result) text = `The hunt is over${s.result.oracle ? `: ${name(s.result.oracle.id)} fired` : ""}.`;
+    else if (!oracles.length) text = `The explorer: from here none of the ${watched} oracles watched can fire, whatever the schedule. Rewind or reset.`;
+    else {
+      const list = oracles.map((o) => `${name(o.id)} (${o.id}) in ${n(o.preemptions)}`).join("; ");
+      text = `The explorer: from here ${oracles.length} of the ${watched} oracles watched can still fire: ${list}. It does not say how.`;
+    }
+    return { type: "explorer", by, attempt: this.attempt.id, seq: this.seq, oracles: s.result ? [] : oracles, watched, text };
+  }
+
+  /** The explorer's answer, sent to everyone in the room; `rid` goes to the one who asked. */
+  tellExplorer(asker: Member, rid: number | undefined): void {
+    const msg = this.explorer(asker.player.id);
+    const plain = JSON.stringify(msg);
+    const mine = rid !== undefined ? JSON.stringify({ ...msg, rid }) : plain;
+    for (const m of this.members.values()) m.peer?.send(m === asker ? mine : plain);
+  }
+
+  /**
+   * The scenario as a level file with this id, claiming what the explorer found (the verdict,
+   * and par in preemptions), so that `faultline lint` agrees with it. Without a solution (too
+   * big) the file claims nothing and lint explores it with its own budget.
+   */
+  sandboxFile(id: string): Omit<ServerMessageOf<"levelFile">, "rid"> {
+    if (!isSandbox(this.level)) throw new GameError("not-a-sandbox", "this room plays a level, not a sandbox scenario: only a sandbox scenario is saved as a level file");
+    let claims: SandboxClaims = null;
+    try {
+      const st = this.sandboxSolved();
+      claims = st.solved.verdict === "safe" ? { verdict: "safe" } : st.par !== null ? { verdict: "reachable", preemptions: st.par } : null;
+    } catch (e) {
+      if (!(e instanceof GameError) || e.code !== "too-big") throw e;
+    }
+    const text = sandboxText(this.level.sandbox, { id, claims });
+    return { type: "levelFile", id, file: `${id}.yaml`, text, verdict: claims?.verdict ?? null, preemptions: claims?.verdict === "reachable" ? claims.preemptions : null };
+  }
+
   private solverInfo(): RoomInfo["solver"] {
     const st = this.solved().status;
     const adversary = this.policy === "adversary";
@@ -508,7 +578,8 @@ export class Room {
     if (this.attempt.session.phase !== "over") throw new GameError("game-not-over", `${kind} comes after a result; reset restarts a level in play`);
     const levelId = kind === "retry" ? this.level.id : this.host.nextLevel(this.level.id);
     if (!levelId) throw new GameError("no-next-level", "this was the last level of the campaign");
-    const level = this.host.level(levelId);
+    // A retry plays the room's own level again (a sandbox scenario is in no list of levels).
+    const level = kind === "retry" ? this.level : this.host.level(levelId);
     if (!level) throw new GameError("no-such-level", `level ${levelId} is not in the campaign`);
     const n = this.attempt.n + 1;
     const id = `${this.code}-${n}`;
@@ -880,5 +951,17 @@ export class Room {
     this.botTimer = null;
     this.cancelIdle();
     for (const m of [...this.members.values(), ...this.watchers.values()]) if (m.grace) clearTimeout(m.grace);
+  }
+}
+
+/** A sandbox room's level, rebuilt from the scenario its record keeps (null, and a log line, if it no longer loads). */
+function sandboxOf(host: RoomHost, rec: RoomRecord): Level | null {
+  try {
+    const sc = sandboxScenario.parse(JSON.parse(rec.scenario!));
+    return sandboxLevel(sc);
+  } catch (e) {
+    if (!(e instanceof LevelError || e instanceof SandboxError || e instanceof SyntaxError || (e instanceof Error && e.name === "ZodError"))) throw e;
+    host.log(`room ${rec.code}: its sandbox scenario no longer loads (${e.message.split("\n")[0]}); not restored`);
+    return null;
   }
 }

@@ -11,6 +11,8 @@ import type { WorkshopRecord } from "./storage/port.js";
 export class Workshop {
   readonly rooms = new Map<string, Room>();
   readonly watchers = new Set<Peer>();
+  /** Team rows of the workshop's rooms on other nodes (server/cluster), by room code. */
+  readonly remote = new Map<string, DashboardTeam>();
   paused: boolean;
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
 
@@ -26,6 +28,12 @@ export class Workshop {
   }
 
   teams(): DashboardTeam[] {
+    const here = this.localTeams();
+    const elsewhere = [...this.remote.values()].filter((t) => !this.rooms.has(t.room));
+    return elsewhere.length ? [...here, ...elsewhere].sort((a, b) => a.room.localeCompare(b.room)) : here;
+  }
+
+  private localTeams(): DashboardTeam[] {
     return [...this.rooms.values()].map((r) => {
       const s = r.attempt.session;
       const members = [...r.members.values()];

@@ -141,6 +141,16 @@ describe("faultline lint", () => {
     expect(lintText("lab-shootdown.yaml", moved, { verify: false }).problems).toEqual([]);
   });
 
+  it("too few page frames is reported at machine.frames, whether the start or the play runs out", () => {
+    // 2 frames cannot hold the two pages; 3 can, until the store to page 2 faults one in.
+    const grown = SHOOTDOWN.replace("vmas: [{ start: 0, pages: 2 }]", "vmas: [{ start: 0, pages: 3 }]").replace("runs: [{ pin_user_pages_fast: { page: 1, write: true } }]", "runs: [{ pin_user_pages_fast: { page: 1, write: true } }, { store: { page: 2, value: x } }]");
+    for (const frames of [2, 3]) {
+      const r = lintText("lab-shootdown.yaml", grown.replace("frames: 4", `frames: ${frames}`));
+      expect(r.ok).toBe(false);
+      expect(r.problems.map((p) => [p.path, p.line])).toContainEqual(["machine.frames", 11]);
+    }
+  });
+
   it("reports only the first YAML error, which the others follow from", () => {
     const r = lintText("lab-shootdown.yaml", SHOOTDOWN.replace("cpus:\n", "cpus:\n  - { name: A1, [\n"));
     expect(r.problems).toHaveLength(1);

@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { KnobSetting } from "../../src/level/compile.js";
 import type { Level } from "../../src/level/load.js";
+import type { OracleTable } from "../../src/game/solved.js";
 import { SIM_VERSION, type Solved } from "../../src/sim/solve.js";
 
 export interface SolveJob {
@@ -25,14 +26,23 @@ export interface SolveJob {
   level: Level;
   knobs: KnobSetting;
   maxStates: number;
+  /** Also label the goal states and build each oracle's preemption table (the sandbox's explorer). */
+  explain: boolean;
 }
 
-export type SolverReply = { id: number; progress: number } | { id: number; solved: Solved; par: number | null } | { id: number; error: string };
+export type SolverReply = { id: number; progress: number } | { id: number; solved: Solved; par: number | null; reach: OracleTable[] | null } | { id: number; error: string };
 
 export type SolveState =
   | { state: "solving"; states: number }
-  | { state: "ready"; solved: Solved; par: number | null; ms: number }
+  /** `reach`: with `explain`, the preemption table of every goal oracle some road reaches (else null). */
+  | { state: "ready"; solved: Solved; par: number | null; reach: OracleTable[] | null; ms: number }
   | { state: "too-big"; reason: string };
+
+/** What a setting is solved for: `explain` (the sandbox's per-oracle answers) and a tighter state budget. */
+export interface SolveWants {
+  explain?: boolean;
+  maxStates?: number;
+}
 
 export interface SolverOptions {
   /** Worker threads (default: the cores less one, at least one). */
@@ -43,10 +53,17 @@ export interface SolverOptions {
   deadlineMs?: number;
   /** Settings kept (default 256; the least recently used go first). */
   maxEntries?: number;
+  /**
+   * Bytes of solved games kept (default 512 MiB; the least recently used go first). Sandbox
+   * scenarios are each their own setting, so this, not the count, bounds their memory.
+   */
+  maxBytes?: number;
 }
 
 export class SolveEntry {
   status: SolveState = { state: "solving", states: 0 };
+  /** The solved game's arrays, once ready (what maxBytes counts). */
+  bytes = 0;
   private waiting: (() => void)[] = [];
   constructor(
     readonly key: string,
@@ -97,6 +114,8 @@ export class SolverPool {
   private readonly maxStates: number;
   private readonly deadlineMs: number;
   private readonly maxEntries: number;
+  private readonly maxBytes: number;
+  private bytes = 0;
   private nextId = 1;
   private closed = false;
 
@@ -105,20 +124,21 @@ export class SolverPool {
     this.maxStates = opts.maxStates ?? 1_000_000;
     this.deadlineMs = opts.deadlineMs ?? 60_000;
     this.maxEntries = opts.maxEntries ?? 256;
+    this.maxBytes = opts.maxBytes ?? 512 * 1024 * 1024;
   }
 
-  static key(level: Level, knobs: KnobSetting): string {
+  static key(level: Level, knobs: KnobSetting, wants: SolveWants = {}): string {
     // A room asks on every bot move and update: the key is built once per level and knob setting object.
     let byKnobs = keys.get(level);
     if (!byKnobs) keys.set(level, (byKnobs = new WeakMap()));
     let k = byKnobs.get(knobs);
     if (k === undefined) byKnobs.set(knobs, (k = `${SIM_VERSION}:${level.id}:${contentOf(level)}:${JSON.stringify(Object.entries(knobs).sort())}`));
-    return k;
+    return wants.explain || wants.maxStates !== undefined ? `${k}:${wants.explain ? "explain" : ""}:${wants.maxStates ?? ""}` : k;
   }
 
   /** The setting's entry; the first ask starts solving it. */
-  get(level: Level, knobs: KnobSetting): SolveEntry {
-    const key = SolverPool.key(level, knobs);
+  get(level: Level, knobs: KnobSetting, wants: SolveWants = {}): SolveEntry {
+    const key = SolverPool.key(level, knobs, wants);
     let e = this.entries.get(key);
     if (e) {
       // Most recently used last: eviction takes the first.
@@ -131,14 +151,15 @@ export class SolverPool {
     this.evict();
     if (this.closed) e.settle({ state: "too-big", reason: "the server is shutting down" });
     else {
-      this.queue.push({ job: { id: this.nextId++, level, knobs, maxStates: this.maxStates }, entry: e });
+      const maxStates = Math.min(this.maxStates, wants.maxStates ?? Infinity);
+      this.queue.push({ job: { id: this.nextId++, level, knobs, maxStates, explain: wants.explain === true }, entry: e });
       this.pump();
     }
     return e;
   }
 
-  /** Settings solving or queued, and settled. */
-  stats(): { solving: number; ready: number; tooBig: number } {
+  /** Settings solving or queued, and settled; `bytes`: the solved games kept. */
+  stats(): { solving: number; ready: number; tooBig: number; bytes: number } {
     let solving = 0;
     let ready = 0;
     let tooBig = 0;
@@ -147,7 +168,7 @@ export class SolverPool {
       else if (e.status.state === "ready") ready++;
       else tooBig++;
     }
-    return { solving, ready, tooBig };
+    return { solving, ready, tooBig, bytes: this.bytes };
   }
 
   async close(): Promise<void> {
@@ -164,10 +185,19 @@ export class SolverPool {
     );
   }
 
-  private evict(): void {
+  /**
+   * Past the count or the bytes, the least recently used settled settings go (never `keep`, the
+   * one just solved). A dropped setting's arrays are released: a room that asks again (every
+   * room asks through get() on each lookup) gets a new entry, solved again.
+   */
+  private evict(keep?: SolveEntry): void {
     for (const [key, e] of this.entries) {
-      if (this.entries.size <= this.maxEntries) break;
-      if (e.status.state !== "solving") this.entries.delete(key);
+      if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
+      if (e.status.state === "solving" || e === keep) continue;
+      this.entries.delete(key);
+      this.bytes -= e.bytes;
+      e.bytes = 0;
+      if (e.status.state === "ready") e.status = { state: "too-big", reason: "the server let this solution go to make room; it is solved again when asked" };
     }
   }
 
@@ -220,10 +250,10 @@ export class SolverPool {
       return;
     }
     if (r.solved.verdict === "incomplete") {
-      this.finish(slot, { state: "too-big", reason: `it has more than ${this.maxStates.toLocaleString("en-US")} states` });
+      this.finish(slot, { state: "too-big", reason: `it has more than ${j.job.maxStates.toLocaleString("en-US")} states` });
       return;
     }
-    this.finish(slot, { state: "ready", solved: r.solved, par: r.par, ms: Date.now() - j.started });
+    this.finish(slot, { state: "ready", solved: r.solved, par: r.par, reach: r.reach, ms: Date.now() - j.started });
   }
 
   private finish(slot: Slot, status: SolveState): void {
@@ -233,6 +263,11 @@ export class SolverPool {
     slot.job = null;
     slot.worker.unref();
     j.entry.settle(status);
+    if (status.state === "ready" && this.entries.get(j.entry.key) === j.entry) {
+      j.entry.bytes = bytesOf(status);
+      this.bytes += j.entry.bytes;
+      this.evict(j.entry);
+    }
     this.pump();
   }
 
@@ -245,4 +280,11 @@ export class SolverPool {
     void slot.worker.terminate();
     this.finish(slot, { state: "too-big", reason });
   }
+}
+
+/** The bytes of a solved game's arrays and its explorer tables. */
+function bytesOf(st: Extract<SolveState, { state: "ready" }>): number {
+  const s = st.solved;
+  const arrays = [s.first, s.to, s.move, s.took, s.kind, s.dist, s.lap, ...(s.fired ? [s.fired] : []), ...(st.reach ?? []).map((t) => t.table)];
+  return arrays.reduce((n, a) => n + a.byteLength, 0);
 }

@@ -5,6 +5,7 @@
 import { constants, setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
 import { compileLevel } from "../../src/level/compile.js";
+import { reachTables } from "../../src/game/solved.js";
 import { fewestPreemptions } from "../../src/sim/preempt.js";
 import { solve } from "../../src/sim/solve.js";
 import type { SolveJob, SolverReply } from "./pool.js";
@@ -23,9 +24,12 @@ port.on("message", (job: SolveJob) => {
   const reply = (r: SolverReply, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
   try {
     const c = compileLevel(job.level, job.knobs);
-    const s = solve(c.cfg, c.machine, { oracles: c.oracles, maxStates: job.maxStates, onProgress: (states) => reply({ id: job.id, progress: states }) });
+    const s = solve(c.cfg, c.machine, { oracles: c.oracles, maxStates: job.maxStates, label: job.explain, onProgress: (states) => reply({ id: job.id, progress: states }) });
     const par = job.level.mode === "defend" || s.cycle ? null : (fewestPreemptions(s, c.cfg.cpus.length)?.preemptions ?? null);
-    reply({ id: job.id, solved: s, par }, [s.first, s.to, s.move, s.took, s.kind, s.dist, s.lap].map((a) => a.buffer as ArrayBuffer));
+    // The sandbox's explorer: per oracle, the fewest preemptions from every position, built here once.
+    const reach = job.explain && s.verdict !== "incomplete" ? reachTables(s, c.cfg.cpus.length, c.oracles) : null;
+    const arrays = [s.first, s.to, s.move, s.took, s.kind, s.dist, s.lap, ...(s.fired ? [s.fired] : []), ...(reach ?? []).map((t) => t.table)];
+    reply({ id: job.id, solved: s, par, reach }, arrays.map((a) => a.buffer as ArrayBuffer));
   } catch (e) {
     reply({ id: job.id, error: e instanceof Error ? e.message : String(e) });
   }

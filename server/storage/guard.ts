@@ -9,7 +9,8 @@
 import { GameError } from "../../src/game/session.js";
 import type { LogEntry } from "../../src/game/replay.js";
 import type { ServerLog } from "../log.js";
-import type { AttemptRecord, ChatRecord, FinishedAttempt, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
+import type { Outbox } from "../outbox.js";
+import type { AttemptRecord, ChatRecord, FinishedAttempt, Need, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
 
 export interface StorageFault {
   /** The SQLite or system error code (SQLITE_READONLY, SQLITE_FULL, SQLITE_IOERR_WRITE, EROFS...). */
@@ -61,7 +62,17 @@ export class GuardedStorage implements Storage {
     private readonly log: ServerLog,
     private readonly now: () => number,
     private readonly probeMs: number,
-  ) {}
+    /** An asynchronous store's pending commits hold back what the server says next (outbox.ts). */
+    private readonly outbox: Outbox | null = null,
+  ) {
+    if (inner.load) this.load = (need) => this.inner.load!(need);
+    if (inner.forget) this.forget = (room) => this.inner.forget!(room);
+    if (inner.written) this.written = () => this.inner.written!();
+  }
+
+  load?: (need: Need) => Promise<void>;
+  forget?: (room: string) => void;
+  written?: () => Promise<void> | null;
 
   private write<T>(fn: () => T): T {
     // Inside a transaction, the outermost call decides (a nested refusal is already converted).
@@ -70,6 +81,8 @@ export class GuardedStorage implements Storage {
     try {
       const r = fn();
       if (this.fault) this.recovered();
+      const pending = this.inner.written?.();
+      if (pending && this.outbox) this.outbox.hold(pending);
       return r;
     } catch (e) {
       throw this.failed(e);
@@ -179,8 +192,8 @@ export class GuardedStorage implements Storage {
     if (this.probeTimer) clearInterval(this.probeTimer);
     this.probeTimer = null;
   }
-  close(): void {
+  close(): void | Promise<void> {
     this.stop();
-    this.inner.close();
+    return this.inner.close();
   }
 }

@@ -1,11 +1,18 @@
 // The storage port: everything the server persists, behind a small synchronous
 // interface (like tldraw's SyncSqliteDatabase). SQLite is the product's
-// implementation, memory the tests'; a shared database for several server
-// processes would be a third adapter, not a rewrite.
+// implementation, memory the tests'; PostgreSQL (postgres.ts) is the shared
+// database of several server processes.
 //
-// Durability contract: when a method returns, its write is committed. The
-// server acknowledges an action only after appendAction (and finishAttempt,
-// for a step that ends the attempt) has returned.
+// Durability contract: when a write method returns, its write is committed,
+// or, for a store whose commits are asynchronous (PostgreSQL), `written()`
+// returns a promise that settles once it is. The server acknowledges an action
+// only after appendAction (and finishAttempt, for a step that ends the attempt)
+// is committed: its outputs wait behind that promise (server/outbox.ts).
+//
+// Reads are synchronous too. An asynchronous store answers them from what it
+// has in memory: what it wrote, and what `load()` last brought in. The server
+// calls load() before reading anything it may not hold (a room rebuilt from
+// the log, a workshop another node created, an old attempt's log).
 
 import type { LogEntry } from "../../src/game/replay.js";
 import type { Result } from "../../src/protocol/server.js";
@@ -36,6 +43,8 @@ export interface RoomRecord {
   workshop: string | null;
   team: string | null;
   createdAt: number;
+  /** A sandbox room: the scenario it plays (JSON of the createSandbox scenario); absent for a room on a level. */
+  scenario?: string | null;
 }
 
 export interface AttemptRecord {
@@ -99,6 +108,18 @@ export interface ResultRow {
   endedAt: string;
 }
 
+/** What a `load()` brings into an asynchronous store's memory, fresh from the database. */
+export interface Need {
+  /** Rooms by code: the row, its attempts (with results), its last attempt's log, its workshop's row. */
+  rooms?: string[];
+  /** Workshops by id: the row, and the codes of its rooms. */
+  workshops?: string[];
+  /** Attempts by id: their logs (replays of earlier attempts). */
+  attempts?: string[];
+  /** Workshops' result rows (faultline results). */
+  results?: string[];
+}
+
 export interface Storage {
   savePlayer(p: PlayerRecord): void;
   createWorkshop(w: WorkshopRecord): void;
@@ -123,5 +144,14 @@ export interface Storage {
   chat(room: string, opts: { attempt: string } | { limit: number }): ChatRecord[];
   /** Run `fn` as one atomic write (all of its writes commit, or none). */
   transaction<T>(fn: () => T): T;
-  close(): void;
+  /**
+   * Asynchronous stores only: a promise that settles when every write made so far is
+   * committed (rejects if it cannot be), or null when all are. Synchronous stores leave it out.
+   */
+  written?(): Promise<void> | null;
+  /** Asynchronous stores only: bring `need` into memory from the database (after this store's own writes commit). */
+  load?(need: Need): Promise<void>;
+  /** Asynchronous stores only: the room left this server's memory; its cached rows may go too. */
+  forget?(room: string): void;
+  close(): void | Promise<void>;
 }

@@ -25,7 +25,7 @@ import { resultSchema, type Result } from "../../src/protocol/server.js";
 import type { AttemptRecord, ChatRecord, FinishedAttempt, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
 import { resultRow } from "./rows.js";
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -53,8 +53,10 @@ const MIGRATIONS: Record<number, string> = {
   `,
   // A workshop's own list of levels (JSON array of ids), null for every level.
   2: `ALTER TABLE workshops ADD COLUMN levels TEXT;`,
+  // A sandbox room's scenario (JSON), null for a room on a level: the room is rebuilt from it.
+  3: `ALTER TABLE rooms ADD COLUMN scenario TEXT;`,
   // What a room's members said (issue 17): kept with the room, replayed with each attempt.
-  3: `
+  4: `
     CREATE TABLE chat (
       room TEXT NOT NULL REFERENCES rooms(code), n INTEGER NOT NULL, attempt TEXT NOT NULL, step INTEGER NOT NULL,
       at INTEGER NOT NULL, sender TEXT NOT NULL, name TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY (room, n));
@@ -146,7 +148,7 @@ export class SqliteStorage implements Storage {
       createWorkshop: p("INSERT INTO workshops (id, title, token_hash, created_at, paused, levels) VALUES (?, ?, ?, ?, ?, ?)"),
       getWorkshop: p("SELECT * FROM workshops WHERE id = ?"),
       setPaused: p("UPDATE workshops SET paused = ? WHERE id = ?"),
-      createRoom: p("INSERT INTO rooms (code, level, policy, versus, workshop, team, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+      createRoom: p("INSERT INTO rooms (code, level, policy, versus, workshop, team, created_at, scenario) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
       getRoom: p("SELECT * FROM rooms WHERE code = ?"),
       workshopRooms: p("SELECT code FROM rooms WHERE workshop = ? ORDER BY created_at, code"),
       startAttempt: p("INSERT INTO attempts (id, room, n, level, start_seq, started_at) VALUES (?, ?, ?, ?, ?, ?)"),
@@ -194,7 +196,7 @@ export class SqliteStorage implements Storage {
     this.st.setPaused.run(paused ? 1 : 0, id);
   }
   createRoom(r: RoomRecord): void {
-    this.st.createRoom.run(r.code, r.level, r.policy, r.versus ? 1 : 0, r.workshop, r.team, r.createdAt);
+    this.st.createRoom.run(r.code, r.level, r.policy, r.versus ? 1 : 0, r.workshop, r.team, r.createdAt, r.scenario ?? null);
   }
   getRoom(code: string): RoomRecord | null {
     const r = this.st.getRoom.get(code) as Row | undefined;
@@ -298,6 +300,7 @@ function roomOf(r: Row): RoomRecord {
     workshop: r.workshop === null ? null : String(r.workshop),
     team: r.team === null ? null : String(r.team),
     createdAt: Number(r.created_at),
+    ...(typeof r.scenario === "string" ? { scenario: r.scenario } : {}),
   };
 }
 

@@ -35,14 +35,18 @@ Usage:
   faultline new ID [--race R] [--kernel G] [--from LEVEL] [--out FILE]
                                 start a level file from a campaign level of a race
   faultline serve [--port N] [--db FILE] [--host H] [--trust-proxy ADDR[,ADDR...]] [--levels DIR]
-                                run the multiplayer server (loopback unless --host says otherwise)
-  faultline results --workshop ID [--csv|--json] [--db FILE]
+                [--postgres URL [--schema S]] [--redis URL]
+                                run the multiplayer server (loopback unless --host says otherwise);
+                                with --redis and --postgres, one node of several
+  faultline results --workshop ID [--csv|--json] [--db FILE | --postgres URL [--schema S]]
                                 export a workshop's results from the server's database
   faultline help [COMMAND]      this text, or a command's
 
 Schedules are CPU numbers in order, e.g. "0 1 1:fork d 2*3"; "1+" runs CPU 1 to its next decision (see README.md).
 LEVEL is a campaign level's id or a level file (path ending in .yaml); writing your own
-levels: levels/README.md.
+levels: levels/README.md. In the game, s in the lobby opens the sandbox: compose a
+scenario (kernel, machine, what each CPU runs), hunt in it with every oracle watching,
+and save it as a level file (faultline help play).
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
@@ -53,6 +57,13 @@ a free loopback port (127.0.0.1, saving to the same database as faultline
 serve), connects the game to it, and lets bots drive the CPUs you do not take.
 Keys: Space steps your CPU, Tab moves between CPUs, ? lists every key, q quits.
 It needs a terminal; without one, use faultline run.
+
+The sandbox (s in the lobby): compose a scenario from the server's catalogue
+(kernel generation, x86 or arm64, the starting memory, a child, what each CPU
+runs) and hunt in it with every invariant oracle watching. In its room, e asks
+the explorer which oracles can still fire and in how few preemptions; S saves
+the scenario as ID.yaml in the current folder, ready for faultline lint and
+faultline serve --levels.
 `,
   join: `Usage: faultline join URL [--room CODE] [--name NAME]
        faultline join URL --room CODE --watch [--name NAME]
@@ -151,16 +162,42 @@ the command that replays its attempt this way ("Share:").
   --json         print {level, knobs, steps, oracle, finished} (no timeline)
 `,
   serve: `Usage: faultline serve [--port N] [--db FILE] [--host H] [--trust-proxy ADDR[,ADDR...]] [--levels DIR]
+                       [--postgres URL [--schema S] [--synchronous-commit on|off]]
+                       [--redis URL [--redis-prefix P] [--lease-ms N] [--node ID]]
 
 Run the multiplayer game server: rooms, seats, bots, workshops, all saved to a
-SQLite database. Clients speak the WebSocket protocol in docs/protocol.md.
-Stop it with Ctrl-C; rooms and results stay in the database.
+SQLite database (or PostgreSQL). Clients speak the WebSocket protocol in
+docs/protocol.md. Stop it with Ctrl-C; rooms and results stay in the database.
 
   --port N     TCP port (default 7373; 0 picks a free one, printed on start)
   --db FILE    database file (default $FAULTLINE_DB, else
                $XDG_DATA_HOME/faultline/faultline.db, else ~/.local/share/faultline/faultline.db)
   --host H     address to listen on (default 127.0.0.1, this machine only;
                0.0.0.0 serves the network, unencrypted)
+  --postgres URL
+               keep everything in PostgreSQL instead of SQLite (default
+               $FAULTLINE_POSTGRES unless --db is given), e.g.
+               postgres://faultline@127.0.0.1:5432/faultline. Tables are
+               created (and migrated) in the schema --schema S (default
+               faultline). An action is acknowledged once PostgreSQL has
+               committed it; a write it cannot commit stops the server (exit
+               70), and nothing after that write was acknowledged.
+  --synchronous-commit on|off
+               on (default): a commit is on PostgreSQL's disk before it is
+               acknowledged; off: once PostgreSQL has it (survives this server
+               being killed, not PostgreSQL crashing)
+  --redis URL  run as one node of several (needs --postgres; default
+               $FAULTLINE_REDIS), e.g. redis://127.0.0.1:6379. Each room runs
+               on one node (a lease in Redis); clients may connect to any node
+               (put one address in front: README, "Running several nodes"),
+               and a client whose room runs elsewhere is relayed there. When
+               a node dies its rooms move to the node where their members
+               resume. See docs/cluster.md.
+  --redis-prefix P
+               Redis key prefix of this service (default faultline:)
+  --lease-ms N how long a dead node's rooms wait before another node takes
+               them (default 10000); a node renews its leases every N/3 ms
+  --node ID    this node's id in logs and /health (default random)
   --levels DIR also offer the level files (*.yaml) in DIR, after the campaign.
                Each is loaded and verified at start (as faultline lint does);
                one that fails is named on stderr and skipped. Players see
@@ -186,8 +223,11 @@ hard limit where allowed and states at start. A handshake must finish within
 10 s; a connection in no room that sends nothing for 10 minutes is closed
 (4012). Rooms in memory: 320 per creating address; empty rooms leave memory
 (and come back from the database when joined). Replays: 30 a minute per
-connection. Chat, marks and plans: 30 a minute per connection, bursts of 8
-(past it they are refused; play goes on).
+connection; sandbox requests (catalogue, createSandbox, explore, saveSandbox):
+30 a minute per connection. A sandbox scenario has at most 3 CPUs and 6
+operations, and its explorer gives up past 300,000 states. Chat, marks and
+plans: 30 a minute per connection, bursts of 8 (past it they are refused;
+play goes on).
 
 If the database stops taking writes (read-only, full, failing), changes are
 refused with "unavailable", reads go on, GET /health answers 503 naming the
@@ -198,16 +238,18 @@ The server runs on a worker thread with a 32 MiB V8 semi-space, which keeps
 garbage-collection pauses rare at a workshop's load. Setting the heap yourself
 (NODE_OPTIONS=--max-semi-space-size=N) runs it on the main thread with yours.
 `,
-  results: `Usage: faultline results --workshop ID [--csv|--json] [--db FILE]
+  results: `Usage: faultline results --workshop ID [--csv|--json] [--db FILE | --postgres URL [--schema S]]
 
 Print every finished attempt of a workshop's teams: level, outcome, steps and
 par, hints, rewinds, duration and score. Reads the database faultline serve
-writes (the same default as serve's --db).
+writes (the same default as serve's --db, or its PostgreSQL).
 
   --workshop ID  the workshop id the instructor got when creating it
   --csv          comma-separated values with a header row
   --json         an array of objects, one per attempt
   --db FILE      the server's database file
+  --postgres URL the server's PostgreSQL (default $FAULTLINE_POSTGRES unless
+                 --db is given); --schema S its schema (default faultline)
 `,
 };
 

@@ -1,9 +1,10 @@
 // `faultline results --workshop ID`: a workshop's finished attempts, from the
-// server's database, as a table, CSV or JSON.
+// server's database (SQLite, or PostgreSQL with --postgres), as a table, CSV or JSON.
 
 import { existsSync } from "node:fs";
-import { SqliteStorage, type ResultRow } from "../../server/index.js";
-import { defaultDbPath } from "./db.js";
+import { SqliteStorage, type ResultRow, type Storage } from "../../server/index.js";
+import { redactUrl } from "../../server/url.js";
+import { defaultDbPath, postgresUrl } from "./db.js";
 import { parse, UsageError } from "./usage.js";
 
 const COLUMNS: (keyof ResultRow)[] = [
@@ -11,24 +12,40 @@ const COLUMNS: (keyof ResultRow)[] = [
   "hints", "hintsReleased", "rewinds", "resets", "durationMs", "score", "players", "startedAt", "endedAt",
 ];
 
-export function cmdResults(args: string[]): number {
-  const { values } = parse(args, { workshop: { type: "string" }, db: { type: "string" }, csv: { type: "boolean" }, json: { type: "boolean" } }, false);
+export async function cmdResults(args: string[]): Promise<number> {
+  const { values } = parse(args, { workshop: { type: "string" }, db: { type: "string" }, postgres: { type: "string" }, schema: { type: "string" }, csv: { type: "boolean" }, json: { type: "boolean" } }, false);
   if (!values.workshop) throw new UsageError("results needs --workshop ID (the id the instructor got when creating the workshop)");
   if (values.csv && values.json) throw new UsageError("choose one of --csv and --json");
-  const db = values.db ?? defaultDbPath();
-  if (!existsSync(db)) throw new UsageError(`no database at ${db} (pass --db FILE, the file faultline serve used)`);
-  const storage = new SqliteStorage(db, { mustExist: true });
+  const id = values.workshop.toUpperCase();
+  const postgres = postgresUrl(values.postgres, values.db);
+  let storage: Storage;
+  let where: string;
+  if (postgres) {
+    // Loaded only for --postgres: a SQLite user never needs pg.
+    const { PgStorage } = await import("../../server/storage/postgres.js");
+    where = redactUrl(postgres);
+    try {
+      storage = await PgStorage.open(postgres, values.schema !== undefined ? { schema: values.schema } : {});
+      await storage.load!({ workshops: [id], results: [id] });
+    } catch (e) {
+      throw new UsageError(`cannot read PostgreSQL at ${where}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  } else {
+    const db = values.db ?? defaultDbPath();
+    if (!existsSync(db)) throw new UsageError(`no database at ${db} (pass --db FILE, the file faultline serve used, or --postgres URL)`);
+    storage = new SqliteStorage(db, { mustExist: true });
+    where = db;
+  }
   try {
-    const id = values.workshop.toUpperCase();
     const w = storage.getWorkshop(id);
-    if (!w) throw new UsageError(`no workshop ${values.workshop} in ${db}`);
+    if (!w) throw new UsageError(`no workshop ${values.workshop} in ${where}`);
     const rows = storage.results(id);
     if (values.json) process.stdout.write(JSON.stringify(rows, null, 2) + "\n");
     else if (values.csv) process.stdout.write(toCsv(rows));
     else process.stdout.write(toTable(w.title, rows));
     return 0;
   } finally {
-    storage.close();
+    await storage.close();
   }
 }
 

@@ -16,7 +16,8 @@ import { parseTrustProxy } from "../../server/address.js";
 import { startServer, StorageOpenError } from "../../server/index.js";
 import { loadLevelsDir } from "../level/custom.js";
 import { LevelError, loadCampaign, type Level } from "../level/load.js";
-import { defaultDbPath } from "./db.js";
+import { redactUrl } from "../../server/url.js";
+import { defaultDbPath, postgresUrl } from "./db.js";
 import { parse, UsageError } from "./usage.js";
 
 export const DEFAULT_PORT = 7373;
@@ -32,12 +33,21 @@ interface ServeOptions {
   trustProxy: string[];
   /** A folder of custom level files offered after the campaign (--levels). */
   levels?: string;
+  /** PostgreSQL instead of SQLite (--postgres URL, else $FAULTLINE_POSTGRES). */
+  postgres?: string;
+  /** The PostgreSQL schema (--schema; default faultline). */
+  schema?: string;
+  /** --synchronous-commit on|off (default on). */
+  synchronousCommit?: boolean;
+  /** One node of several (--redis URL, else $FAULTLINE_REDIS), with its prefix, lease and id. */
+  redis?: string;
+  cluster?: { prefix?: string; leaseMs?: number; nodeId?: string };
 }
 
 type FromWorker = { kind: "usage"; message: string } | { kind: "fatal"; message: string };
 
 export async function cmdServe(args: string[]): Promise<number> {
-  const { values } = parse(args, { port: { type: "string" }, db: { type: "string" }, host: { type: "string" }, "trust-proxy": { type: "string" }, levels: { type: "string" } }, false);
+  const { values } = parse(args, { port: { type: "string" }, db: { type: "string" }, host: { type: "string" }, "trust-proxy": { type: "string" }, levels: { type: "string" }, postgres: { type: "string" }, schema: { type: "string" }, redis: { type: "string" }, "synchronous-commit": { type: "string" }, "redis-prefix": { type: "string" }, "lease-ms": { type: "string" }, node: { type: "string" } }, false);
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port "${values.port}": expected 0-65535 (0 picks a free port)`);
   const flag = values["trust-proxy"];
@@ -48,7 +58,27 @@ export async function cmdServe(args: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError(`bad ${source}: ${(e as Error).message} (expected proxy addresses, e.g. 127.0.0.1,10.0.0.0/8)`);
   }
-  const opts: ServeOptions = { port, host: values.host ?? "127.0.0.1", db: values.db ?? defaultDbPath(), trustProxy, ...(values.levels !== undefined ? { levels: values.levels } : {}) };
+  const postgres = postgresUrl(values.postgres, values.db);
+  const opts: ServeOptions = { port, host: values.host ?? "127.0.0.1", db: values.db ?? defaultDbPath(), trustProxy, ...(values.levels !== undefined ? { levels: values.levels } : {}), ...(postgres ? { postgres } : {}), ...(values.schema !== undefined ? { schema: values.schema } : {}) };
+  if (values.schema !== undefined && !postgres) throw new UsageError("--schema names a PostgreSQL schema: it goes with --postgres URL");
+  const sc = values["synchronous-commit"];
+  if (sc !== undefined) {
+    if (!postgres) throw new UsageError("--synchronous-commit is PostgreSQL's: it goes with --postgres URL");
+    if (sc !== "on" && sc !== "off") throw new UsageError(`bad --synchronous-commit "${sc}": on or off`);
+    opts.synchronousCommit = sc === "on";
+  }
+  const redis = values.redis ?? (process.env.FAULTLINE_REDIS || undefined);
+  if (redis !== undefined) {
+    if (!/^rediss?:\/\//.test(redis)) throw new UsageError(`bad ${values.redis !== undefined ? "--redis" : "FAULTLINE_REDIS"} "${redis}": expected a URL like redis://HOST:6379`);
+    if (!postgres) throw new UsageError("a node of several keeps everything in PostgreSQL: give --postgres URL (or FAULTLINE_POSTGRES) with --redis");
+    const leaseMs = values["lease-ms"] === undefined ? undefined : Number(values["lease-ms"]);
+    if (leaseMs !== undefined && (!Number.isInteger(leaseMs) || leaseMs < 100)) throw new UsageError(`bad --lease-ms "${values["lease-ms"]}": expected a whole number of milliseconds, at least 100`);
+    if (values.node !== undefined && !/^[A-Za-z0-9_-]{1,40}$/.test(values.node)) throw new UsageError(`bad --node "${values.node}": letters, digits, - and _ (at most 40)`);
+    opts.redis = redis;
+    opts.cluster = { ...(values["redis-prefix"] !== undefined ? { prefix: values["redis-prefix"] } : {}), ...(leaseMs !== undefined ? { leaseMs } : {}), ...(values.node !== undefined ? { nodeId: values.node } : {}) };
+  } else if (values["redis-prefix"] !== undefined || values["lease-ms"] !== undefined || values.node !== undefined) {
+    throw new UsageError("--redis-prefix, --lease-ms and --node go with --redis URL");
+  }
   if (heapSetByUser()) return serve(opts, signalled());
   return serveOnWorker(opts);
 }
@@ -91,12 +121,12 @@ function serveOnWorker(opts: ServeOptions): Promise<number> {
 }
 
 async function serve(opts: ServeOptions, stopped: Promise<void>): Promise<number> {
-  const { port, host, db, trustProxy } = opts;
+  const { port, host, db, trustProxy, postgres, schema, redis, synchronousCommit } = opts;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const levels = opts.levels === undefined ? undefined : customLevels(opts.levels, log);
   let server;
   try {
-    server = await startServer({ port, host, db, trustProxy, ...(levels ? { levels } : {}), log: (line) => (line.startsWith("faultline: serving") ? undefined : log(`faultline: ${line}`)) });
+    server = await startServer({ port, host, ...(postgres ? { postgres, ...(schema !== undefined ? { postgresSchema: schema } : {}), ...(synchronousCommit !== undefined ? { postgresSynchronousCommit: synchronousCommit } : {}) } : { db }), ...(redis ? { redis, cluster: opts.cluster ?? {} } : {}), trustProxy, ...(levels ? { levels } : {}), log: (line) => (line.startsWith("faultline: serving") ? undefined : log(`faultline: ${line}`)) });
   } catch (e) {
     // The database: its path and what is wrong with it (read-only, damaged, not a database, a newer schema).
     if (e instanceof StorageOpenError) throw new UsageError(e.message);
@@ -108,14 +138,20 @@ async function serve(opts: ServeOptions, stopped: Promise<void>): Promise<number
     if (code === "EACCES") throw new UsageError(`not allowed to listen on ${host}:${port}`);
     throw e;
   }
-  process.stdout.write(`faultline: serving on ${server.url} (database ${db})\n`);
+  const where = postgres ? `PostgreSQL ${redactUrl(postgres)}, schema ${schema ?? "faultline"}` : db;
+  process.stdout.write(`faultline: serving on ${server.url} (database ${where}${server.node ? `; node ${server.node} of the service on Redis ${redactUrl(redis!)}` : ""})\n`);
   if (trustProxy.length > 0) {
     log(`faultline: clients are counted by the X-Forwarded-For of connections from ${trustProxy.join(", ")} (trusted proxies)`);
   }
   if (!LOOPBACK.has(host)) {
     log(`faultline: listening on ${host}, reachable from other machines; traffic is not encrypted (put a TLS proxy in front for wss://)`);
   }
-  await stopped;
+  const failed = await Promise.race([stopped.then(() => null), server.failed]);
+  if (failed) {
+    // The database refused a write: stop (nothing after it was acknowledged); a supervisor restarts us.
+    log(`faultline: stopped: the database could not commit a write (${failed.message})`);
+    return 70;
+  }
   await server.close();
   log("faultline: server stopped; rooms and results are saved");
   return 0;

@@ -22,6 +22,7 @@ import { Debrief } from "./screens/Debrief.js";
 import { Game } from "./screens/Game.js";
 import { Intro } from "./screens/Intro.js";
 import { Lobby } from "./screens/Lobby.js";
+import { Sandbox } from "./screens/Sandbox.js";
 import type { ScreenProps } from "./screens/props.js";
 
 export interface AppActions {
@@ -131,6 +132,8 @@ function Screen(sp: ScreenProps) {
       return <Connecting {...sp} />;
     case "lobby":
       return <Lobby {...sp} />;
+    case "sandbox":
+      return <Sandbox {...sp} />;
     case "intro":
       return <Intro {...sp} />;
     case "game":

@@ -2,6 +2,8 @@
 // unmount (Ink restores the terminal), close the socket with CONSENTED, and
 // save the player's profile. Solo mode wraps this around an embedded server.
 
+import { writeFileSync } from "node:fs";
+import { basename, resolve } from "node:path";
 import { render } from "ink";
 import { App } from "./App.js";
 import { installFrameCache } from "./frame-cache.js";
@@ -31,7 +33,14 @@ export interface ClientOptions {
 
 /** The client without a screen: a store fed by a connection, sending what the state changes call for. */
 export function connectClient(
-  opts: ClientOptions & { name: string; progress?: Progress; onProgress?: (p: Progress) => void; saveToken?: (id: string, w: SavedWorkshop) => string | null },
+  opts: ClientOptions & {
+    name: string;
+    progress?: Progress;
+    onProgress?: (p: Progress) => void;
+    saveToken?: (id: string, w: SavedWorkshop) => string | null;
+    /** Write a sandbox scenario's level file (the server's `levelFile`); returns where it went, throws when it cannot. */
+    saveLevel?: (file: string, text: string) => string;
+  },
 ): { store: ClientStore; conn: Connection } {
   const store = new ClientStore(opts.url);
   const conn = new Connection({ url: opts.url, name: opts.name, onEvent: store.dispatch });
@@ -58,9 +67,36 @@ export function connectClient(
           : { kind: "error", text: "The instructor token could not be saved: copy it from the dashboard." },
       });
     }
+    // The sandbox scenario as a level file: the server rendered it, this computer keeps it.
+    if (next.levelFile && next.levelFile !== prev.levelFile && opts.saveLevel) {
+      const f = next.levelFile;
+      let flash: { kind: "info" | "error"; text: string };
+      try {
+        const path = opts.saveLevel(f.file, f.text);
+        const claim = f.verdict === "reachable" ? `reachable, par ${f.preemptions} preemption${f.preemptions === 1 ? "" : "s"}` : f.verdict === "safe" ? "safe" : "no verdict (the explorer could not solve it)";
+        flash = { kind: "info", text: `Saved ${path} (${claim}): faultline lint ${f.file} checks it; faultline serve --levels DIR offers it.` };
+      } catch (e) {
+        flash = { kind: "error", text: `The level file was not saved: ${e instanceof Error ? e.message : String(e)}` };
+      }
+      store.dispatch({ kind: "local", flash });
+    }
   });
   conn.start();
   return { store, conn };
+}
+
+/** A level file written into `dir` (the current folder), never over an existing file. */
+export function saveLevelIn(dir: string): (file: string, text: string) => string {
+  return (file, text) => {
+    const path = resolve(dir, basename(file));
+    try {
+      writeFileSync(path, text, { flag: "wx" });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new Error(`${path} exists: save under another id`);
+      throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code ?? "cannot write"}`);
+    }
+    return path;
+  };
 }
 
 export async function runClient(opts: ClientOptions): Promise<number> {
@@ -73,6 +109,7 @@ export async function runClient(opts: ClientOptions): Promise<number> {
     name: savedName,
     progress,
     saveToken: (id, w) => saveWorkshopToken(id, w),
+    saveLevel: saveLevelIn(process.cwd()),
     onProgress: (p) => {
       progress = p;
       saveProfile({ name: savedName, progress });

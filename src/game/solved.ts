@@ -13,6 +13,8 @@ import { nextIsLocal, settle } from "../sim/footprint.js";
 import type { Config } from "../sim/config.js";
 import { waitHolds } from "../sim/machine.js";
 import { formatSchedule } from "../sim/schedule.js";
+import type { OracleId } from "../sim/oracles.js";
+import { NO_ROAD, preemptionTable } from "../sim/preempt.js";
 import { lapFrom, NODE, type Solved } from "../sim/solve.js";
 import type { Action, Machine } from "../sim/types.js";
 
@@ -91,4 +93,61 @@ export function hintAt(s: Solved, cfg: Config, node: number): string {
 /** A defend setting's proof: whether any schedule breaks the fix, and one that does. */
 export function proofOf(s: Solved): { verdict: Solved["verdict"]; counterexample: string | null } {
   return { verdict: s.verdict, counterexample: s.verdict === "reachable" && s.schedule ? formatSchedule(s.schedule) : null };
+}
+
+/** One goal oracle some road reaches, and its preemption table (sim/preempt.ts preemptionTable). */
+export interface OracleTable {
+  oracle: OracleId;
+  table: Uint8Array;
+}
+
+/**
+ * The sandbox explorer's tables, built once per solved setting (on a solver thread): for each
+ * goal oracle that fires at some state, the fewest preemptions to such a state from every
+ * position. `s` must be solved with `label` (its `fired` masks), over `oracles` in that order.
+ */
+export function reachTables(s: Solved, cpus: number, oracles: readonly OracleId[]): OracleTable[] {
+  const out: OracleTable[] = [];
+  oracles.forEach((oracle, i) => {
+    const bit = 1 << i;
+    const isTarget = oracle === "livelock" ? (u: number) => s.lap[u] >= 0 : (u: number) => s.kind[u] === NODE.goal && ((s.fired?.[u] ?? 0) & bit) !== 0;
+    let any = false;
+    for (let u = 0; u < s.states && !any; u++) any = isTarget(u);
+    if (any) out.push({ oracle, table: preemptionTable(s, cpus, isTarget) });
+  });
+  return out;
+}
+
+/** How few preemptions one oracle needs from here (the explorer's answer: a count, never the road). */
+export interface OracleReach {
+  oracle: OracleId;
+  preemptions: number;
+}
+
+/**
+ * Which goal oracles can still fire from the room's position, and the fewest preemptions each
+ * needs: the first move is judged as the session counts it (`lastCanRun`: whether the actor
+ * that stepped last, `last`, could still run on the room's machine), the rest by the tables.
+ * Ordered by preemptions, then as the tables are. null when the node is not known.
+ */
+export function reachAt(s: Solved, tables: readonly OracleTable[], cpus: number, node: number, last: Action | null, lastCanRun: boolean): OracleReach[] | null {
+  if (!known(s, node)) return null;
+  const width = cpus + 2;
+  const slot = (a: Action) => ("dma" in a ? cpus : a.cpu);
+  const lastSlot = last === null ? null : slot(last);
+  const out: OracleReach[] = [];
+  for (const t of tables) {
+    // Already firing here: a goal state (terminal: its tables are 0 exactly for the oracles that fire), or a livelock's lap.
+    const here = s.kind[node] === NODE.goal ? t.table[node * width + cpus + 1] === 0 : t.oracle === "livelock" && s.lap[node] >= 0;
+    let best = here ? 0 : NO_ROAD;
+    for (let e = s.first[node]; e < s.first[node + 1] && best > 0; e++) {
+      const a = slot(s.moves[s.move[e]]);
+      const rest = t.table[s.to[e] * width + a];
+      if (rest === NO_ROAD) continue;
+      const w = lastSlot !== null && lastSlot !== a && lastCanRun ? 1 : 0;
+      best = Math.min(best, w + rest);
+    }
+    if (best !== NO_ROAD) out.push({ oracle: t.oracle, preemptions: best });
+  }
+  return out.sort((a, b) => a.preemptions - b.preemptions);
 }

@@ -31,7 +31,8 @@ export function condHolds(cond: string | null, params: Record<string, unknown>):
 }
 export type RawItem = RawOp | { choose: RawOp[] };
 
-const OP_ARGS: Record<Op["kind"], Record<string, "int" | "bool" | "string" | "advice">> = {
+/** Each operation's arguments and their types (levels/README.md, "Operations"). */
+export const OP_ARGS: Record<Op["kind"], Record<string, "int" | "bool" | "string" | "advice">> = {
   load: { page: "int" },
   store: { page: "int", value: "string" },
   fork: {},
@@ -49,7 +50,7 @@ const OP_ARGS: Record<Op["kind"], Record<string, "int" | "bool" | "string" | "ad
   try_to_unmap: { page: "int" },
   mremap: { page: "int", pages: "int", to: "int" },
 };
-const OP_KINDS = Object.keys(OP_ARGS) as Op["kind"][];
+export const OP_KINDS = Object.keys(OP_ARGS) as Op["kind"][];
 
 /** Find the levels/ folder: beside package.json, wherever this module runs from (src/ or dist/). */
 export function levelsDir(): string {

@@ -50,6 +50,31 @@ const pathId = z.string().regex(/^[A-Za-z_][\w.@-]{0,63}$/, "a kernel path id");
 const scheduleText = z.string().trim().min(1).max(400).regex(/^[\w:+*,\s-]+$/, "a schedule: tokens such as 1, 1+, 0:fork, d, 2*3");
 export const MARK_KINDS = ["stop", "run-to"] as const;
 export type MarkKind = (typeof MARK_KINDS)[number];
+/** A sandbox operation's argument: a page number or count, true or false, or a word (the catalogue lists each operation's values). */
+const sandboxArg = z.union([z.int().min(0).max(4095), z.boolean(), ident]);
+/**
+ * A sandbox scenario as the players composed it from the catalogue (the server's `sandbox`
+ * message): the server turns it into a level and checks it as it checks a level file.
+ */
+export const sandboxScenario = z.strictObject({
+  generation: z.string().regex(/^[0-9][0-9a-z.-]{0,7}$/, "a kernel generation from the sandbox catalogue"),
+  machine: ident,
+  memory: ident,
+  child: ident,
+  device: z.boolean().optional(),
+  cpus: z
+    .array(
+      z.strictObject({
+        process: ident,
+        runs: z.array(z.strictObject({ op: ident, args: z.record(ident, sandboxArg).optional() })).min(1).max(16),
+        /** The CPU's TLB already caches its process's mapped pages. */
+        tlb: z.boolean().optional(),
+      }),
+    )
+    .min(1)
+    .max(8),
+});
+export type SandboxScenario = z.infer<typeof sandboxScenario>;
 
 const msg = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) => z.strictObject({ type: z.literal(type), rid, ...shape });
 
@@ -111,6 +136,14 @@ export const clientMessages = {
   workshopChat: msg("workshopChat", { workshop: workshopId, token, text: chatText, room: roomCode.optional() }),
   /** The instructor mutes (or unmutes) a member of a workshop room: their chat is refused. */
   mute: msg("mute", { workshop: workshopId, token, room: roomCode, member: z.string().regex(/^[\w-]{1,32}$/, "a member id"), muted: z.boolean() }),
+  /** The sandbox's catalogue: what a scenario may be made of (answer: `sandbox`). */
+  sandbox: msg("sandbox", {}),
+  /** Create a room on a scenario composed from the catalogue and join it (answer: `joined`). */
+  createSandbox: msg("createSandbox", { scenario: sandboxScenario, policy: policy.optional() }),
+  /** In a sandbox room: which oracles can still fire from here, and in how few preemptions (answer: `explorer`, to the whole room). */
+  explore: msg("explore", {}),
+  /** In a sandbox room: the scenario as a level file with this id (answer: `levelFile`). */
+  saveSandbox: msg("saveSandbox", { id: levelId }),
 } as const;
 
 export type ClientType = keyof typeof clientMessages;

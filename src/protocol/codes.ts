@@ -72,6 +72,10 @@ export const ERROR_CODES = [
   "bad-plan", // a plan that does not parse, or does not play from the level's start
   "no-plan", // planStep with no plan, or one played to its end
   "off-plan", // planStep while the trace has left the plan: rewind or reset to get back on it
+  // The sandbox.
+  "bad-scenario", // a createSandbox scenario that does not make a level (the message names the part and why)
+  "not-a-sandbox", // explore or saveSandbox in a room that does not play a sandbox scenario
+  "too-big", // the explorer gave up on this scenario (over its state budget or time): play on without it
   // Workshops.
   "no-such-workshop",
   "forbidden",

@@ -3,7 +3,7 @@
 
 import { z } from "zod";
 import { ERROR_CODES } from "./codes.js";
-import { MARK_KINDS, policy, side } from "./client.js";
+import { MARK_KINDS, policy, sandboxScenario, side } from "./client.js";
 
 export const actionSchema = z.union([z.strictObject({ cpu: z.int().min(0), choice: z.string().optional() }), z.strictObject({ dma: z.literal(true) })]);
 
@@ -318,6 +318,42 @@ export const dashboardTeamSchema = z.strictObject({
 });
 export type DashboardTeam = z.infer<typeof dashboardTeamSchema>;
 
+/** One value a sandbox choice may take, with what it means in kernel terms. */
+const sandboxChoiceSchema = z.strictObject({ id: z.string(), text: z.string() });
+
+/**
+ * What a sandbox scenario may be made of (the answer to `sandbox`): the server decides it and
+ * describes every part; a client draws it and sends back a `createSandbox` scenario.
+ */
+export const sandboxCatalogueSchema = z.strictObject({
+  generations: z.array(sandboxChoiceSchema),
+  machines: z.array(sandboxChoiceSchema),
+  /** The memory the processes start with. */
+  memories: z.array(sandboxChoiceSchema),
+  /** Whether there is a child process, and how it comes to exist. */
+  children: z.array(sandboxChoiceSchema),
+  /** The processes a CPU may run in (`child` says whether the child exists). */
+  processes: z.array(sandboxChoiceSchema),
+  /** The DMA device (`scenario.device`). */
+  device: z.strictObject({ text: z.string() }),
+  /** Each operation a CPU may run: its arguments and the values each may take; `since`: the kernel that brought it, when not every generation has it. */
+  operations: z.array(
+    z.strictObject({
+      op: z.string(),
+      text: z.string(),
+      since: z.string().optional(),
+      args: z.array(z.strictObject({ name: z.string(), values: z.array(z.union([z.int(), z.boolean(), z.string()])).min(1) })),
+    }),
+  ),
+  /** The oracles every sandbox hunt watches: the first to fire ends it. */
+  oracles: z.array(z.strictObject({ id: z.string(), title: z.string() })),
+  /** At most this many CPUs, operations per CPU, operations in all; the explorer gives up past `states` states. */
+  limits: z.strictObject({ cpus: z.int(), opsPerCpu: z.int(), ops: z.int(), states: z.int() }),
+  /** A scenario to start composing from. */
+  example: sandboxScenario,
+});
+export type SandboxCatalogue = z.infer<typeof sandboxCatalogueSchema>;
+
 const rid = z.int().optional();
 export const serverMessages = {
   welcome: z.strictObject({
@@ -374,6 +410,36 @@ export const serverMessages = {
     type: z.literal("plan"),
     plan: planSchema.nullable(),
     change: z.strictObject({ kind: z.enum(["proposed", "dropped", "cleared"]), by: z.string(), name: z.string() }),
+  }),
+  sandbox: z.strictObject({ type: z.literal("sandbox"), rid, catalogue: sandboxCatalogueSchema }),
+  /**
+   * The explorer's answer to `explore`, sent to everyone in the room (`rid` only to the one who
+   * asked): from the room's position at `seq`, the oracles that can still fire and the fewest
+   * preemptions each needs, never the schedule.
+   */
+  explorer: z.strictObject({
+    type: z.literal("explorer"),
+    rid,
+    /** Who asked (a member id). */
+    by: z.string(),
+    attempt: z.string(),
+    seq: z.int(),
+    oracles: z.array(z.strictObject({ id: z.string(), title: z.string(), preemptions: z.int().min(0) })),
+    /** How many oracles the hunt watches. */
+    watched: z.int(),
+    /** The answer in words. */
+    text: z.string(),
+  }),
+  /** The sandbox scenario as a level file (`faultline lint` passes it): write `text` to `file`. */
+  levelFile: z.strictObject({
+    type: z.literal("levelFile"),
+    rid,
+    id: z.string(),
+    file: z.string(),
+    text: z.string(),
+    /** What the file claims, from the explorer: reachable (with `preemptions`), safe, or null when the explorer could not solve it. */
+    verdict: z.enum(["reachable", "safe"]).nullable(),
+    preemptions: z.int().nullable(),
   }),
 } as const;
 

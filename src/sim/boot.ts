@@ -86,7 +86,8 @@ function forkAtBoot(m: Machine, cfg: Config, parent: number, child: number, pae:
       setPte(m, cfg, child, va, ro);
       const pfn = pte_pfn(pte);
       m.pages[pfn].mapcount++;
-      m.folios[pfn]!.refcount++;
+      // A large folio's references are counted on its head (a tail pfn has no folio of its own).
+      m.folios[m.pages[pfn].folio]!.refcount++;
       if (pae) m.pages[pfn].anonExclusive = false;
     }
   }
@@ -94,6 +95,18 @@ function forkAtBoot(m: Machine, cfg: Config, parent: number, child: number, pae:
 
 /** Boot the machine a spec describes under `cfg` (its kernel, table size and CPUs' processes). Throws BootError. */
 export function bootMachine(spec: MachineSpec, cfg: Config): Machine {
+  try {
+    return boot(spec, cfg);
+  } catch (e) {
+    // The frames run out while the pages and page tables of the start are made: the spec's fault.
+    if (e instanceof Error && e.message.startsWith("out of memory")) {
+      throw new BootError("machine.frames", `${spec.frames} page frames are too few for the pages and page tables the level starts with; give more`);
+    }
+    throw e;
+  }
+}
+
+function boot(spec: MachineSpec, cfg: Config): Machine {
   const frames = spec.frames;
   const m: Machine = {
     cpus: [],

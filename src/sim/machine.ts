@@ -96,7 +96,7 @@ export function allocPage(m: Machine, data = ""): number {
       return pfn;
     }
   }
-  throw new Error("out of memory: the level gives too few page frames");
+  throw new Error(`out of memory: the level's ${m.pages.length} page frames (machine.frames) run out; give more`);
 }
 
 /**

@@ -401,3 +401,15 @@ export function checkOracles(cfg: Config, m: Machine, ids: readonly OracleId[]):
   }
   return null;
 }
+
+/**
+ * Which of `ids` fail on m, as a bit mask by position in `ids` (bit i: ids[i]); livelock, judged
+ * over histories, never sets its bit. A state where several oracles fire sets them all.
+ */
+export function firedMask(cfg: Config, m: Machine, ids: readonly OracleId[]): number {
+  let mask = 0;
+  ids.forEach((id, i) => {
+    if (ORACLES[id].check(cfg, m)) mask |= 1 << i;
+  });
+  return mask >>> 0;
+}

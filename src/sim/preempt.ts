@@ -95,3 +95,73 @@ export function fewestPreemptions(s: Solved, cpus: number): { preemptions: numbe
   if (counts.length > 0 && s.kind[Math.floor(found / width)] === NODE.goal) counts[counts.length - 1] = 1;
   return { preemptions: cost[found], schedule: expandSchedule(s.runs, moves, counts) };
 }
+
+/** A preemption table's entry for a position from which the target cannot be reached. */
+export const NO_ROAD = 255;
+
+/**
+ * The fewest preemptions from every position to a target, for a question asked
+ * many times during play ("how far is this oracle from here?"): one backward
+ * 0-1 breadth-first search over (state, who ran last), the mirror of
+ * fewestPreemptions. Entry `u * (cpus + 2) + last` (last: a CPU, `cpus` for the
+ * DMA device, `cpus + 1` for nobody yet) is the count, at most 254, or NO_ROAD.
+ * Exact over the solved graph; a target is a node `isTarget` accepts.
+ */
+export function preemptionTable(s: Pick<Solved, "states" | "first" | "to" | "move" | "moves">, cpus: number, isTarget: (u: number) => boolean): Uint8Array {
+  const width = cpus + 2;
+  const NOBODY = cpus + 1;
+  const n = s.states;
+  const slotOf = new Uint8Array(s.moves.length);
+  s.moves.forEach((a, i) => (slotOf[i] = "dma" in a ? cpus : a.cpu));
+  // Who may run at each node (the actors with a move there): a switch away from one of them preempts.
+  const runs = new Uint16Array(n);
+  for (let u = 0; u < n; u++) for (let e = s.first[u]; e < s.first[u + 1]; e++) runs[u] |= 1 << slotOf[s.move[e]];
+  // Reverse edges, grouped by their head.
+  const revFirst = new Int32Array(n + 1);
+  for (let e = 0; e < s.to.length; e++) revFirst[s.to[e] + 1]++;
+  for (let i = 0; i < n; i++) revFirst[i + 1] += revFirst[i];
+  const revEdge = new Int32Array(s.to.length);
+  const fill = revFirst.slice(0, n);
+  for (let u = 0; u < n; u++) for (let e = s.first[u]; e < s.first[u + 1]; e++) revEdge[fill[s.to[e]]++] = e;
+  const tail = new Int32Array(s.to.length);
+  for (let u = 0; u < n; u++) for (let e = s.first[u]; e < s.first[u + 1]; e++) tail[e] = u;
+
+  const total = n * width;
+  const cost = new Int32Array(total).fill(-1);
+  const done = new Uint8Array(total);
+  const dq = new Int32Array(total * 2 + 2);
+  let head = total;
+  let back = total;
+  for (let u = 0; u < n; u++) {
+    if (!isTarget(u)) continue;
+    for (let last = 0; last < width; last++) {
+      cost[u * width + last] = 0;
+      dq[back++] = u * width + last;
+    }
+  }
+  while (head < back) {
+    const k = dq[head++];
+    if (done[k]) continue;
+    done[k] = 1;
+    const v = Math.floor(k / width);
+    const a = k % width; // the actor whose move entered v
+    if (a === NOBODY) continue; // no move enters a node as "nobody ran"
+    for (let r = revFirst[v]; r < revFirst[v + 1]; r++) {
+      const e = revEdge[r];
+      if (slotOf[s.move[e]] !== a) continue;
+      const u = tail[e];
+      for (let last = 0; last < width; last++) {
+        const w = last !== NOBODY && last !== a && (runs[u] >> last) & 1 ? 1 : 0;
+        const j = u * width + last;
+        const c = cost[k] + w;
+        if (done[j] || (cost[j] >= 0 && cost[j] <= c)) continue;
+        cost[j] = c;
+        if (w === 0) dq[--head] = j;
+        else dq[back++] = j;
+      }
+    }
+  }
+  const out = new Uint8Array(total).fill(NO_ROAD);
+  for (let j = 0; j < total; j++) if (cost[j] >= 0) out[j] = Math.min(cost[j], NO_ROAD - 1);
+  return out;
+}

@@ -15,12 +15,12 @@
 import type { Config } from "./config.js";
 import { actorKey, advance, enabledActions } from "./engine.js";
 import { expandSchedule, macroStep, normalize } from "./footprint.js";
-import { checkOracles, type OracleId, type Violation } from "./oracles.js";
+import { checkOracles, firedMask, type OracleId, type Violation } from "./oracles.js";
 import { StateSet } from "./stateset.js";
 import type { Action, Machine } from "./types.js";
 
 /** Bumped whenever a change to the simulator can change a solved game (part of every cache key). */
-export const SIM_VERSION = 2;
+export const SIM_VERSION = 3;
 
 export interface SolveOptions {
   /** The goal: a violation of any of these (livelock: a fair cycle) is what the race is. */
@@ -37,6 +37,8 @@ export interface SolveOptions {
   onProgress?: (states: number) => void;
   /** Keep the states, so that `lookup` can find a machine's node (tests; a room tracks its node instead). */
   keepStates?: boolean;
+  /** Record at every goal state which goal oracles fire there (`fired`): the sandbox's explorer asks per oracle. */
+  label?: boolean;
 }
 
 /** What a node is: expanded, a goal state, a state where a stop oracle fired, or left unexpanded (budget). */
@@ -69,6 +71,8 @@ export interface Solved {
   cycle: Action[] | null;
   /** With keepStates: the node a machine settles to, or -1. */
   lookup?: (m: Machine) => number;
+  /** With label: per node, the goal oracles that fire there as a bit mask by position in `oracles` (0 off goal states; see firedMask). */
+  fired?: Uint32Array;
 }
 
 const DEFAULT_MAX = 5_000_000;
@@ -94,6 +98,11 @@ export function solve(cfg: Config, m0: Machine, opts: SolveOptions): Solved {
   const parent: number[] = [-1];
   const parentEdge: number[] = [-1];
   const kinds: number[] = [];
+  /** With label: node -> the goal oracles firing there (only goal nodes are listed). */
+  const fired = new Map<number, number>();
+  const label = (id: number, m: Machine) => {
+    if (opts.label) fired.set(id, firedMask(cfg, m, opts.oracles));
+  };
   const first: number[] = [];
   const to: number[] = [];
   const move: number[] = [];
@@ -119,6 +128,7 @@ export function solve(cfg: Config, m0: Machine, opts: SolveOptions): Solved {
   const queue: Machine[] = [settled.m];
   if (v0) {
     kinds.push(NODE.goal);
+    label(0, settled.m);
     goalAt = 0;
     goalViolation = v0;
   } else kinds.push(checkOracles(cfg, settled.m, stopOn) ? NODE.stop : NODE.open);
@@ -149,6 +159,7 @@ export function solve(cfg: Config, m0: Machine, opts: SolveOptions): Solved {
       const v = checkOracles(cfg, r.m, goalIds);
       if (v) {
         kinds.push(NODE.goal);
+        label(id, r.m);
         if (goalAt < 0) {
           goalAt = id;
           goalViolation = v;
@@ -192,6 +203,7 @@ export function solve(cfg: Config, m0: Machine, opts: SolveOptions): Solved {
     dist,
     lap,
     ...(opts.keepStates ? { lookup: (m: Machine) => ids.find(reduce ? normalize(cfg, m).m : m) } : {}),
+    ...(opts.label ? { fired: labels(n, fired) } : {}),
   };
   if (goalAt >= 0) {
     const schedule = roadTo(goalAt);
@@ -219,6 +231,12 @@ export function solve(cfg: Config, m0: Machine, opts: SolveOptions): Solved {
     }
   }
   return { ...base, verdict: incomplete ? "incomplete" : "safe", violation: null, schedule: null, cycle: null };
+}
+
+function labels(n: number, fired: Map<number, number>): Uint32Array {
+  const out = new Uint32Array(n);
+  for (const [u, mask] of fired) out[u] = mask;
+  return out;
 }
 
 /** The last move's fused local lines are trimmed: the violation is there before they run. */

@@ -6,6 +6,7 @@ import { applyCommand, newSession, type Command, type Session } from "../../src/
 import { gameView, levelInfo } from "../../src/game/view.js";
 import { join } from "node:path";
 import { loadCampaign, loadLevelFile, type Level } from "../../src/level/load.js";
+import { sandboxCatalogue, sandboxLevel } from "../../src/level/sandbox.js";
 import type { RoomInfo, ServerMessage, Snapshot } from "../../src/protocol/server.js";
 import { initialState, reduce, type ClientState } from "../../src/client/model/store.js";
 
@@ -95,6 +96,15 @@ export function clientIn(levelId: string, cmds: Command[] = [], o: RoomOpts = {}
   // The room's sequence number counts every command, not only steps.
   st = reduce(st, { kind: "message", msg: { type: "joined", you: { member: ME, token: "t".repeat(32) }, state: snapshot(l, s, o, cmds.length) } });
   return st;
+}
+
+/** A client that was welcomed and joined a sandbox room on the catalogue's example, where `cmds` were played. */
+export function clientInSandbox(cmds: Command[] = [], o: RoomOpts = {}): ClientState {
+  const l = sandboxLevel(sandboxCatalogue().example);
+  const s = play(l, cmds);
+  let st = reduce(reduce(initialState(URL), { kind: "open" }), { kind: "message", msg: welcome() });
+  st = reduce(st, { kind: "message", msg: { type: "sandbox", catalogue: sandboxCatalogue() } });
+  return reduce(st, { kind: "message", msg: { type: "joined", you: { member: ME, token: "t".repeat(32) }, state: snapshot(l, s, o, cmds.length) } });
 }
 
 /** A welcomed client in the lobby. */

@@ -9,7 +9,8 @@ import { helpLines, keyBar, keyHelp, keysMarkdown } from "../../src/client/model
 import { initialUi, keyTarget, scopesOf, type InputContext, type UiState } from "../../src/client/model/input.js";
 import { allKeys, KEY_MATCHERS, KEYS, keyMatches, worksWhenSmall, type KeyBinding, type KeyPress, type Scope } from "../../src/client/model/keys.js";
 import type { ClientState } from "../../src/client/model/store.js";
-import { clientIn, clientInLobby, step, VERSUS } from "./fixtures.js";
+import { clientIn, clientInLobby, clientInSandbox, step, VERSUS } from "./fixtures.js";
+import { sandboxCatalogue } from "../../src/level/sandbox.js";
 
 const TABLE = KEYS as readonly KeyBinding[];
 
@@ -55,6 +56,7 @@ const seen = (s: ClientState) => ({ introDone: s.game!.attempt });
 /** The same room, joined with --watch. */
 const watching = (s: ClientState): ClientState => ({ ...s, you: { ...s.you!, watch: true } });
 const defend = clientIn("r5-pick-the-fix", [], { policy: "adversary" });
+const sandboxGame = clientInSandbox([{ kind: "start" }], { mine: [0, 1] });
 
 /** States covering every scope (and the conditions bindings of one scope share keys under). */
 const STATES: { name: string; ctx: InputContext; ui: Partial<UiState> }[] = [
@@ -83,6 +85,8 @@ const STATES: { name: string; ctx: InputContext; ui: Partial<UiState> }[] = [
     ctx: { s: { ...dashboard, dashboard: { ...dashboard.dashboard!, teams: dashboard.dashboard!.teams.map((t) => ({ ...t, players: [..."abcdefghi"].map((n, i) => ({ id: `p${i}`, name: n, connected: true, muted: false })) })) } }, instructor },
     ui: { dashboard: true, overlay: "mute" },
   },
+  { name: "the sandbox's composer", ctx: { s: { ...lobby, sandbox: sandboxCatalogue() } }, ui: { composer: { scenario: null, row: 7 } } },
+  { name: "a sandbox room", ctx: { s: sandboxGame }, ui: seen(sandboxGame) },
 ];
 
 describe("the key table", () => {

@@ -1,4 +1,7 @@
-// Both Storage implementations keep the same contract; SQLite runs in WAL mode and survives reopening.
+// Every Storage implementation keeps the same contract (memory, SQLite, and PostgreSQL
+// on the real server, each test in its own schema); SQLite runs in WAL mode and survives
+// reopening. An asynchronous store (PostgreSQL) is read back through load(), from a second
+// connection to the same database, as another node would read it.
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +10,8 @@ import type { Result } from "../../src/protocol/server.js";
 import { MemoryStorage } from "../../server/storage/memory.js";
 import type { Storage } from "../../server/storage/port.js";
 import { SqliteStorage, WAL_AUTOCHECKPOINT_PAGES } from "../../server/storage/sqlite.js";
+import { PgStorage } from "../../server/storage/postgres.js";
+import { pgStore, uniqueName } from "./services.js";
 
 const dir = mkdtempSync(join(tmpdir(), "faultline-storage-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,6 +33,10 @@ function fill(st: Storage): void {
     st.finishAttempt({ attempt: "RRRRRR-1", knobs: { lock: "none" }, result, endedAt: 40, players: [{ id: "p1", name: "ann" }] });
   });
   st.startAttempt({ id: "RRRRRR-2", room: "RRRRRR", n: 2, level: "basics-spinlock", startSeq: 3, startedAt: 50 });
+  // What the room said (issue 17): two lines in the first attempt, one in the second.
+  st.appendChat({ room: "RRRRRR", n: 1, attempt: "RRRRRR-1", step: 0, at: 15, from: "p1", name: "ann", text: "you first" });
+  st.appendChat({ room: "RRRRRR", n: 2, attempt: "RRRRRR-1", step: 2, at: 35, from: "instructor", name: "instructor", text: "␛[2J is harmless now" });
+  st.appendChat({ room: "RRRRRR", n: 3, attempt: "RRRRRR-2", step: 0, at: 55, from: "p1", name: "ann", text: "again" });
 }
 
 function check(st: Storage): void {
@@ -44,6 +53,13 @@ function check(st: Storage): void {
     ["RRRRRR-2", null, null],
   ]);
   expect(st.lastSeq("RRRRRR")).toBe(3);
+  expect(st.chat("RRRRRR", { attempt: "RRRRRR-1" }).map((c) => [c.n, c.step, c.from, c.text])).toEqual([
+    [1, 0, "p1", "you first"],
+    [2, 2, "instructor", "␛[2J is harmless now"],
+  ]);
+  expect(st.chat("RRRRRR", { limit: 2 }).map((c) => c.n)).toEqual([2, 3]);
+  expect(st.chat("RRRRRR", { limit: 2 })[1]).toEqual({ room: "RRRRRR", n: 3, attempt: "RRRRRR-2", step: 0, at: 55, from: "p1", name: "ann", text: "again" });
+  expect(st.chat("SSSSSS", { limit: 50 })).toEqual([]);
   expect(st.lastSeq("SSSSSS")).toBe(0);
   expect(st.results("WWWWWWWW")).toEqual([
     {
@@ -54,25 +70,159 @@ function check(st: Storage): void {
   ]);
 }
 
+/** What check() reads, for a store that reads through load(). */
+const NEED = { workshops: ["WWWWWWWW"], rooms: ["RRRRRR", "SSSSSS"], attempts: ["RRRRRR-1"], results: ["WWWWWWWW"] };
+
+/** Each store, and how to read what it wrote the way a restarted server (or another node) would. */
+interface Subject {
+  st: Storage;
+  reader(): Promise<Storage>;
+  done(): Promise<void>;
+}
+
+const pgSchemas: PgStorage[] = [];
+afterAll(async () => {
+  for (const s of pgSchemas.splice(0)) await s.dropSchema();
+});
+
 describe.each([
-  ["memory", () => new MemoryStorage()],
-  ["sqlite", () => new SqliteStorage(join(dir, `contract-${Math.random()}.db`))],
+  ["memory", async (): Promise<Subject> => {
+    const st = new MemoryStorage();
+    return { st, reader: async () => st, done: async () => st.close() };
+  }],
+  ["sqlite", async (): Promise<Subject> => {
+    const file = join(dir, `contract-${Math.random()}.db`);
+    const st = new SqliteStorage(file);
+    const readers: SqliteStorage[] = [];
+    return {
+      st,
+      reader: async () => {
+        const r = new SqliteStorage(file, { mustExist: true });
+        readers.push(r);
+        return r;
+      },
+      done: async () => {
+        for (const r of readers) r.close();
+        st.close();
+      },
+    };
+  }],
+  ["postgres", async (): Promise<Subject> => {
+    const schema = uniqueName("contract");
+    const st = await pgStore(schema);
+    const readers: PgStorage[] = [];
+    pgSchemas.push(st);
+    return {
+      st,
+      reader: async () => {
+        await st.flushed();
+        const r = await pgStore(schema);
+        readers.push(r);
+        return r;
+      },
+      done: async () => {
+        for (const r of readers) await r.close();
+      },
+    };
+  }],
 ] as const)("%s storage", (_name, make) => {
-  it("stores and returns players, workshops, rooms, attempts, logs and results", () => {
-    const st = make();
+  it("stores and returns players, workshops, rooms, attempts, logs and results", async () => {
+    const { st, reader, done } = await make();
     fill(st);
+    await st.load?.(NEED);
     check(st);
+    const r = await reader();
+    await r.load?.(NEED);
+    check(r);
     st.setWorkshopPaused("WWWWWWWW", true);
     expect(st.getWorkshop("WWWWWWWW")!.paused).toBe(true);
-    st.close();
+    await st.written?.();
+    const again = await reader();
+    await again.load?.({ workshops: ["WWWWWWWW"] });
+    expect(again.getWorkshop("WWWWWWWW")!.paused).toBe(true);
+    await done();
   });
 
-  it("refuses a duplicate room and a duplicate log sequence number", () => {
-    const st = make();
+  it("refuses a duplicate room, a duplicate log sequence number and a duplicate chat number", async () => {
+    const { st, done } = await make();
     fill(st);
     expect(() => st.createRoom({ code: "RRRRRR", level: "x", policy: "manual", versus: false, workshop: null, team: null, createdAt: 0 })).toThrow();
     expect(() => st.appendAction("RRRRRR-1", "RRRRRR", { seq: 2, at: 0, by: "p1", cmd: { kind: "start" } })).toThrow();
-    st.close();
+    expect(() => st.appendChat({ room: "RRRRRR", n: 1, attempt: "RRRRRR-1", step: 0, at: 0, from: "p1", name: "ann", text: "twice" })).toThrow();
+    await done();
+  });
+});
+
+describe("postgres", () => {
+  it("commits a transaction's writes together, in order, in batches; written() settles once they are committed", async () => {
+    const st = await pgStore();
+    pgSchemas.push(st);
+    fill(st);
+    const p = st.written();
+    expect(p).not.toBeNull();
+    await p;
+    expect(st.written()).toBeNull();
+    // fill made 12 writes (the transaction's three and the chat's three among them); they went in fewer statements than writes.
+    expect(st.stats.writes).toBe(12);
+    expect(st.stats.batches).toBeLessThan(12);
+  });
+
+  it("fails stop when another node wrote the same sequence number: the batch is refused, onFatal is told, nothing later is written", async () => {
+    const schema = uniqueName("conflict");
+    const a = await pgStore(schema);
+    pgSchemas.push(a);
+    fill(a);
+    await a.flushed();
+    let fatal: Error | null = null;
+    const b = await pgStore(schema, { onFatal: (e) => (fatal = e) });
+    await b.load({ rooms: ["RRRRRR"] });
+    // b holds the log as it was; a moves on first (seq 4), then b writes its own seq 4.
+    a.appendAction("RRRRRR-2", "RRRRRR", { seq: 4, at: 60, by: "p1", cmd: { kind: "start" } });
+    await a.flushed();
+    b.appendAction("RRRRRR-2", "RRRRRR", { seq: 4, at: 61, by: "p2", cmd: { kind: "start" } });
+    await expect(b.written()).rejects.toThrow(/duplicate key/);
+    expect(fatal).not.toBeNull();
+    expect(() => b.appendAction("RRRRRR-2", "RRRRRR", { seq: 5, at: 62, by: "p2", cmd: { kind: "start" } })).toThrow(/stopped/);
+    await b.close();
+    const c = await pgStore(schema);
+    await c.load({ rooms: ["RRRRRR"] });
+    expect(c.actions("RRRRRR-2")).toEqual([{ seq: 4, at: 60, by: "p1", cmd: { kind: "start" } }]);
+    await c.close();
+  });
+
+  it("drops a transaction that throws halfway: none of its writes reach the database", async () => {
+    const st = await pgStore();
+    pgSchemas.push(st);
+    fill(st);
+    expect(() =>
+      st.transaction(() => {
+        st.appendAction("RRRRRR-2", "RRRRRR", { seq: 4, at: 60, by: "p1", cmd: { kind: "start" } });
+        throw new Error("halfway");
+      }),
+    ).toThrow("halfway");
+    await st.load({ rooms: ["RRRRRR"] });
+    expect(st.actions("RRRRRR-2")).toEqual([]);
+    expect(st.lastSeq("RRRRRR")).toBe(3);
+  expect(st.chat("RRRRRR", { attempt: "RRRRRR-1" }).map((c) => [c.n, c.step, c.from, c.text])).toEqual([
+    [1, 0, "p1", "you first"],
+    [2, 2, "instructor", "␛[2J is harmless now"],
+  ]);
+  expect(st.chat("RRRRRR", { limit: 2 }).map((c) => c.n)).toEqual([2, 3]);
+  expect(st.chat("RRRRRR", { limit: 2 })[1]).toEqual({ room: "RRRRRR", n: 3, attempt: "RRRRRR-2", step: 0, at: 55, from: "p1", name: "ann", text: "again" });
+  expect(st.chat("SSSSSS", { limit: 50 })).toEqual([]);
+  });
+
+  it("migrates once when nodes open the same schema together, and refuses a newer schema", async () => {
+    const schema = uniqueName("migrate");
+    const stores = await Promise.all([pgStore(schema), pgStore(schema), pgStore(schema)]);
+    pgSchemas.push(stores[0]);
+    for (const s of stores.slice(1)) await s.close();
+    const pg = await import("pg");
+    const c = new pg.default.Client({ connectionString: (await import("./services.js")).PG_URL });
+    await c.connect();
+    await c.query(`UPDATE ${schema}.faultline_schema SET version = 99`);
+    await c.end();
+    await expect(pgStore(schema)).rejects.toThrow(/newer than this faultline/);
   });
 });
 

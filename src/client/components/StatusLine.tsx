@@ -13,3 +13,12 @@ export function StatusLine({ flash, fallback }: { flash: Flash | null; fallback?
     </Text>
   );
 }
+
+/** A line being typed in place of the status line (the level id a sandbox scenario is saved as). */
+export function PromptLine({ label, text, hint }: { label: string; text: string; hint: string }) {
+  return (
+    <Text wrap="truncate-end">
+      {label}: {text}▏ ({hint})
+    </Text>
+  );
+}

@@ -10,6 +10,8 @@ export function keyBar(screen: Screen, extra: BarState & { menu?: boolean; log?:
   const w = extra.watch === true;
   // A line being typed takes every key: the bar says how to send it or leave it.
   if (extra.typing) return "Enter sends · Esc leaves the line (the game's keys come back)";
+  // A sandbox room's own keys (the explorer, the save) come first.
+  const sb = extra.sandbox === true && !w;
   const scopes: Scope[] =
     screen === "game"
       ? extra.menu
@@ -19,10 +21,12 @@ export function keyBar(screen: Screen, extra: BarState & { menu?: boolean; log?:
           : w
             ? ["watchGame", "game"]
             : extra.marking
-              ? ["mark", "game"]
+              ? ["mark", ...(sb ? (["sandboxRoom"] as const) : []), "game"]
+              : sb
+                ? ["sandboxRoom", "game"]
               : ["game"]
       : screen === "debrief"
-        ? [...(w ? (["watchDebrief"] as const) : []), ...(extra.replay ? (["replay"] as const) : []), "debrief"]
+        ? [...(w ? (["watchDebrief"] as const) : []), ...(extra.replay ? (["replay"] as const) : sb ? (["sandboxRoom"] as const) : []), "debrief"]
         : screen === "intro"
           ? [...(w ? (["watchIntro"] as const) : []), "intro"]
           : screen === "connecting" || screen === "offline"
@@ -129,6 +133,13 @@ const SYMBOLS: { title: string; lines: string[] }[] = [
     lines: [
       "Share: the attempt's schedule, and the faultline run command that replays it (copy it, paste it into a shell)",
       "versus: the debrief names the winning side: red when the race happened, blue when every CPU finished safely",
+    ],
+  },
+  {
+    title: "The sandbox (s in the lobby)",
+    lines: [
+      "Compose a scenario from the server's catalogue: the kernel generation, x86 or arm64, the memory, a child, what each CPU runs.",
+      "Every invariant oracle watches its hunt: the first to fire ends it. e asks the explorer, S saves the scenario as a level file.",
     ],
   },
   {

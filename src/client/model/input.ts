@@ -10,6 +10,8 @@ import { actorName, claimFor, drivable, type Actor } from "./game.js";
 import { BY_SCOPE, bound, type Command, type KeyBinding, type KeyPress, type Scope } from "./keys.js";
 import { scrollAt, scrollBy, type Scroll, type ScrollMove } from "./scroll.js";
 import { cpuListing } from "./listing.js";
+import { addCpu, addOp, changeRow, composerRows, removeAt } from "./sandbox.js";
+import type { SandboxScenario } from "../../protocol/client.js";
 
 /** The scroll keys of each region (the screens draw with the same keys). */
 export const scrollKeys = {
@@ -22,10 +24,10 @@ export const scrollKeys = {
 
 export type { Policy } from "../../protocol/client.js";
 import type { Policy } from "../../protocol/client.js";
-export type Screen = "connecting" | "offline" | "lobby" | "intro" | "game" | "debrief" | "dashboard";
+export type Screen = "connecting" | "offline" | "lobby" | "sandbox" | "intro" | "game" | "debrief" | "dashboard";
 export type Overlay = "help" | "quit" | "menu" | "reset" | "log" | "mute";
 /** chat: a line to the room; plan: a schedule to propose; wchat: the instructor's chat to every team. */
-export type InputField = "name" | "code" | "announce" | "title" | "chat" | "plan" | "wchat";
+export type InputField = "name" | "code" | "announce" | "title" | "save" | "chat" | "plan" | "wchat";
 
 export interface UiState {
   overlay: Overlay | null;
@@ -55,6 +57,8 @@ export interface UiState {
   startSent: { attempt: string; seq: number } | null;
   /** Marking lines (k): the CPU, the kernel path its listing shows, and the line under the cursor. */
   mark: { cpu: number; path: string; line: number } | null;
+  /** The sandbox composer is open: the scenario being composed (null: the catalogue's example) and the row the cursor is on. */
+  composer: { scenario: SandboxScenario | null; row: number } | null;
 }
 
 export const initialUi: UiState = {
@@ -74,6 +78,7 @@ export const initialUi: UiState = {
   scroll: null,
   startSent: null,
   mark: null,
+  composer: null,
 };
 
 export type Effect = { kind: "exit" } | { kind: "rename"; name: string } | { kind: "leave" } | { kind: "flash"; text: string };
@@ -97,6 +102,7 @@ export function screenOf(s: ClientState, ui: UiState): Screen {
   if (s.conn === "closed") return "offline";
   if (ui.dashboard) return "dashboard";
   if (!s.player) return "connecting";
+  if (!s.room && ui.composer) return "sandbox";
   if (!s.room || !s.game) return "lobby";
   if (s.game.phase === "over" && ui.lookAt !== s.game.attempt) return "debrief";
   if (s.game.phase === "setup" && ui.introDone !== s.game.attempt) return "intro";
@@ -137,6 +143,7 @@ export function scopesOf(s: ClientState, ui: UiState): Scope[] {
   const watch = s.you?.watch === true && s.game !== null;
   switch (screen) {
     case "lobby":
+    case "sandbox":
       out.push(screen);
       break;
     case "dashboard":
@@ -149,13 +156,17 @@ export function scopesOf(s: ClientState, ui: UiState): Scope[] {
       break;
     case "game":
       if (watch) out.push("watchGame");
-      // Marking takes its keys first; the game's others still work.
-      else if (ui.mark) out.push("mark");
+      else {
+        // Marking takes its keys first; the game's others still work.
+        if (ui.mark) out.push("mark");
+        if (sandboxRoom(s)) out.push("sandboxRoom");
+      }
       out.push("game");
       break;
     case "debrief":
       if (watch) out.push("watchDebrief");
       if (ui.replay) out.push("replay");
+      else if (!watch && sandboxRoom(s)) out.push("sandboxRoom");
       out.push("debrief");
       break;
     case "connecting":
@@ -217,6 +228,8 @@ function submitLine(ctx: InputContext, ui: UiState): Outcome {
       return send(done, { type: "join", room: text.toUpperCase() });
     case "title":
       return send({ ...done, dashboard: true }, { type: "createWorkshop", title: text });
+    case "save":
+      return send(done, { type: "saveSandbox", id: text });
     case "announce":
       return ctx.instructor
         ? { ui: done, send: [{ type: "announce", workshop: ctx.instructor.id, token: ctx.instructor.token, text }], effects: [{ kind: "flash", text: `Announcement sent to every team: ${text}` }] }
@@ -225,7 +238,7 @@ function submitLine(ctx: InputContext, ui: UiState): Outcome {
 }
 
 /** The longest line each input takes (the server's limits: docs/protocol.md). */
-const INPUT_MAX: Record<InputField, number> = { name: 32, code: 6, announce: 500, title: 80, chat: 280, plan: 400, wchat: 280 };
+const INPUT_MAX: Record<InputField, number> = { name: 32, code: 6, announce: 500, title: 80, save: 64, chat: 280, plan: 400, wchat: 280 };
 
 function typeChar(ui: UiState, k: KeyPress): Outcome {
   const input = ui.input!;
@@ -373,6 +386,44 @@ const watchMove =
     return none({ ...ui, selected: all[(i + by + all.length) % all.length], menuCursor: 0 });
   };
 
+/** The room plays a sandbox scenario (its level's source says so). */
+export const sandboxRoom = (s: ClientState): boolean => s.room?.level.source === "sandbox";
+
+/** The composer's catalogue, scenario, rows and the row under the cursor; null until the catalogue came. */
+function composing(ctx: InputContext, ui: UiState) {
+  const cat = ctx.s.sandbox;
+  if (!cat || !ui.composer) return null;
+  const sc = ui.composer.scenario ?? cat.example;
+  const rows = composerRows(cat, sc);
+  const at = Math.min(ui.composer.row, rows.length - 1);
+  return { cat, sc, rows, at, row: rows[at] };
+}
+
+/** The composer with this scenario and the cursor on row `r` (kept on the rows there are). */
+function composed(ctx: InputContext, ui: UiState, scenario: SandboxScenario, r: number): Outcome {
+  const n = composerRows(ctx.s.sandbox!, scenario).length;
+  return none({ ...ui, composer: { scenario, row: Math.max(0, Math.min(r, n - 1)) } });
+}
+
+const partMove =
+  (to: (at: number, n: number) => number): Handler =>
+  (ctx, ui) => {
+    const c = composing(ctx, ui);
+    return c ? composed(ctx, ui, c.sc, to(c.at, c.rows.length)) : none(ui);
+  };
+
+const partChange =
+  (by: 1 | -1): Handler =>
+  (ctx, ui) => {
+    const c = composing(ctx, ui);
+    return c && c.row.value !== "" ? composed(ctx, ui, changeRow(c.cat, c.sc, c.row, by), c.at) : none(ui);
+  };
+
+function createSandbox(ctx: InputContext, ui: UiState): Outcome {
+  const c = composing(ctx, ui);
+  return c ? send(ui, { type: "createSandbox", scenario: c.sc, ...(ui.policy ? { policy: ui.policy } : {}) }) : none(ui);
+}
+
 /** The instructor's credentials for a dashboard command; null: not an instructor here (the key does nothing). */
 const creds = (ctx: InputContext) => (ctx.instructor ? { workshop: ctx.instructor.id, token: ctx.instructor.token } : null);
 
@@ -433,6 +484,8 @@ const HANDLERS: Record<Command, Handler> = {
   gameToLobby: (ctx, ui) => backToLobby(ctx, { ...ui, lookAt: null, replay: null, selected: null }),
   // The whole event log and every hint, scrollable; it opens at the newest line.
   log: (ctx, ui) => none({ ...ui, overlay: "log", scroll: { key: scrollKeys.log(ctx.s), at: Number.MAX_SAFE_INTEGER } }),
+  explore: (_ctx, ui) => send(ui, { type: "explore" }),
+  saveSandbox: (_ctx, ui) => none({ ...ui, input: { field: "save", text: "" } }),
 
   chat: (_ctx, ui) => none({ ...ui, input: { field: "chat", text: "" } }),
   mark: (ctx, ui) => {
@@ -510,10 +563,38 @@ const HANDLERS: Record<Command, Handler> = {
   rename: (ctx, ui) => none({ ...ui, input: { field: "name", text: ctx.s.player?.name ?? "" } }),
   bots: (_ctx, ui) => none({ ...ui, policy: POLICIES[(POLICIES.indexOf(ui.policy) + 1) % POLICIES.length] }),
   workshop: (_ctx, ui) => none({ ...ui, input: { field: "title", text: "" } }),
+  // The catalogue comes once per connection; the composer waits for it.
+  sandbox: (ctx, ui) => {
+    const open = { ...ui, composer: ui.composer ?? { scenario: null, row: 0 } };
+    return ctx.s.sandbox ? none(open) : send(open, { type: "sandbox" });
+  },
   lobbyPageUp: lobbyMove((c) => Math.max(0, c - 10)),
   lobbyPageDown: lobbyMove((c, n) => Math.min(lastOf(n), c + 10)),
   lobbyFirst: lobbyMove(() => 0),
   lobbyLast: lobbyMove((_c, n) => lastOf(n)),
+
+  partUp: partMove((at) => at - 1),
+  partDown: partMove((at) => at + 1),
+  partPrev: partChange(-1),
+  partNext: partChange(1),
+  partAdd: (ctx, ui) => {
+    const c = composing(ctx, ui);
+    if (!c) return none(ui);
+    if (c.row.kind === "addOp") return composed(ctx, ui, addOp(c.cat, c.sc, c.row.cpu!), c.at);
+    if (c.row.kind === "addCpu") return composed(ctx, ui, addCpu(c.cat, c.sc), c.at);
+    if (c.row.kind === "create") return createSandbox(ctx, ui);
+    return flash(ui, "←→ changes this part; c creates the room (or Enter on ▶ at the bottom).");
+  },
+  partRemove: (ctx, ui) => {
+    const c = composing(ctx, ui);
+    const next = c && removeAt(c.sc, c.row);
+    return next ? composed(ctx, ui, next, c.at) : flash(ui, "Nothing to remove here: x removes an operation or a CPU (each CPU keeps one operation, the scenario one CPU).");
+  },
+  sandboxCreate: (ctx, ui) => createSandbox(ctx, ui),
+  sandboxExample: (ctx, ui) => (ctx.s.sandbox ? composed(ctx, ui, ctx.s.sandbox.example, 0) : none(ui)),
+  partFirst: partMove(() => 0),
+  partLast: partMove((_at, n) => n - 1),
+  sandboxBack: (_ctx, ui) => none({ ...ui, composer: null }),
 
   teamUp: teamMove(-1),
   teamDown: teamMove(1),

@@ -47,13 +47,15 @@ export const SCOPES = {
   debrief: "the debrief",
   intro: "the intro",
   lobby: "the lobby",
+  sandbox: "the sandbox's composer",
+  sandboxRoom: "a sandbox room (its game and debrief)",
   dashboard: "the instructor's dashboard",
   watchIntro: "a watcher's intro (joined with --watch)",
   watchGame: "a watcher's game",
   watchDebrief: "a watcher's debrief",
   mark: "marking lines of a CPU's code (k)",
   mute: "the dashboard's mute question (m)",
-  typing: "typing a line (a name, a room code, an announcement, a workshop's title, a chat line, a plan)",
+  typing: "typing a line (a name, a room code, a title, an announcement, a level id, chat, a plan)",
   quit: "the quit question",
   help: "help",
 } as const;
@@ -74,6 +76,8 @@ export interface BarState {
   scroll?: boolean;
   /** This client watches the room (joined with --watch): only the keys that look are on the bar. */
   watch?: boolean;
+  /** The room plays a sandbox scenario (its explorer and its save). */
+  sandbox?: boolean;
 }
 
 /** A key bar item's words in a scope and state; null: not on the bar there. */
@@ -201,10 +205,26 @@ export const KEYS = [
   { command: "rename", keys: ["n"], screens: ["lobby"], words: "change your name", bar: "name" },
   { command: "bots", keys: ["p"], screens: ["lobby"], words: "the bots of the rooms you create: the level's default, manual, eager, adversary", bar: (c) => `bots: ${c.policy ?? "level default"}` },
   { command: "workshop", keys: ["w"], screens: ["lobby"], words: "run a workshop (its dashboard opens)", bar: "run a workshop" },
+  { command: "sandbox", keys: ["s"], screens: ["lobby"], words: "the sandbox: compose a scenario (kernel, machine, what each CPU runs) and hunt in it with every oracle watching", bar: "sandbox" },
   { command: "lobbyPageUp", keys: ["PgUp"], screens: ["lobby"], words: "ten levels up or down", bar: "" },
   { command: "lobbyPageDown", keys: ["PgDn"], screens: ["lobby"], words: "ten levels up or down", bar: "" },
   { command: "lobbyFirst", keys: ["Home"], screens: ["lobby"], words: "the first or the last level", bar: "" },
   { command: "lobbyLast", keys: ["End"], screens: ["lobby"], words: "the first or the last level", bar: "" },
+
+  { command: "explore", keys: ["e"], screens: ["sandboxRoom"], words: "which oracles can still fire from here, and in how few preemptions (never how); the room sees it", bar: (c) => (c.over ? null : "explorer") },
+  { command: "saveSandbox", keys: ["S"], screens: ["sandboxRoom"], words: "save the scenario as a level file ID.yaml in the folder the game started in", bar: "save as a level file" },
+
+  { command: "partUp", keys: ["↑"], screens: ["sandbox"], words: "move through the scenario's parts", bar: "part" },
+  { command: "partDown", keys: ["↓"], screens: ["sandbox"], words: "move through the scenario's parts", bar: "part" },
+  { command: "partPrev", keys: ["←"], screens: ["sandbox"], words: "the part's previous or next value in the catalogue", bar: "change it" },
+  { command: "partNext", keys: ["→"], screens: ["sandbox"], words: "the part's previous or next value in the catalogue", bar: "change it" },
+  { command: "partAdd", keys: ["Enter"], screens: ["sandbox"], words: "on a + row: add an operation or a CPU; on ▶: create the room", bar: "on + adds" },
+  { command: "partRemove", keys: ["x"], screens: ["sandbox"], words: "remove the operation (or, on its first rows, the CPU) under the cursor", bar: "remove" },
+  { command: "sandboxCreate", keys: ["c"], screens: ["sandbox"], words: "create a room on the scenario and join it (the server names any part it refuses)", bar: "create the room" },
+  { command: "sandboxExample", keys: ["r"], screens: ["sandbox"], words: "start over from the catalogue's example", bar: "start over" },
+  { command: "partFirst", keys: ["Home"], screens: ["sandbox"], words: "the first or the last part" },
+  { command: "partLast", keys: ["End"], screens: ["sandbox"], words: "the first or the last part" },
+  { command: "sandboxBack", keys: ["b", "Esc"], screens: ["sandbox"], words: "back to the lobby", bar: "lobby" },
 
   { command: "teamUp", keys: ["↑"], screens: ["dashboard"], words: "move through the teams", bar: "team" },
   { command: "teamDown", keys: ["↓"], screens: ["dashboard"], words: "move through the teams", bar: "team" },

@@ -5,7 +5,7 @@
 
 import { myResult, mySides } from "./game.js";
 import { keyOf } from "./keys.js";
-import type { ChatEntry, DashboardTeam, GameEvent, GameView, LevelInfo, Listing, Mark, Plan, Result, RoomInfo, ServerMessage, ServerMessageOf, TraceEntry } from "../../protocol/server.js";
+import type { ChatEntry, DashboardTeam, GameEvent, GameView, LevelInfo, Listing, Mark, Plan, Result, RoomInfo, SandboxCatalogue, ServerMessage, ServerMessageOf, TraceEntry } from "../../protocol/server.js";
 import { safeDeep } from "./safe.js";
 
 export type ConnStatus = "connecting" | "open" | "reconnecting" | "closed";
@@ -62,6 +62,12 @@ export interface ClientState {
   /** The room's marks in this attempt, and its plan (null: none). */
   marks: Mark[];
   plan: Plan | null;
+  /** The sandbox's catalogue, once the server sent it (`sandbox`). */
+  sandbox: SandboxCatalogue | null;
+  /** The explorer's latest answer in this room (`explorer`). */
+  explorer: Omit<ServerMessageOf<"explorer">, "type" | "rid"> | null;
+  /** The latest sandbox scenario the server rendered as a level file (`levelFile`), for the shell to write. */
+  levelFile: Omit<ServerMessageOf<"levelFile">, "type" | "rid"> | null;
 }
 
 export const CHAT_LIMIT = 200;
@@ -98,6 +104,9 @@ export function initialState(url: string): ClientState {
     workshop: null,
     dashboard: null,
     finished: [],
+    sandbox: null,
+    explorer: null,
+    levelFile: null,
   };
 }
 
@@ -329,6 +338,19 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
       if (msg.change.kind === "cleared" || !msg.plan) return log(next, "talk", "The plan was for the last level: it is gone.");
       return log(next, "talk", `${who} proposed a plan: ${msg.plan.schedule} (${planSummary(msg.plan)}). Press ${keyOf("planStep")} to play it item by item.`);
     }
+    case "sandbox":
+      return { ...s, sandbox: msg.catalogue };
+    case "explorer": {
+      // An answer about an attempt the room has left behind (a retry overtook it) is not shown.
+      if (s.game && msg.attempt !== s.game.attempt) return s;
+      const { type: _t, rid: _r, ...explorer } = msg;
+      const who = msg.by === me ? "" : ` (asked by ${whoName(s.room, msg.by, me)})`;
+      return log({ ...s, explorer, flash: { kind: "info", text: msg.text } }, "hint", `${msg.text}${who}`);
+    }
+    case "levelFile": {
+      const { type: _t, rid: _r, ...file } = msg;
+      return { ...s, levelFile: file };
+    }
     case "ack": // the update that follows carries the new state
     case "replay":
     case "pong":
@@ -378,5 +400,5 @@ export function reduce(s: ClientState, ev: ConnEvent): ClientState {
 
 /** Leaving a room (back to the lobby): forget it, keep the connection and the finished list. */
 export function leftRoom(s: ClientState): ClientState {
-  return { ...s, room: null, game: null, trace: [], intro: null, you: null, seq: 0, flash: null, chat: [], marks: [], plan: null };
+  return { ...s, room: null, game: null, trace: [], intro: null, you: null, seq: 0, flash: null, explorer: null, chat: [], marks: [], plan: null };
 }

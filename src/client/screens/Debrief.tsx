@@ -6,11 +6,12 @@ import { Box, Text } from "ink";
 import { Help } from "../components/Help.js";
 import { Confirm } from "../components/Confirm.js";
 import { KeyBar } from "../components/KeyBar.js";
-import { StatusLine } from "../components/StatusLine.js";
+import { PromptLine, StatusLine } from "../components/StatusLine.js";
+import { SAVE_HINT } from "./Sandbox.js";
 import { myResult, mySides, resultHeadline, scoreLine, winnerLines } from "../model/game.js";
 import { keyBar } from "../model/help.js";
 import { shellLines, wrapLine } from "../model/layout.js";
-import { scrollKeys } from "../model/input.js";
+import { sandboxRoom, scrollKeys } from "../model/input.js";
 import type { PanelLine } from "../model/machine.js";
 import { scrollAt, scrollWindow } from "../model/scroll.js";
 import { Lines } from "../components/Lines.js";
@@ -79,8 +80,14 @@ export function Debrief({ s, ui, cols, rows }: ScreenProps) {
   return (
     <Box flexDirection="column" width={cols}>
       <Lines lines={win.lines} width={cols} />
-      {ui.input?.field === "chat" ? <Text wrap="truncate-start">Say: {ui.input.text}▏ (Enter sends, Esc leaves)</Text> : <StatusLine flash={s.flash} />}
-      <KeyBar width={cols} keys={keyBar("debrief", { replay: ui.replay !== null, scroll: win.max > 0, watch: s.you?.watch === true })} />
+      {ui.input?.field === "chat" ? (
+        <Text wrap="truncate-start">Say: {ui.input.text}▏ (Enter sends, Esc leaves)</Text>
+      ) : ui.input?.field === "save" ? (
+        <PromptLine label="Save the scenario as level id" text={ui.input.text} hint={SAVE_HINT} />
+      ) : (
+        <StatusLine flash={s.flash} />
+      )}
+      <KeyBar width={cols} keys={keyBar("debrief", { replay: ui.replay !== null, scroll: win.max > 0, sandbox: sandboxRoom(s), watch: s.you?.watch === true, typing: ui.input?.field === "chat" })} />
     </Box>
   );
 }

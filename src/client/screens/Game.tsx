@@ -8,10 +8,11 @@ import { EventLog } from "../components/EventLog.js";
 import { Help } from "../components/Help.js";
 import { KeyBar } from "../components/KeyBar.js";
 import { Lines } from "../components/Lines.js";
-import { StatusLine } from "../components/StatusLine.js";
+import { PromptLine, StatusLine } from "../components/StatusLine.js";
+import { SAVE_HINT } from "./Sandbox.js";
 import { dmaDriver, driverLabels, topBar } from "../model/game.js";
 import { keyBar } from "../model/help.js";
-import { scrollKeys, selectedActor } from "../model/input.js";
+import { sandboxRoom, scrollKeys, selectedActor } from "../model/input.js";
 import { scrollAt, scrollWindow } from "../model/scroll.js";
 import { gameLayout, wrapLine } from "../model/layout.js";
 import { cpuListing, cpuPanel } from "../model/listing.js";
@@ -147,10 +148,15 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
       {bottom}
       {planInput ? (
         <Text wrap="truncate-start">{planInput}</Text>
+      ) : ui.input?.field === "save" ? (
+        <PromptLine label="Save the scenario as level id" text={ui.input.text} hint={SAVE_HINT} />
       ) : (
         <StatusLine flash={statusFlash(s.flash, game.waiting ?? null)} fallback={game.phase === "over" ? "This attempt is over: g shows the debrief." : solverLine(room.solver)} />
       )}
-      <KeyBar width={cols} keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu", log: ui.overlay === "log", watch: s.you?.watch === true, marking: ui.mark !== null, typing: ui.input !== null })} />
+      <KeyBar
+        width={cols}
+        keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu", log: ui.overlay === "log", sandbox: sandboxRoom(s), watch: s.you?.watch === true, marking: ui.mark !== null, typing: ui.input?.field === "chat" || ui.input?.field === "plan" })}
+      />
     </Box>
   );
 }

@@ -77,10 +77,13 @@ function gupFastSteps(g: Gen): Step[] {
         gen === "4.19"
           ? "head = compound_head(pte_page(pte)); if (!page_cache_get_speculative(head)) goto pte_unmap;   /* +1 */"
           : gen === "5.19" || gen === "rfc-v2"
-            ? "folio = try_grab_folio(page, 1, flags);   /* FOLL_GET +1, FOLL_PIN +GUP_PIN_COUNTING_BIAS */"
-            : "head = try_grab_compound_head(pte_page(pte), 1, flags);   /* FOLL_GET +1, FOLL_PIN +GUP_PIN_COUNTING_BIAS */",
+            ? "folio = try_grab_folio(page, 1, flags); if (!folio) goto pte_unmap;   /* FOLL_GET +1, FOLL_PIN +GUP_PIN_COUNTING_BIAS; fails on a freed page */"
+            : "head = try_grab_compound_head(pte_page(pte), 1, flags); if (!head) goto pte_unmap;   /* FOLL_GET +1, FOLL_PIN +GUP_PIN_COUNTING_BIAS; fails on a freed page */",
       run: (x) => {
         const pfn = pte_pfn(num(x.f, "pte"));
+        // The walk is lockless: without an IPI to wait for (arm64's broadcast TLBI), munmap may
+        // have freed the page since the PTE was read. The grab refuses a refcount of zero.
+        if (x.m.pages[pfn].folio < 0 || !x.m.folios[x.m.pages[pfn].folio]) return goto("pte_unmap");
         tryGrab(x, pfn);
         x.f.l.page = pfn;
       },

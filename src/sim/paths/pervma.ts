@@ -33,10 +33,14 @@ definePath("lock_vma_under_rcu", {
       run: (x) => (x.m.mms[x.c.mm].vmas.find((w) => w.start === num(x.f, "vstart"))?.anonVma ? undefined : goto("inval")),
     },
     {
-      line: "if (!vma_start_read(vma)) goto inval;   /* fails while vm_lock_seq == mm_lock_seq (write-locked) or if down_read_trylock() fails */",
+      // One line for the lock and the range re-check after it: nobody can change vm_start/vm_end while the read lock is held.
+      line: "if (!vma_start_read(vma)) goto inval;   /* fails while vm_lock_seq == mm_lock_seq (write-locked) or if down_read_trylock() fails */ if (unlikely(address < vma->vm_start || address >= vma->vm_end)) goto inval_end_read;",
       run: (x) => {
         const v = x.m.mms[x.c.mm].vmas.find((w) => w.start === num(x.f, "vstart"));
         if (!v || v.detached || v.lockSeq === x.m.mms[x.c.mm].lockSeq || v.lockWriter >= 0) return goto("inval");
+        // munmap may have split the VMA since mas_walk: the struct found by its start may now end below the address.
+        const va = num(x.f, "va");
+        if (va < v.start || va >= v.end) return goto("inval");
         v.lockReaders = [...v.lockReaders, x.cpu].sort((a, b) => a - b);
       },
     },
