@@ -7,9 +7,10 @@ import { CLIENT_TYPES, clientMessage, GAME_ACTIONS, type ClientMessage, type Cli
 import type { ErrorCode } from "../src/protocol/codes.js";
 import type { RoomCommand } from "./room.js";
 
-export type GameMessage = ClientMessageOf<(typeof GAME_ACTIONS)[number]>;
+/** Game actions that name their command; planStep's is the room plan's next item (Room.planStep). */
+export type GameMessage = ClientMessageOf<Exclude<(typeof GAME_ACTIONS)[number], "planStep">>;
 
-const GAME_COMMAND_TYPES = new Set<string>(GAME_ACTIONS);
+const GAME_COMMAND_TYPES = new Set<string>(GAME_ACTIONS.filter((t) => t !== "planStep"));
 
 /** A message that acts on the game (a room command), rather than on connections, rooms or workshops. */
 export function isGameMessage(msg: ClientMessage): msg is GameMessage {

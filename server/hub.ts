@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { GameError } from "../src/game/session.js";
 import { levelInfo } from "../src/game/view.js";
 import type { Level } from "../src/level/load.js";
-import type { ClientMessage, ClientMessageOf } from "../src/protocol/client.js";
+import { TALK_TYPES, type ClientMessage, type ClientMessageOf } from "../src/protocol/client.js";
 import { CloseCode, type ErrorCode } from "../src/protocol/codes.js";
 import type { LevelInfo, ServerMessage } from "../src/protocol/server.js";
 import { negotiate, SERVER_VERSION, SUPPORTED_PROTOCOLS } from "../src/protocol/version.js";
@@ -45,6 +45,8 @@ export interface Conn {
   helloTimer: NodeJS.Timeout | null;
   /** Replays this connection may ask for (created at its first). */
   replays?: TokenBucket;
+  /** Chat, marks and plans this connection may send (created at its first). */
+  talk?: TokenBucket;
   /** Sandbox requests this connection may make (created at its first). */
   sandbox?: TokenBucket;
   /** After hello: closes the connection (4012) once it has sent nothing for idleMs while in no room and watching nothing. */
@@ -422,6 +424,7 @@ export class Hub {
     const player = conn.player;
     if (!player) throw new GameError("hello-first", "say hello first: {type: hello, protocol: [1], name}");
     const rid = msg.rid;
+    if ((TALK_TYPES as readonly string[]).includes(msg.type)) this.talk(conn);
     if (isGameMessage(msg)) return this.game(conn, msg);
     if (isWorkshopMessage(msg)) {
       if (msg.type === "createWorkshop") {
@@ -462,6 +465,23 @@ export class Hub {
       }
       case "replay":
         return this.replay(conn, msg);
+      case "planStep": {
+        const m = this.memberOf(conn);
+        return void m.room.planStep(m, msg.seq, (seq) => this.ack(conn, rid, seq));
+      }
+      case "chat": {
+        const m = this.memberOf(conn);
+        return void m.room.chat(m, msg.text, () => this.ack(conn, rid));
+      }
+      case "mark": {
+        const m = this.memberOf(conn);
+        return m.room.mark(m, msg.cpu, { path: msg.path, pc: msg.pc }, msg.kind === "none" ? null : msg.kind, () => this.ack(conn, rid));
+      }
+      case "plan": {
+        const m = this.memberOf(conn);
+        const what = msg.schedule !== undefined ? { schedule: msg.schedule } : msg.record ? { record: true as const } : { drop: true as const };
+        return m.room.propose(m, what, () => this.ack(conn, rid));
+      }
     }
   }
 
@@ -555,9 +575,7 @@ export class Hub {
 
   private game(conn: Conn, msg: GameMessage): void {
     const m = this.memberOf(conn);
-    const cmd = commandOf(msg);
-    m.room.authorize(m, cmd);
-    m.room.perform(m.player, cmd, msg.seq, (seq) => this.ack(conn, msg.rid, seq));
+    m.room.play(m, commandOf(msg), msg.seq, (seq) => this.ack(conn, msg.rid, seq));
   }
 
   /**
@@ -573,7 +591,7 @@ export class Hub {
     const wanted = msg.attempt ?? (current.session.result ? current.id : undefined);
     if (wanted === current.id) {
       const s = current.session;
-      return this.send(conn, { type: "replay", ...(msg.rid !== undefined ? { rid: msg.rid } : {}), attempt: current.id, level: room.level.id, knobs: s.knobs, trace: s.trace, result: s.result });
+      return this.send(conn, { type: "replay", ...(msg.rid !== undefined ? { rid: msg.rid } : {}), attempt: current.id, level: room.level.id, knobs: s.knobs, trace: s.trace, result: s.result, chat: room.chatOf(current.id) });
     }
     conn.peer.send(this.registry.replayOf(room, wanted, msg.rid));
   }
@@ -651,6 +669,15 @@ export class Hub {
   /** One arrival (hello, create, join, createWorkshop) from this client's address. */
   private admit(conn: Conn): void {
     if (!this.admissions.take(conn.key, this.now())) throw new GameError("rate-limited", "too many connections arriving from your address: wait a little");
+  }
+
+  /**
+   * One chat message, mark or plan: its own budget, apart from the message rate. A refusal is
+   * only that (no strike): a talker over it keeps playing, and nobody else is touched.
+   */
+  private talk(conn: Conn): void {
+    conn.talk ??= new TokenBucket(this.limits.talkPerMinute / 60, this.limits.talkBurst, this.now());
+    if (!conn.talk.take(this.now())) throw new GameError("rate-limited", `over ${this.limits.talkPerMinute} chat messages, marks and plans a minute: wait a little`);
   }
 
   /** One room or workshop created from this client's address. */

@@ -98,6 +98,13 @@ export interface Limits {
   /** Finished attempts' replays kept in memory (bytes of JSON). */
   replayCacheBytes: number;
   /**
+   * Talk per connection (token bucket): chat, marks and plans (and the instructor's chat). Over it
+   * the message is refused (rate-limited) and nothing else happens: no strike towards a 4008 close,
+   * and the sender's game actions go on.
+   */
+  talkPerMinute: number;
+  talkBurst: number;
+  /**
    * Sandbox requests per connection (token bucket): the catalogue, createSandbox, explore (whose
    * answer goes to everyone in the room) and saveSandbox.
    */
@@ -142,6 +149,8 @@ export const DEFAULT_LIMITS: Limits = {
   replaysPerMinute: 30,
   replayBurst: 5,
   replayCacheBytes: 16 * 1024 * 1024,
+  talkPerMinute: 30,
+  talkBurst: 8,
   sandboxPerMinute: 30,
   sandboxBurst: 10,
 };

@@ -324,7 +324,9 @@ export class Registry implements RoomHost {
     if (!level) throw new GameError("no-such-level", `level ${a.level} is no longer in the campaign`);
     // The log is the record: run it through the simulator again, once.
     const r = replayLog(level, this.storage.actions(a.id), { versus: room.versusOn(level), facts: factsOf(a.result) });
-    const text = JSON.stringify({ type: "replay", rid: 0, attempt: a.id, level: level.id, knobs: r.s.knobs, trace: r.s.trace, result: r.s.result } satisfies ServerMessage).replace('"rid":0,', REPLAY_RID);
+    // What the room said during it comes along (an earlier attempt's chat no longer changes).
+    const chat = room.chatOf(a.id);
+    const text = JSON.stringify({ type: "replay", rid: 0, attempt: a.id, level: level.id, knobs: r.s.knobs, trace: r.s.trace, result: r.s.result, chat } satisfies ServerMessage).replace('"rid":0,', REPLAY_RID);
     this.replays.set(a.id, text);
     this.replayBytes += text.length;
     for (const [k, v] of this.replays) {

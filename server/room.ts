@@ -19,10 +19,15 @@ import { sandboxScenario } from "../src/protocol/client.js";
 import type { GameEvent, GameView, RoomInfo, ServerMessage, ServerMessageOf, Snapshot } from "../src/protocol/server.js";
 import { actorKey, cpuLabel, enabledActions } from "../src/sim/engine.js";
 import { ORACLES } from "../src/sim/oracles.js";
+import type { MarkKind } from "../src/protocol/client.js";
+import type { ChatEntry, Mark, Plan } from "../src/protocol/server.js";
+import { makeMark, runUnderMarks, withMark, withoutMark } from "../src/game/marks.js";
+import { makePlan, planAt, planCommand, recordPlan } from "../src/game/plan.js";
+import type { LineAt } from "../src/game/session.js";
 import type { Timing } from "./options.js";
 import type { Peer } from "./peer.js";
 import type { SolveEntry, SolverPool } from "./solver/pool.js";
-import type { RoomRecord, Storage } from "./storage/port.js";
+import type { ChatRecord, RoomRecord, Storage } from "./storage/port.js";
 
 export type { Side } from "../src/protocol/client.js";
 import type { Side } from "../src/protocol/client.js";
@@ -93,6 +98,11 @@ export function levelPolicy(level: Level, versus: boolean): Policy {
   return level.bots ?? (level.mode === "defend" || versus ? "adversary" : "manual");
 }
 
+/** Chat messages a room keeps in memory and sends with every snapshot. */
+export const CHAT_KEPT = 50;
+
+const chatEntry = (c: ChatRecord): ChatEntry => ({ n: c.n, attempt: c.attempt, step: c.step, at: c.at, from: c.from, name: c.name, text: c.text });
+
 /** What drives a CPU nobody holds, as RoomInfo's seats say: the room's policy, or in a versus room with bots, the side's bot. */
 export type SeatBot = Policy | "guard";
 
@@ -127,6 +137,15 @@ export class Room {
   private listed: { key: string; sent: Set<string> } = { key: "", sent: new Set() };
   /** The solved-game entry the room last asked for, and whether it waits on it. */
   private asked: SolveEntry | null = null;
+  /** The last chat message's number in this room, and the latest messages (what a snapshot carries). */
+  private chatN = 0;
+  private chatRecent: ChatEntry[] = [];
+  /** Lines players marked in this attempt (cleared on reset and with each new attempt). */
+  marks: Mark[] = [];
+  /** The plan a player proposed to the room, if any (kept over retries of its level); not the bots' `plan`. */
+  shared: Plan | null = null;
+  /** Members the workshop's instructor muted (by player id, for as long as the room is in memory). */
+  readonly muted = new Set<string>();
 
   private constructor(
     private readonly host: RoomHost,
@@ -173,6 +192,8 @@ export class Room {
     if (r.failed) host.log(`room ${rec.code}: attempt ${last.id} replays only to seq ${r.failed.entry.seq - 1} (${r.failed.error}); the level changed since`);
     const players = new Map<string, string>();
     const room = new Room(host, rec, level, host.storage.lastSeq(rec.code), { id: last.id, n: last.n, session: r.s, players });
+    room.chatRecent = host.storage.chat(rec.code, { limit: CHAT_KEPT }).map(chatEntry);
+    room.chatN = room.chatRecent[room.chatRecent.length - 1]?.n ?? 0;
     for (const a of attempts) {
       if (a.result) {
         room.finished.count++;
@@ -399,6 +420,7 @@ export class Room {
     }
     accepted?.(seq);
     this.publishUpdate({ ...r.event, by: byId });
+    if (cmd.kind === "reset") this.clearMarks();
     this.host.changed(this);
     if (cmd.kind === "knob") this.solved(); // a new setting: start solving it now
     this.scheduleBots();
@@ -579,6 +601,12 @@ export class Room {
     accepted?.(seq);
     this.publishUpdate({ kind: "attempt", by, attempt: id, level: level.id });
     if (newLevel) this.publishRoom();
+    this.clearMarks();
+    // A plan plays one level from its start: a retry keeps it, another level drops it.
+    if (newLevel && this.shared) {
+      this.shared = null;
+      this.publish(JSON.stringify({ type: "plan", plan: null, change: { kind: "cleared", by, name: this.nameOf(by) } } satisfies ServerMessage));
+    }
     this.host.changed(this);
     return seq;
   }
@@ -700,6 +728,108 @@ export class Room {
     return `Waiting for ${players}${why}.`;
   }
 
+  // ------------------------------------------------------------------ talk: chat, marks, plans
+
+  /** A player's game command: checked, then performed, a run under the room's marks. */
+  play(m: Member, cmd: RoomCommand, expect: number, accepted: (seq: number) => void): number {
+    this.authorize(m, cmd);
+    const withMarks = cmd.kind === "run" && this.marks.length ? runUnderMarks(this.level, this.attempt.session, cmd, this.marks) : cmd;
+    return this.perform(m.player, withMarks, expect, accepted);
+  }
+
+  /** Play the plan's next item as the member's own step or run (its marks do not apply: the plan plays as previewed). */
+  planStep(m: Member, expect: number, accepted: (seq: number) => void): number {
+    if (this.disposed) throw new GameError("no-such-room", "this room is closed");
+    if (expect !== this.seq) throw new GameError("stale-seq", `stale action: the room is at seq ${this.seq}, you sent ${expect}`);
+    const cmd = planCommand(this.shared, this.attempt.session);
+    this.authorize(m, cmd);
+    return this.perform(m.player, cmd, expect, accepted);
+  }
+
+  /** Say something to the room: saved, then sent to everyone in it (the sender too). The instructor may speak in any room; watchers listen. */
+  chat(by: Member | "instructor", text: string, accepted?: () => void): ChatEntry {
+    if (this.disposed) throw new GameError("no-such-room", "this room is closed");
+    if (by !== "instructor") this.notWatching(by);
+    const from = by === "instructor" ? by : by.player;
+    const id = from === "instructor" ? "instructor" : from.id;
+    if (this.muted.has(id)) throw new GameError("muted", "the instructor has muted you in this room");
+    const e: ChatEntry = {
+      n: this.chatN + 1,
+      attempt: this.attempt.id,
+      step: this.attempt.session.trace.length,
+      at: this.host.now(),
+      from: id,
+      name: from === "instructor" ? "instructor" : from.name,
+      text,
+    };
+    this.host.storage.appendChat({ room: this.code, ...e });
+    // Durable: now it was said.
+    this.chatN = e.n;
+    this.chatRecent = [...this.chatRecent.slice(-(CHAT_KEPT - 1)), e];
+    accepted?.();
+    this.publish(JSON.stringify({ type: "chat", entry: e } satisfies ServerMessage));
+    return e;
+  }
+
+  /** Mark a line of a CPU's listing, or clear the mark on it (kind null). Players only. */
+  mark(m: Member, cpu: number, at: LineAt, kind: MarkKind | null, accepted?: () => void): void {
+    this.notWatching(m);
+    if (!this.seats.includes(m.player.id)) throw new GameError("not-a-player", "spectators watch: claim a free CPU to mark lines");
+    const by = { id: m.player.id, name: m.player.name };
+    let change: NonNullable<ServerMessageOf<"marks">["change"]>;
+    if (kind === null) {
+      const r = withoutMark(this.marks, cpu, at);
+      if (!r.removed) throw new GameError("bad-mark", `CPU${cpu} has no mark on that line`);
+      this.marks = r.marks;
+      change = { kind: "cleared", by: by.id, name: by.name, mark: r.removed };
+    } else {
+      const mark = makeMark(this.level, this.attempt.session, cpu, at, kind, by);
+      this.marks = withMark(this.marks, mark);
+      change = { kind: "set", by: by.id, name: by.name, mark };
+    }
+    accepted?.();
+    this.publish(JSON.stringify({ type: "marks", marks: this.marks, change } satisfies ServerMessage));
+  }
+
+  private clearMarks(): void {
+    if (this.marks.length === 0) return;
+    this.marks = [];
+    this.publish(JSON.stringify({ type: "marks", marks: [], change: null } satisfies ServerMessage));
+  }
+
+  /** Propose a plan (a schedule, or this attempt's moves so far), or drop the room's. Players only. */
+  propose(m: Member, what: { schedule: string } | { record: true } | { drop: true }, accepted?: () => void): void {
+    this.notWatching(m);
+    if (!this.seats.includes(m.player.id)) throw new GameError("not-a-player", "spectators watch: claim a free CPU to propose a plan");
+    const by = { id: m.player.id, name: m.player.name };
+    const s = this.attempt.session;
+    if ("drop" in what) {
+      if (!this.shared) throw new GameError("no-plan", "the room has no plan to drop");
+      this.shared = null;
+    } else this.shared = "record" in what ? recordPlan(this.level, s, by) : makePlan(this.level, s.knobs, s.versus, what.schedule, by);
+    accepted?.();
+    this.publish(JSON.stringify({ type: "plan", plan: this.shared, change: { kind: "drop" in what ? "dropped" : "proposed", by: by.id, name: by.name } } satisfies ServerMessage));
+    // Where the room stands on it shows in the game view: everyone gets a fresh one.
+    this.publish(this.stateMessage());
+  }
+
+  /** The instructor mutes or unmutes a member (their chat is refused until unmuted). */
+  setMuted(member: string, muted: boolean): void {
+    if (!this.members.has(member)) throw new GameError("no-such-room", `room ${this.code} has no member ${member}`);
+    if (muted) this.muted.add(member);
+    else this.muted.delete(member);
+    this.host.changed(this);
+  }
+
+  private nameOf(id: string): string {
+    return id === "bot" || id === "instructor" ? id : (this.members.get(id)?.player.name ?? id);
+  }
+
+  /** The chat said during an attempt (a replay shows it). */
+  chatOf(attempt: string): ChatEntry[] {
+    return this.host.storage.chat(this.code, { attempt }).map(chatEntry);
+  }
+
   // ------------------------------------------------------------------ views and broadcast
 
   info(): RoomInfo {
@@ -746,7 +876,17 @@ export class Room {
     if (this.listed.key !== key) this.listed = { key, sent: new Set() };
     const g = gameView(this.level, s, this.attempt.id, this.host.nextLevel(this.level.id), { sent: this.listed.sent, all });
     for (const id of pathsNamed(g.cpus)) this.listed.sent.add(id);
-    return { ...g, waiting: this.waitingFor() };
+    return { ...g, waiting: this.waitingFor(), ...(this.shared ? { plan: this.planPosition(this.shared) } : {}) };
+  }
+
+  /** Where the attempt stands on the plan, with who plays the next item. */
+  private planPosition(plan: Plan): NonNullable<GameView["plan"]> {
+    const at = planAt(plan, this.attempt.session);
+    if (at.next === null) return at.done ? { next: null, of: at.of, text: at.text } : at;
+    const cpu = plan.items[at.next].cpu;
+    const holder = cpu === null ? null : this.seats[cpu];
+    const who = holder !== null ? (this.members.get(holder)?.player.name ?? "its holder") : cpu === null ? "any player" : this.policy === "manual" ? "any player" : `its ${this.seatBot(cpu)} bot's (a player must claim it)`;
+    return { next: at.next, of: at.of, text: `${at.text} (${cpu === null ? "the DMA device" : `CPU${cpu}`}: ${who})` };
   }
 
   snapshot(): Snapshot {
@@ -756,6 +896,9 @@ export class Room {
       game: this.view(true),
       trace: this.attempt.session.trace,
       intro: this.level.intro,
+      chat: this.chatRecent,
+      marks: this.marks,
+      plan: this.shared,
     };
   }
 

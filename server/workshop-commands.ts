@@ -10,7 +10,7 @@ import { hashToken, secretToken, workshopId } from "./ids.js";
 import type { Registry } from "./registry.js";
 import type { Workshop } from "./workshop.js";
 
-const WORKSHOP_COMMANDS = ["createWorkshop", "watchWorkshop", "pauseWorkshop", "resumeWorkshop", "announce", "releaseHint"] as const;
+const WORKSHOP_COMMANDS = ["createWorkshop", "watchWorkshop", "pauseWorkshop", "resumeWorkshop", "announce", "releaseHint", "workshopChat", "mute"] as const;
 
 export type WorkshopMessage = ClientMessageOf<(typeof WORKSHOP_COMMANDS)[number]>;
 
@@ -24,6 +24,8 @@ export interface WorkshopBus {
   announce(w: Workshop, text: string): void;
   hint(w: Workshop, room: string | undefined): void;
   watch(w: Workshop): void;
+  chat(w: Workshop, text: string, room: string | undefined): void;
+  mute(w: Workshop, room: string, member: string, muted: boolean): void;
 }
 
 /** Pause or resume every room of the workshop this server runs. */
@@ -37,6 +39,25 @@ export function applyPause(reg: Registry, w: Workshop, paused: boolean): void {
 /** An announcement to every member of the workshop's rooms on this server. */
 export function applyAnnounce(w: Workshop, text: string): void {
   for (const r of w.rooms.values()) r.sendAll({ type: "notice", from: "instructor", text });
+}
+
+/** The instructor's chat in one room of the workshop, or in each of them, on this server. */
+export function applyChat(w: Workshop, text: string, room: string | undefined): void {
+  const targets = room !== undefined ? [w.rooms.get(room)].filter((r) => r !== undefined) : [...w.rooms.values()];
+  for (const r of targets) {
+    try {
+      r.chat("instructor", text);
+    } catch (e) {
+      // A room that cannot save it now (its disk refuses writes) misses this line; the others get it.
+      if (!(e instanceof GameError)) throw e;
+    }
+  }
+}
+
+/** Mute or unmute a member of the workshop's room, when this server runs the room and the member is in it. */
+export function applyMute(w: Workshop, room: string, member: string, muted: boolean): void {
+  const r = w.rooms.get(room);
+  if (r?.members.has(member)) r.setMuted(member, muted);
 }
 
 /** A free hint to one room of the workshop, or to each of them, on this server. */
@@ -99,6 +120,25 @@ export function workshopCommand(reg: Registry, msg: WorkshopMessage, reply: Inst
       bus?.announce(w, msg.text);
       return reply.ack();
     }
+    case "workshopChat": {
+      // The instructor's chat goes into every room's log (or one room's), like anyone's.
+      const w = reg.instructor(msg.workshop, msg.token);
+      knownRoom(reg, w, msg.room, bus);
+      applyChat(w, msg.text, msg.room);
+      bus?.chat(w, msg.text, msg.room);
+      return reply.ack();
+    }
+    case "mute": {
+      const w = reg.instructor(msg.workshop, msg.token);
+      knownRoom(reg, w, msg.room, bus);
+      const here = w.rooms.get(msg.room);
+      // On one server the member must be in the room; with other nodes the room's own node checks.
+      if (here || !bus) {
+        if (!here) throw new GameError("no-such-room", `workshop ${w.id} has no room ${msg.room}`);
+        here.setMuted(msg.member, msg.muted);
+      } else bus.mute(w, msg.room, msg.member, msg.muted);
+      return reply.ack();
+    }
     case "releaseHint": {
       const w = reg.instructor(msg.workshop, msg.token);
       reg.loadWorkshopRooms(w);
@@ -110,4 +150,12 @@ export function workshopCommand(reg: Registry, msg: WorkshopMessage, reply: Inst
       return reply.ack();
     }
   }
+}
+
+/** Refused (no-such-room) unless the workshop has this room (in memory here, or with other nodes, in the database). */
+function knownRoom(reg: Registry, w: Workshop, room: string | undefined, bus: WorkshopBus | undefined): void {
+  reg.loadWorkshopRooms(w);
+  if (room === undefined) return;
+  const known = bus ? reg.storage.workshopRooms(w.id) : [...w.rooms.keys()];
+  if (!known.includes(room)) throw new GameError("no-such-room", `workshop ${w.id} has no room ${room}`);
 }

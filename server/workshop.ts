@@ -52,6 +52,7 @@ export class Workshop {
         finished: r.finished.count,
         members: members.length,
         connected: members.filter((m) => m.peer !== null).length,
+        players: members.map((m) => ({ id: m.player.id, name: m.player.name, connected: m.peer !== null, muted: r.muted.has(m.player.id) })),
       };
     });
   }

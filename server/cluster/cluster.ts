@@ -13,7 +13,7 @@
 //   relayed there with 4010 (resume); the resume token's record in Redis names
 //   the room and member, the room is rebuilt from its log on whichever node
 //   takes the lease, with its roster (members, seats) from Redis.
-// - Workshops. Pause, announcements and released hints go to every node on
+// - Workshops. Pause, announcements, released hints, the instructor's chat and mutes go to every node on
 //   one channel; each node applies them to the workshop's rooms it runs. Team
 //   rows for dashboards go the same way while someone watches.
 
@@ -29,7 +29,7 @@ import type { Stream } from "../peer.js";
 import type { Registry } from "../registry.js";
 import type { Member, Room } from "../room.js";
 import type { Storage } from "../storage/port.js";
-import { applyAnnounce, applyHint, applyPause } from "../workshop-commands.js";
+import { applyAnnounce, applyChat, applyHint, applyMute, applyPause } from "../workshop-commands.js";
 import type { Workshop } from "../workshop.js";
 import { Directory, type Roster } from "./directory.js";
 import { decode, encode, RelayPeer, RelaySocket, type Header } from "./relay.js";
@@ -65,6 +65,8 @@ type Bus =
   | { k: "pause"; w: string; paused: boolean }
   | { k: "announce"; w: string; text: string }
   | { k: "hint"; w: string; room?: string }
+  | { k: "chat"; w: string; text: string; room?: string }
+  | { k: "mute"; w: string; room: string; member: string; muted: boolean }
   | { k: "watch"; w: string }
   | { k: "team"; w: string; team: DashboardTeam; n: string };
 
@@ -507,6 +509,12 @@ export class Cluster {
   hint(w: Workshop, room: string | undefined): void {
     this.outbox?.hold(this.broadcast({ k: "hint", w: w.id, ...(room !== undefined ? { room } : {}) }).then(() => {}));
   }
+  chat(w: Workshop, text: string, room: string | undefined): void {
+    this.outbox?.hold(this.broadcast({ k: "chat", w: w.id, text, ...(room !== undefined ? { room } : {}) }).then(() => {}));
+  }
+  mute(w: Workshop, room: string, member: string, muted: boolean): void {
+    this.outbox?.hold(this.broadcast({ k: "mute", w: w.id, room, member, muted }).then(() => {}));
+  }
   /** Someone here watches the workshop: every node sends its rooms' rows now. */
   watch(w: Workshop): void {
     void this.broadcast({ k: "watch", w: w.id });
@@ -548,6 +556,12 @@ export class Cluster {
         return;
       case "hint":
         if (w) applyHint(w, b.room);
+        return;
+      case "chat":
+        if (w) applyChat(w, b.text, b.room);
+        return;
+      case "mute":
+        if (w) applyMute(w, b.room, b.member, b.muted);
         return;
     }
   }

@@ -10,7 +10,7 @@ import { GameError } from "../../src/game/session.js";
 import type { LogEntry } from "../../src/game/replay.js";
 import type { ServerLog } from "../log.js";
 import type { Outbox } from "../outbox.js";
-import type { AttemptRecord, FinishedAttempt, Need, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
+import type { AttemptRecord, ChatRecord, FinishedAttempt, Need, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
 
 export interface StorageFault {
   /** The SQLite or system error code (SQLITE_READONLY, SQLITE_FULL, SQLITE_IOERR_WRITE, EROFS...). */
@@ -177,6 +177,12 @@ export class GuardedStorage implements Storage {
   }
   results(workshop: string): ResultRow[] {
     return this.read(() => this.inner.results(workshop));
+  }
+  appendChat(c: ChatRecord): void {
+    this.write(() => this.inner.appendChat(c));
+  }
+  chat(room: string, opts: { attempt: string } | { limit: number }): ChatRecord[] {
+    return this.read(() => this.inner.chat(room, opts));
   }
   transaction<T>(fn: () => T): T {
     return this.write(() => this.inner.transaction(fn));

@@ -3,7 +3,7 @@
 
 import type { LogEntry } from "../../src/game/replay.js";
 import type { Result } from "../../src/protocol/server.js";
-import type { AttemptRecord, FinishedAttempt, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
+import type { AttemptRecord, ChatRecord, FinishedAttempt, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
 import { resultRow } from "./rows.js";
 
 const copy = <T>(v: T): T => structuredClone(v);
@@ -16,6 +16,7 @@ export class MemoryStorage implements Storage {
   private finished = new Map<string, FinishedAttempt>();
   private logs = new Map<string, LogEntry[]>();
   private seqs = new Map<string, number>();
+  private chats = new Map<string, ChatRecord[]>();
   private closed = false;
 
   private open(): void {
@@ -92,6 +93,17 @@ export class MemoryStorage implements Storage {
       }
     }
     return out.sort((x, y) => x.endedAt.localeCompare(y.endedAt) || x.attempt.localeCompare(y.attempt));
+  }
+  appendChat(c: ChatRecord): void {
+    this.open();
+    const list = this.chats.get(c.room) ?? [];
+    if (list.some((x) => x.n === c.n)) throw new Error(`room ${c.room} already has chat ${c.n}`);
+    list.push(copy(c));
+    this.chats.set(c.room, list);
+  }
+  chat(room: string, opts: { attempt: string } | { limit: number }): ChatRecord[] {
+    const list = this.chats.get(room) ?? [];
+    return copy("attempt" in opts ? list.filter((c) => c.attempt === opts.attempt) : list.slice(Math.max(0, list.length - opts.limit)));
   }
   transaction<T>(fn: () => T): T {
     // Single-threaded and synchronous: nothing can interleave; undo is not needed

@@ -68,6 +68,22 @@ export interface FinishedAttempt {
   players: { id: string; name: string }[];
 }
 
+/** One chat message of a room (src/protocol/server.ts ChatEntry, with its room). */
+export interface ChatRecord {
+  room: string;
+  /** 1, 2, ... within the room. */
+  n: number;
+  attempt: string;
+  /** Steps in the attempt's trace when it was said. */
+  step: number;
+  at: number;
+  /** A member id, or "instructor". */
+  from: string;
+  name: string;
+  /** Normalised at the boundary (src/protocol/text.ts). */
+  text: string;
+}
+
 /** One finished attempt, as `faultline results` exports it. */
 export interface ResultRow {
   workshop: string;
@@ -122,6 +138,10 @@ export interface Storage {
   /** The room's highest sequence number (its last logged action or attempt start). */
   lastSeq(room: string): number;
   results(workshop: string): ResultRow[];
+  /** Keep one chat message (the room's log of what was said). */
+  appendChat(c: ChatRecord): void;
+  /** A room's chat, oldest first: one attempt's whole chat, or the room's latest `limit` messages. */
+  chat(room: string, opts: { attempt: string } | { limit: number }): ChatRecord[];
   /** Run `fn` as one atomic write (all of its writes commit, or none). */
   transaction<T>(fn: () => T): T;
   /**

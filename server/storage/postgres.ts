@@ -30,42 +30,31 @@ import pg from "pg";
 import { commandSchema } from "../../src/game/session.js";
 import type { LogEntry } from "../../src/game/replay.js";
 import { resultSchema, type Result } from "../../src/protocol/server.js";
-import type { AttemptRecord, FinishedAttempt, Need, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
+import type { AttemptRecord, ChatRecord, FinishedAttempt, Need, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
 import { resultRow } from "./rows.js";
 export { redactUrl } from "../url.js";
 
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 export const DEFAULT_PG_SCHEMA = "faultline";
 
-const MIGRATIONS: Record<number, string> = {
-  1: `
-    CREATE TABLE players (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at BIGINT NOT NULL);
-    CREATE TABLE workshops (
-      id TEXT PRIMARY KEY, title TEXT NOT NULL, token_hash TEXT NOT NULL,
-      created_at BIGINT NOT NULL, paused BOOLEAN NOT NULL DEFAULT false, levels JSONB);
-    CREATE TABLE rooms (
-      code TEXT PRIMARY KEY, level TEXT NOT NULL, policy TEXT NOT NULL, versus BOOLEAN NOT NULL,
-      workshop TEXT REFERENCES workshops(id), team TEXT, created_at BIGINT NOT NULL);
-    CREATE INDEX rooms_workshop ON rooms(workshop);
-    CREATE TABLE attempts (
-      id TEXT PRIMARY KEY, room TEXT NOT NULL REFERENCES rooms(code), n INTEGER NOT NULL,
-      level TEXT NOT NULL, start_seq INTEGER NOT NULL, started_at BIGINT NOT NULL,
-      ended_at BIGINT, knobs JSONB, outcome TEXT, reason TEXT, steps INTEGER, par INTEGER,
-      hints INTEGER, rewinds INTEGER, resets INTEGER, duration_ms BIGINT, score INTEGER,
-      result JSONB, players JSONB, UNIQUE (room, n));
-    CREATE TABLE actions (
-      attempt TEXT NOT NULL REFERENCES attempts(id), seq INTEGER NOT NULL, room TEXT NOT NULL,
-      at BIGINT NOT NULL, by TEXT NOT NULL, cmd JSONB NOT NULL, PRIMARY KEY (attempt, seq));
-    CREATE INDEX actions_room ON actions(room, seq);
-    CREATE TABLE scores (
-      attempt TEXT NOT NULL REFERENCES attempts(id), player TEXT NOT NULL, name TEXT NOT NULL,
-      score INTEGER NOT NULL, PRIMARY KEY (attempt, player));
-    -- One batch of writes, in order, as one statement (so atomically).
-    CREATE FUNCTION faultline_apply(ops JSONB) RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
+/**
+ * faultline_apply, the function that applies one batch of writes, in order, as one statement
+ * (so atomically): one WHEN per kind of write. A migration that adds a kind replaces it.
+ */
+function applyFunction(cases: string): string {
+  return `CREATE OR REPLACE FUNCTION faultline_apply(ops JSONB) RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
     DECLARE o JSONB; p JSONB; r JSONB;
     BEGIN
       FOR o IN SELECT value FROM jsonb_array_elements(ops) LOOP
         CASE o->>'op'
+        ${cases}
+        ELSE RAISE EXCEPTION 'unknown write %', o->>'op';
+        END CASE;
+      END LOOP;
+    END $fn$;`;
+}
+
+const APPLY_V1 = `
         WHEN 'player' THEN
           INSERT INTO players (id, name, created_at) VALUES (o->>'id', o->>'name', (o->>'at')::BIGINT)
             ON CONFLICT (id) DO UPDATE SET name = excluded.name;
@@ -97,11 +86,45 @@ const MIGRATIONS: Record<number, string> = {
               ON CONFLICT (attempt, player) DO UPDATE SET name = excluded.name, score = excluded.score;
             INSERT INTO players (id, name, created_at) VALUES (p->>'id', p->>'name', (o->>'endedAt')::BIGINT)
               ON CONFLICT (id) DO UPDATE SET name = excluded.name;
-          END LOOP;
-        ELSE RAISE EXCEPTION 'unknown write %', o->>'op';
-        END CASE;
-      END LOOP;
-    END $fn$;
+          END LOOP;`;
+
+const APPLY_V2 = `${APPLY_V1}
+        WHEN 'chat' THEN
+          INSERT INTO chat (room, n, attempt, step, at, sender, name, text)
+            VALUES (o->>'room', (o->>'n')::INTEGER, o->>'attempt', (o->>'step')::INTEGER, (o->>'at')::BIGINT, o->>'from', o->>'name', o->>'text');`;
+
+const MIGRATIONS: Record<number, string> = {
+  1: `
+    CREATE TABLE players (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at BIGINT NOT NULL);
+    CREATE TABLE workshops (
+      id TEXT PRIMARY KEY, title TEXT NOT NULL, token_hash TEXT NOT NULL,
+      created_at BIGINT NOT NULL, paused BOOLEAN NOT NULL DEFAULT false, levels JSONB);
+    CREATE TABLE rooms (
+      code TEXT PRIMARY KEY, level TEXT NOT NULL, policy TEXT NOT NULL, versus BOOLEAN NOT NULL,
+      workshop TEXT REFERENCES workshops(id), team TEXT, created_at BIGINT NOT NULL);
+    CREATE INDEX rooms_workshop ON rooms(workshop);
+    CREATE TABLE attempts (
+      id TEXT PRIMARY KEY, room TEXT NOT NULL REFERENCES rooms(code), n INTEGER NOT NULL,
+      level TEXT NOT NULL, start_seq INTEGER NOT NULL, started_at BIGINT NOT NULL,
+      ended_at BIGINT, knobs JSONB, outcome TEXT, reason TEXT, steps INTEGER, par INTEGER,
+      hints INTEGER, rewinds INTEGER, resets INTEGER, duration_ms BIGINT, score INTEGER,
+      result JSONB, players JSONB, UNIQUE (room, n));
+    CREATE TABLE actions (
+      attempt TEXT NOT NULL REFERENCES attempts(id), seq INTEGER NOT NULL, room TEXT NOT NULL,
+      at BIGINT NOT NULL, by TEXT NOT NULL, cmd JSONB NOT NULL, PRIMARY KEY (attempt, seq));
+    CREATE INDEX actions_room ON actions(room, seq);
+    CREATE TABLE scores (
+      attempt TEXT NOT NULL REFERENCES attempts(id), player TEXT NOT NULL, name TEXT NOT NULL,
+      score INTEGER NOT NULL, PRIMARY KEY (attempt, player));
+    ${applyFunction(APPLY_V1)}
+  `,
+  // What a room's members said (issue 17); faultline_apply learns the write that keeps it.
+  2: `
+    CREATE TABLE chat (
+      room TEXT NOT NULL REFERENCES rooms(code), n INTEGER NOT NULL, attempt TEXT NOT NULL, step INTEGER NOT NULL,
+      at BIGINT NOT NULL, sender TEXT NOT NULL, name TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY (room, n));
+    CREATE INDEX chat_attempt ON chat(attempt, n);
+    ${applyFunction(APPLY_V2)}
   `,
 };
 
@@ -145,6 +168,8 @@ export class PgStorage implements Storage {
   private readonly logs = new Map<string, LogEntry[]>();
   private readonly seqs = new Map<string, number>();
   private readonly resultRows = new Map<string, ResultRow[]>();
+  /** Each room's chat this store holds (it wrote it, or load() brought the room in), oldest first. */
+  private readonly chats = new Map<string, ChatRecord[]>();
 
   private collecting: Batch | null = null;
   private inflight: Batch | null = null;
@@ -336,6 +361,14 @@ export class PgStorage implements Storage {
       }
     }
   }
+  appendChat(c: ChatRecord): void {
+    this.usable();
+    const list = this.chats.get(c.room) ?? [];
+    if (list.some((x) => x.n === c.n)) throw new Error(`room ${c.room} already has chat ${c.n}`);
+    this.queue({ op: "chat", ...c });
+    list.push(copy(c));
+    this.chats.set(c.room, list);
+  }
   transaction<T>(fn: () => T): T {
     if (this.txOps) return fn();
     this.txOps = [];
@@ -368,6 +401,10 @@ export class PgStorage implements Storage {
   results(workshop: string): ResultRow[] {
     return copy(this.resultRows.get(workshop) ?? []);
   }
+  chat(room: string, opts: { attempt: string } | { limit: number }): ChatRecord[] {
+    const list = this.chats.get(room) ?? [];
+    return copy("attempt" in opts ? list.filter((c) => c.attempt === opts.attempt) : list.slice(Math.max(0, list.length - opts.limit)));
+  }
 
   async load(need: Need): Promise<void> {
     this.usable();
@@ -376,9 +413,10 @@ export class PgStorage implements Storage {
     const workshops = new Set(need.workshops ?? []);
     const q = (sql: string, params: unknown[]) => this.readers.query(sql, params).then((r) => r.rows as Row[]);
     if (rooms.length > 0) {
-      const [rows, attempts] = await Promise.all([
+      const [rows, attempts, chat] = await Promise.all([
         q("SELECT * FROM rooms WHERE code = ANY($1)", [rooms]),
         q("SELECT * FROM attempts WHERE room = ANY($1) ORDER BY room, n", [rooms]),
+        q("SELECT * FROM chat WHERE room = ANY($1) ORDER BY room, n", [rooms]),
       ]);
       const byRoom = new Map<string, AttemptRow[]>();
       for (const a of attempts) {
@@ -403,6 +441,10 @@ export class PgStorage implements Storage {
           for (const e of log) seq = Math.max(seq, e.seq);
         }
         this.seqs.set(room.code, seq);
+        this.chats.set(
+          room.code,
+          chat.filter((c) => c.room === room.code).map((c) => ({ room: room.code, n: Number(c.n), attempt: String(c.attempt), step: Number(c.step), at: Number(c.at), from: String(c.sender), name: String(c.name), text: String(c.text) })),
+        );
         // Fresh too: another node may have paused it since.
         if (room.workshop) workshops.add(room.workshop);
       }
@@ -457,6 +499,7 @@ export class PgStorage implements Storage {
     for (const a of this.attemptsOf.get(room) ?? []) this.logs.delete(a.id);
     this.attemptsOf.delete(room);
     this.seqs.delete(room);
+    this.chats.delete(room);
     // A workshop's row stays (small, and its rooms list is refreshed by load()).
     void r;
   }

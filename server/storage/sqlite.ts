@@ -22,10 +22,10 @@ import { commandSchema } from "../../src/game/session.js";
 import type { LogEntry } from "../../src/game/replay.js";
 import { mkdirs } from "../../src/platform/mkdirs.js";
 import { resultSchema, type Result } from "../../src/protocol/server.js";
-import type { AttemptRecord, FinishedAttempt, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
+import type { AttemptRecord, ChatRecord, FinishedAttempt, PlayerRecord, ResultRow, RoomRecord, Storage, WorkshopRecord } from "./port.js";
 import { resultRow } from "./rows.js";
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -55,6 +55,13 @@ const MIGRATIONS: Record<number, string> = {
   2: `ALTER TABLE workshops ADD COLUMN levels TEXT;`,
   // A sandbox room's scenario (JSON), null for a room on a level: the room is rebuilt from it.
   3: `ALTER TABLE rooms ADD COLUMN scenario TEXT;`,
+  // What a room's members said (issue 17): kept with the room, replayed with each attempt.
+  4: `
+    CREATE TABLE chat (
+      room TEXT NOT NULL REFERENCES rooms(code), n INTEGER NOT NULL, attempt TEXT NOT NULL, step INTEGER NOT NULL,
+      at INTEGER NOT NULL, sender TEXT NOT NULL, name TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY (room, n));
+    CREATE INDEX chat_attempt ON chat(attempt, n);
+  `,
 };
 
 export interface SqliteOptions {
@@ -152,6 +159,9 @@ export class SqliteStorage implements Storage {
       attempts: p("SELECT * FROM attempts WHERE room = ? ORDER BY n"),
       actions: p("SELECT seq, at, by, cmd FROM actions WHERE attempt = ? ORDER BY seq"),
       lastSeq: p("SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM actions WHERE room = ? UNION ALL SELECT MAX(start_seq) FROM attempts WHERE room = ?)"),
+      appendChat: p("INSERT INTO chat (room, n, attempt, step, at, sender, name, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+      chatOfAttempt: p("SELECT * FROM chat WHERE attempt = ? AND room = ? ORDER BY n"),
+      chatLatest: p("SELECT * FROM (SELECT * FROM chat WHERE room = ? ORDER BY n DESC LIMIT ?) ORDER BY n"),
       results: p(`SELECT a.*, r.code AS r_code, r.level AS r_level, r.policy AS r_policy, r.versus AS r_versus,
         r.workshop AS r_workshop, r.team AS r_team, r.created_at AS r_created_at
         FROM attempts a JOIN rooms r ON a.room = r.code
@@ -241,6 +251,13 @@ export class SqliteStorage implements Storage {
       const players = (JSON.parse(String(r.players ?? "[]")) as { name: string }[]).map((p) => p.name);
       return resultRow(room, attemptOf(r), JSON.parse(String(r.knobs)) as Record<string, string>, resultSchema.parse(JSON.parse(String(r.result))), Number(r.ended_at), players);
     });
+  }
+  appendChat(c: ChatRecord): void {
+    this.st.appendChat.run(c.room, c.n, c.attempt, c.step, c.at, c.from, c.name, c.text);
+  }
+  chat(room: string, opts: { attempt: string } | { limit: number }): ChatRecord[] {
+    const rows = ("attempt" in opts ? this.st.chatOfAttempt.all(opts.attempt, room) : this.st.chatLatest.all(room, opts.limit)) as Row[];
+    return rows.map((r) => ({ room: String(r.room), n: Number(r.n), attempt: String(r.attempt), step: Number(r.step), at: Number(r.at), from: String(r.sender), name: String(r.name), text: String(r.text) }));
   }
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();

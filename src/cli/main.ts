@@ -82,6 +82,11 @@ ws://HOST:PORT (the address faultline serve prints).
   --workshop ID    create your rooms inside this workshop (its id is the instructor's code)
   --team NAME      your team's name on the instructor's dashboard
   --token TOKEN    with --workshop: open the instructor dashboard of that workshop
+
+In a room, t opens a line to chat with it, k marks lines of a CPU's code for
+your team ("stop here", "run to here"), P proposes a plan in the schedule
+syntax of faultline run (an empty line records your moves), and . plays the
+plan's next step. ? lists every key.
 `,
   demo: `Usage: faultline demo
 
@@ -220,7 +225,9 @@ hard limit where allowed and states at start. A handshake must finish within
 (and come back from the database when joined). Replays: 30 a minute per
 connection; sandbox requests (catalogue, createSandbox, explore, saveSandbox):
 30 a minute per connection. A sandbox scenario has at most 3 CPUs and 6
-operations, and its explorer gives up past 300,000 states.
+operations, and its explorer gives up past 300,000 states. Chat, marks and
+plans: 30 a minute per connection, bursts of 8 (past it they are refused;
+play goes on).
 
 If the database stops taking writes (read-only, full, failing), changes are
 refused with "unavailable", reads go on, GET /health answers 503 naming the

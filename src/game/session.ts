@@ -9,7 +9,9 @@ import type { Level } from "../level/load.js";
 import type { ErrorCode } from "../protocol/codes.js";
 import type { Result, TraceEntry } from "../protocol/server.js";
 import { describeChanges } from "../sim/describe.js";
-import { actorKey, advance, allDone, cpuLabel, SimError, step } from "../sim/engine.js";
+import { actorKey, advance, allDone, cpuLabel, cpuStatus, currentItem, opEntry, SimError, step } from "../sim/engine.js";
+import { resolvePath } from "../sim/path.js";
+import type { Config } from "../sim/config.js";
 import { explore } from "../sim/explore.js";
 import { livelockSince } from "../sim/runner.js";
 import { checkOracles, watchedOracles, type OracleId } from "../sim/oracles.js";
@@ -26,10 +28,24 @@ export type { Phase } from "../protocol/server.js";
 import type { Actor } from "../protocol/client.js";
 import type { Phase } from "../protocol/server.js";
 
+/** A line of a kernel path: where a CPU is about to run (nextAt), and what a mark names. */
+const lineAt = z.strictObject({ path: z.string(), pc: z.int().min(0) });
+export type LineAt = z.infer<typeof lineAt>;
+
 export const commandSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("step"), actor: z.union([z.int().min(0), z.literal("dma")]), choice: z.string().optional() }),
-  /** Run the actor to its next decision (src/sim/decide.ts): one command, every line in the trace. */
-  z.strictObject({ kind: z.literal("run"), actor: z.union([z.int().min(0), z.literal("dma")]), choice: z.string().optional() }),
+  /**
+   * Run the actor to its next decision (src/sim/decide.ts): one command, every line in the trace.
+   * The room's marks ride along, so the log replays the same lines: `stops`, lines the run
+   * stops before; `to`, a line it runs to through the decisions before it (never sent by a client).
+   */
+  z.strictObject({
+    kind: z.literal("run"),
+    actor: z.union([z.int().min(0), z.literal("dma")]),
+    choice: z.string().optional(),
+    stops: z.array(lineAt).max(64).optional(),
+    to: lineAt.optional(),
+  }),
   z.strictObject({ kind: z.literal("knob"), knob: z.string(), value: z.string() }),
   z.strictObject({ kind: z.literal("start") }),
   /** `text`: the explorer's hint, looked up by the server in the level's solved game (never sent by a client). */
@@ -227,16 +243,35 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
       const entries: TraceEntry[] = [];
       let next = s;
       let action = actionOf(cmd.actor, cmd.choice);
+      // Whether the run has stopped only where the rule alone stops it, so far: only such a run is
+      // one N+ token when the attempt is shared (a mark that stops it early, or runs it through a
+      // decision, makes its lines steps there).
+      let natural = true;
+      const spans = (keep: boolean) => (keep && cmd.actor !== "dma" ? [...s.runSpans, { from: s.trace.length, to: next.trace.length + 1 }] : s.runSpans);
       for (;;) {
         // The span covers the line about to run, so a result it brings shares the run as one token (judge() reads the spans).
-        if (cmd.actor !== "dma") next = { ...next, runSpans: [...s.runSpans, { from: s.trace.length, to: next.trace.length + 1 }] };
+        next = { ...next, runSpans: spans(natural) };
         const r = stepOnce(level, c, next, action, at, by, facts);
         next = r.s;
         entries.push(r.entry);
         if (next.result || cmd.actor === "dma" || r.entry.blocked || entries.length >= MAX_RUN) break;
-        if (decisionAhead(c.cfg, next.machine, cmd.actor)) break;
+        const line = cmd.stops || cmd.to ? nextAt(c.cfg, next.machine, cmd.actor) : null;
+        const atMark = line !== null && (sameLine(line, cmd.to) || cmd.stops?.some((x) => sameLine(line, x)) === true);
+        if (cmd.to) {
+          // Running to a line: through the decisions before it, never past a menu, a blocked line or the end.
+          if (cpuStatus(c.cfg, next.machine, cmd.actor).state !== "ready") break;
+          if (natural && decisionAhead(c.cfg, next.machine, cmd.actor) !== atMark) natural = false;
+          if (atMark) break;
+        } else {
+          if (decisionAhead(c.cfg, next.machine, cmd.actor)) break;
+          if (atMark) {
+            natural = false;
+            break;
+          }
+        }
         action = actionOf(cmd.actor);
       }
+      if (!natural) next = { ...next, runSpans: spans(false) };
       return { s: next, event: { kind: "run", entries } };
     }
     case "knob": {
@@ -302,6 +337,19 @@ export function applyCommand(level: Level, s: Session, cmd: Command, at: number,
     }
   }
 }
+
+/** The line `cpu` runs next: its innermost frame's, or between operations the first line of the path it enters; null when it has none. */
+export function nextAt(cfg: Config, m: Machine, cpu: number): LineAt | null {
+  const c = m.cpus[cpu];
+  const top = c.frames[c.frames.length - 1];
+  if (top) return { path: top.path, pc: top.pc };
+  if (c.done) return null;
+  const item = currentItem(cfg, m, cpu);
+  if (!item || "choose" in item) return null;
+  return { path: resolvePath(opEntry(item.op).name, cfg), pc: 0 };
+}
+
+export const sameLine = (a: LineAt | null | undefined, b: LineAt | null | undefined): boolean => !!a && !!b && a.path === b.path && a.pc === b.pc;
 
 /** One line of the trace: the step, what it changed, whether it preempted, and the judgement after it. */
 function stepOnce(level: Level, c: Compiled, s: Session, action: Action, at: number, by: string, facts: Facts): { s: Session; entry: TraceEntry } {

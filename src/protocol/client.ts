@@ -3,6 +3,7 @@
 // strings and integers, so nothing unexpected gets past the door.
 
 import { z } from "zod";
+import { CHAT_MAX, normaliseText } from "./text.js";
 
 /** Join codes and workshop ids: letters and digits without 0/O, 1/I/L (case-insensitive on input). */
 export const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -41,6 +42,14 @@ export type Side = z.infer<typeof side>;
 export const actor = z.union([z.int().min(0).max(63), z.literal("dma")]);
 export type Actor = z.infer<typeof actor>;
 
+/** Chat: normalised at the boundary (src/protocol/text.ts), then 1-CHAT_MAX characters. */
+export const chatText = z.string().max(2000).transform(normaliseText).pipe(z.string().min(1, "a message with something to show").max(CHAT_MAX, `at most ${CHAT_MAX} characters`));
+/** A kernel path's id, as `CpuView.frames[].path` names it. */
+const pathId = z.string().regex(/^[A-Za-z_][\w.@-]{0,63}$/, "a kernel path id");
+/** A plan in the schedule syntax (README, "Schedule syntax"). */
+const scheduleText = z.string().trim().min(1).max(400).regex(/^[\w:+*,\s-]+$/, "a schedule: tokens such as 1, 1+, 0:fork, d, 2*3");
+export const MARK_KINDS = ["stop", "run-to"] as const;
+export type MarkKind = (typeof MARK_KINDS)[number];
 /** A sandbox operation's argument: a page number or count, true or false, or a word (the catalogue lists each operation's values). */
 const sandboxArg = z.union([z.int().min(0).max(4095), z.boolean(), ident]);
 /**
@@ -112,6 +121,21 @@ export const clientMessages = {
   resumeWorkshop: msg("resumeWorkshop", { workshop: workshopId, token }),
   announce: msg("announce", { workshop: workshopId, token, text: shortText(500) }),
   releaseHint: msg("releaseHint", { workshop: workshopId, token, room: roomCode.optional() }),
+  /** Say something to the room (members and spectators alike); its own rate limit (section 11). */
+  chat: msg("chat", { text: chatText }),
+  /** Mark a line of a CPU's listing ("stop": Enter stops before it; "run-to": Enter runs to it), or clear it ("none"). */
+  mark: msg("mark", { cpu, path: pathId, pc: z.int().min(0).max(999), kind: z.enum([...MARK_KINDS, "none"]) }),
+  /** Propose a plan (a schedule, or the moves of the attempt so far) to the room, or drop the room's plan. */
+  plan: msg("plan", { schedule: scheduleText.optional(), record: z.literal(true).optional(), drop: z.literal(true).optional() }).refine(
+    (m) => [m.schedule !== undefined, m.record !== undefined, m.drop !== undefined].filter(Boolean).length === 1,
+    "exactly one of schedule, record or drop",
+  ),
+  /** Play the room's plan one item further: a step or a run by the sender, checked like one. */
+  planStep: msg("planStep", { seq }),
+  /** The instructor's chat: to every room of the workshop, or to one. */
+  workshopChat: msg("workshopChat", { workshop: workshopId, token, text: chatText, room: roomCode.optional() }),
+  /** The instructor mutes (or unmutes) a member of a workshop room: their chat is refused. */
+  mute: msg("mute", { workshop: workshopId, token, room: roomCode, member: z.string().regex(/^[\w-]{1,32}$/, "a member id"), muted: z.boolean() }),
   /** The sandbox's catalogue: what a scenario may be made of (answer: `sandbox`). */
   sandbox: msg("sandbox", {}),
   /** Create a room on a scenario composed from the catalogue and join it (answer: `joined`). */
@@ -135,4 +159,6 @@ export type ClientMessageInput = z.input<typeof clientMessage>;
 export type ClientMessageOf<T extends ClientType> = Extract<ClientMessage, { type: T }>;
 
 /** Game actions: they carry `seq` and are applied in arrival order, one room sequence number each. */
-export const GAME_ACTIONS = ["step", "run", "knob", "start", "hint", "rewind", "reset", "retry", "next"] as const satisfies readonly ClientType[];
+export const GAME_ACTIONS = ["step", "run", "knob", "start", "hint", "rewind", "reset", "retry", "next", "planStep"] as const satisfies readonly ClientType[];
+/** Talk: chat, marks and plans; one per-connection budget of their own (section 11), apart from game actions. */
+export const TALK_TYPES = ["chat", "mark", "plan", "workshopChat"] as const satisfies readonly ClientType[];

@@ -66,6 +66,12 @@ export const ERROR_CODES = [
   "game-not-over",
   "no-next-level",
   "no-such-attempt",
+  // Talk: chat, marks and plans.
+  "muted", // the instructor muted this member: their chat is refused
+  "bad-mark", // a mark on a line the CPU's listing does not have, or past the room's marks
+  "bad-plan", // a plan that does not parse, or does not play from the level's start
+  "no-plan", // planStep with no plan, or one played to its end
+  "off-plan", // planStep while the trace has left the plan: rewind or reset to get back on it
   // The sandbox.
   "bad-scenario", // a createSandbox scenario that does not make a level (the message names the part and why)
   "not-a-sandbox", // explore or saveSandbox in a room that does not play a sandbox scenario

@@ -3,7 +3,7 @@
 
 import { z } from "zod";
 import { ERROR_CODES } from "./codes.js";
-import { policy, sandboxScenario, side } from "./client.js";
+import { MARK_KINDS, policy, sandboxScenario, side } from "./client.js";
 
 export const actionSchema = z.union([z.strictObject({ cpu: z.int().min(0), choice: z.string().optional() }), z.strictObject({ dma: z.literal(true) })]);
 
@@ -179,6 +179,11 @@ export const gameViewSchema = z.strictObject({
   debrief: z.string().nullable(),
   /** During play, when no bot is about to move: who the game waits for and for what, in words. */
   waiting: z.string().nullable().optional(),
+  /**
+   * While the room has a plan: the item `planStep` plays next (0-based; null when the trace has
+   * left the plan or it is played to its end), of how many, and where the room stands, in words.
+   */
+  plan: z.strictObject({ next: z.int().nullable(), of: z.int(), text: z.string() }).nullable().optional(),
 });
 export type GameView = z.infer<typeof gameViewSchema>;
 /** setup: knobs may change, nothing has run; play; over: a result is recorded. */
@@ -233,12 +238,62 @@ export const roomInfoSchema = z.strictObject({
 });
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 
+/** One chat message: who said it (a member id, or "instructor"), when (server ms, and the attempt and its step), what. */
+export const chatEntrySchema = z.strictObject({
+  /** 1, 2, ... within the room. */
+  n: z.int().min(1),
+  attempt: z.string(),
+  /** Steps in the attempt's trace when it was said (a replay shows it after that step). */
+  step: z.int().min(0),
+  at: z.int(),
+  from: z.string(),
+  name: z.string(),
+  text: z.string(),
+});
+export type ChatEntry = z.infer<typeof chatEntrySchema>;
+
+/** A marked line of a CPU's listing: `path` and `pc` as CpuView.frames name them, who set it, and the line. */
+export const markSchema = z.strictObject({
+  cpu: z.int(),
+  path: z.string(),
+  pc: z.int(),
+  /** stop: Enter (a run) on this CPU stops before this line; run-to: Enter runs this CPU to it, through the decisions before it. */
+  kind: z.enum(MARK_KINDS),
+  by: z.string(),
+  name: z.string(),
+  fn: z.string(),
+  line: z.string(),
+});
+export type Mark = z.infer<typeof markSchema>;
+
+/** A plan proposed to the room: its items in the schedule syntax, and the attempt they make from the level's start. */
+export const planSchema = z.strictObject({
+  by: z.string(),
+  name: z.string(),
+  /** The whole plan in the schedule syntax (`faultline run --schedule` takes it). */
+  schedule: z.string(),
+  /** The knob setting it was made for. */
+  knobs: z.record(z.string(), z.string()),
+  /** One per press of planStep: its token, what it moves (a CPU, or null for the DMA device), and its lines in `trace` (from, to). */
+  items: z.array(z.strictObject({ token: z.string(), cpu: z.int().nullable(), run: z.boolean(), from: z.int(), to: z.int() })),
+  /** The preview: every line the plan runs from the level's start, as the room would show it. */
+  trace: z.array(traceEntrySchema),
+  /** Where the preview ends: the oracle that fires (null if none), its preemptions, and whether every CPU finished. */
+  ends: z.strictObject({ oracle: z.strictObject({ id: z.string(), message: z.string(), step: z.int() }).nullable(), preemptions: z.int(), finished: z.boolean() }),
+});
+export type Plan = z.infer<typeof planSchema>;
+
 export const snapshotSchema = z.strictObject({
   seq: z.int(),
   room: roomInfoSchema,
   game: gameViewSchema,
   trace: z.array(traceEntrySchema),
   intro: z.string(),
+  /** The room's latest chat (at most 50), oldest first. */
+  chat: z.array(chatEntrySchema).optional(),
+  /** The marks in this attempt (cleared on reset and with every new attempt). */
+  marks: z.array(markSchema).optional(),
+  plan: planSchema.nullable().optional(),
 });
 export type Snapshot = z.infer<typeof snapshotSchema>;
 
@@ -258,6 +313,8 @@ export const dashboardTeamSchema = z.strictObject({
   finished: z.int(),
   members: z.int(),
   connected: z.int(),
+  /** The room's members, with whether the instructor muted them (mute). */
+  players: z.array(z.strictObject({ id: z.string(), name: z.string(), connected: z.boolean(), muted: z.boolean() })).optional(),
 });
 export type DashboardTeam = z.infer<typeof dashboardTeamSchema>;
 
@@ -330,6 +387,8 @@ export const serverMessages = {
     knobs: z.record(z.string(), z.string()),
     trace: z.array(traceEntrySchema),
     result: resultSchema.nullable(),
+    /** What the room said during the attempt (each with the step it came after). */
+    chat: z.array(chatEntrySchema).optional(),
   }),
   workshop: z.strictObject({ type: z.literal("workshop"), rid, workshop: z.strictObject({ id: z.string(), title: z.string(), levels: z.array(z.string()).optional() }), token: z.string() }),
   dashboard: z.strictObject({
@@ -338,6 +397,20 @@ export const serverMessages = {
     teams: z.array(dashboardTeamSchema),
   }),
   pong: z.strictObject({ type: z.literal("pong"), t: z.number().optional(), now: z.number() }),
+  /** Someone in the room said something (sent to every member, the sender included). */
+  chat: z.strictObject({ type: z.literal("chat"), entry: chatEntrySchema }),
+  /** The room's marks after a change: every mark, and what changed (null: a reset or a new attempt cleared them). */
+  marks: z.strictObject({
+    type: z.literal("marks"),
+    marks: z.array(markSchema),
+    change: z.strictObject({ kind: z.enum(["set", "cleared"]), by: z.string(), name: z.string(), mark: markSchema }).nullable(),
+  }),
+  /** The room's plan after a change (null: none). */
+  plan: z.strictObject({
+    type: z.literal("plan"),
+    plan: planSchema.nullable(),
+    change: z.strictObject({ kind: z.enum(["proposed", "dropped", "cleared"]), by: z.string(), name: z.string() }),
+  }),
   sandbox: z.strictObject({ type: z.literal("sandbox"), rid, catalogue: sandboxCatalogueSchema }),
   /**
    * The explorer's answer to `explore`, sent to everyone in the room (`rid` only to the one who

@@ -79,6 +79,12 @@ const STATES: { name: string; ctx: InputContext; ui: Partial<UiState> }[] = [
   { name: "watching the intro", ctx: { s: watching(defend) }, ui: {} },
   { name: "watching the game", ctx: { s: watching(played) }, ui: seen(played) },
   { name: "watching the debrief", ctx: { s: watching(over) }, ui: {} },
+  { name: "marking", ctx: { s: played }, ui: { ...seen(played), mark: { cpu: 0, path: "counter_inc_unlocked", line: 1 } } },
+  {
+    name: "mute",
+    ctx: { s: { ...dashboard, dashboard: { ...dashboard.dashboard!, teams: dashboard.dashboard!.teams.map((t) => ({ ...t, players: [..."abcdefghi"].map((n, i) => ({ id: `p${i}`, name: n, connected: true, muted: false })) })) } }, instructor },
+    ui: { dashboard: true, overlay: "mute" },
+  },
   { name: "the sandbox's composer", ctx: { s: { ...lobby, sandbox: sandboxCatalogue() } }, ui: { composer: { scenario: null, row: 7 } } },
   { name: "a sandbox room", ctx: { s: sandboxGame }, ui: seen(sandboxGame) },
 ];
@@ -162,6 +168,7 @@ describe("the key table", () => {
       [["intro", { watch: true, knobs: true, scroll: true }], "watching the intro"],
       [["game", { watch: true }], "watching the game"],
       [["debrief", { watch: true, scroll: true }], "watching the debrief"],
+      [["game", { marking: true }], "marking"],
     ];
     for (const [args, name] of bars) {
       const { ctx, ui } = STATES.find((x) => x.name === name)!;

@@ -77,7 +77,8 @@ describe("the game screen", () => {
     const help = renderToString(<Game {...props(s, { overlay: "help" })} />, { columns: 120 });
     fits(help, 120, 40);
     expect(help).toContain("Help (Esc or ? closes)");
-    expect(help).toContain("PTEs:");
+    // The game's keys lead, then the symbols begin (talk's keys pushed the PTE legend below the first page).
+    expect(help).toContain("CPUs:   ▶ ready");
     const quit = renderToString(<Game {...props(s, { overlay: "quit" })} />, { columns: 120 });
     expect(quit).toContain("Quit Faultline?");
     expect(quit).toContain("y yes · n or Esc no");
@@ -103,7 +104,7 @@ describe("the debrief", () => {
     expect(out).toContain("CPU1 T1 ● · · ✖");
     expect(out).toContain("The breaking step: #4 CPU1 (T1) counter_inc: WRITE_ONCE(counter, tmp + 1);");
     expect(out).toContain("atomic_inc()");
-    expect(lines(out).at(-1)).toBe("p replay · r retry · n next level · g final machine · b lobby · ? help · q quit");
+    expect(lines(out).at(-1)).toBe("p replay · r retry · n next level · g final machine · t chat · b lobby · ? help · q quit");
   });
 
   it("follows the replay cursor", () => {

@@ -33,6 +33,10 @@ function fill(st: Storage): void {
     st.finishAttempt({ attempt: "RRRRRR-1", knobs: { lock: "none" }, result, endedAt: 40, players: [{ id: "p1", name: "ann" }] });
   });
   st.startAttempt({ id: "RRRRRR-2", room: "RRRRRR", n: 2, level: "basics-spinlock", startSeq: 3, startedAt: 50 });
+  // What the room said (issue 17): two lines in the first attempt, one in the second.
+  st.appendChat({ room: "RRRRRR", n: 1, attempt: "RRRRRR-1", step: 0, at: 15, from: "p1", name: "ann", text: "you first" });
+  st.appendChat({ room: "RRRRRR", n: 2, attempt: "RRRRRR-1", step: 2, at: 35, from: "instructor", name: "instructor", text: "␛[2J is harmless now" });
+  st.appendChat({ room: "RRRRRR", n: 3, attempt: "RRRRRR-2", step: 0, at: 55, from: "p1", name: "ann", text: "again" });
 }
 
 function check(st: Storage): void {
@@ -49,6 +53,13 @@ function check(st: Storage): void {
     ["RRRRRR-2", null, null],
   ]);
   expect(st.lastSeq("RRRRRR")).toBe(3);
+  expect(st.chat("RRRRRR", { attempt: "RRRRRR-1" }).map((c) => [c.n, c.step, c.from, c.text])).toEqual([
+    [1, 0, "p1", "you first"],
+    [2, 2, "instructor", "␛[2J is harmless now"],
+  ]);
+  expect(st.chat("RRRRRR", { limit: 2 }).map((c) => c.n)).toEqual([2, 3]);
+  expect(st.chat("RRRRRR", { limit: 2 })[1]).toEqual({ room: "RRRRRR", n: 3, attempt: "RRRRRR-2", step: 0, at: 55, from: "p1", name: "ann", text: "again" });
+  expect(st.chat("SSSSSS", { limit: 50 })).toEqual([]);
   expect(st.lastSeq("SSSSSS")).toBe(0);
   expect(st.results("WWWWWWWW")).toEqual([
     {
@@ -132,11 +143,12 @@ describe.each([
     await done();
   });
 
-  it("refuses a duplicate room and a duplicate log sequence number", async () => {
+  it("refuses a duplicate room, a duplicate log sequence number and a duplicate chat number", async () => {
     const { st, done } = await make();
     fill(st);
     expect(() => st.createRoom({ code: "RRRRRR", level: "x", policy: "manual", versus: false, workshop: null, team: null, createdAt: 0 })).toThrow();
     expect(() => st.appendAction("RRRRRR-1", "RRRRRR", { seq: 2, at: 0, by: "p1", cmd: { kind: "start" } })).toThrow();
+    expect(() => st.appendChat({ room: "RRRRRR", n: 1, attempt: "RRRRRR-1", step: 0, at: 0, from: "p1", name: "ann", text: "twice" })).toThrow();
     await done();
   });
 });
@@ -150,9 +162,9 @@ describe("postgres", () => {
     expect(p).not.toBeNull();
     await p;
     expect(st.written()).toBeNull();
-    // fill made 9 writes (the transaction's three among them); they went in fewer statements than writes.
-    expect(st.stats.writes).toBe(9);
-    expect(st.stats.batches).toBeLessThan(9);
+    // fill made 12 writes (the transaction's three and the chat's three among them); they went in fewer statements than writes.
+    expect(st.stats.writes).toBe(12);
+    expect(st.stats.batches).toBeLessThan(12);
   });
 
   it("fails stop when another node wrote the same sequence number: the batch is refused, onFatal is told, nothing later is written", async () => {
@@ -191,6 +203,13 @@ describe("postgres", () => {
     await st.load({ rooms: ["RRRRRR"] });
     expect(st.actions("RRRRRR-2")).toEqual([]);
     expect(st.lastSeq("RRRRRR")).toBe(3);
+  expect(st.chat("RRRRRR", { attempt: "RRRRRR-1" }).map((c) => [c.n, c.step, c.from, c.text])).toEqual([
+    [1, 0, "p1", "you first"],
+    [2, 2, "instructor", "␛[2J is harmless now"],
+  ]);
+  expect(st.chat("RRRRRR", { limit: 2 }).map((c) => c.n)).toEqual([2, 3]);
+  expect(st.chat("RRRRRR", { limit: 2 })[1]).toEqual({ room: "RRRRRR", n: 3, attempt: "RRRRRR-2", step: 0, at: 55, from: "p1", name: "ann", text: "again" });
+  expect(st.chat("SSSSSS", { limit: 50 })).toEqual([]);
   });
 
   it("migrates once when nodes open the same schema together, and refuses a newer schema", async () => {

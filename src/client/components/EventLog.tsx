@@ -6,7 +6,7 @@ import type { ReactNode } from "react";
 import { fitWidth } from "../model/layout.js";
 import type { LogLine } from "../model/store.js";
 
-const MARK: Record<LogLine["kind"], string> = { step: " ", game: "•", hint: "?", error: "✗", notice: "✉", info: "·" };
+const MARK: Record<LogLine["kind"], string> = { step: " ", game: "•", hint: "?", error: "✗", notice: "✉", info: "·", talk: "⚑" };
 
 export function EventLog({ log, height, width }: { log: LogLine[]; height: number; width: number }) {
   const shown = log.slice(Math.max(0, log.length - height));

@@ -6,8 +6,10 @@ import { barItems, keyLines, SCOPES, type BarState, type KeyLine, type Scope } f
 import { wrapLine } from "./layout.js";
 
 /** The key bar of a screen (model/keys.ts's bar words for what is open there), "? help · q quit" last. */
-export function keyBar(screen: Screen, extra: BarState & { menu?: boolean; log?: boolean } = {}): string {
+export function keyBar(screen: Screen, extra: BarState & { menu?: boolean; log?: boolean; marking?: boolean; typing?: boolean } = {}): string {
   const w = extra.watch === true;
+  // A line being typed takes every key: the bar says how to send it or leave it.
+  if (extra.typing) return "Enter sends · Esc leaves the line (the game's keys come back)";
   // A sandbox room's own keys (the explorer, the save) come first.
   const sb = extra.sandbox === true && !w;
   const scopes: Scope[] =
@@ -18,8 +20,10 @@ export function keyBar(screen: Screen, extra: BarState & { menu?: boolean; log?:
           ? ["log", "overlay"]
           : w
             ? ["watchGame", "game"]
-            : sb
-              ? ["sandboxRoom", "game"]
+            : extra.marking
+              ? ["mark", ...(sb ? (["sandboxRoom"] as const) : []), "game"]
+              : sb
+                ? ["sandboxRoom", "game"]
               : ["game"]
       : screen === "debrief"
         ? [...(w ? (["watchDebrief"] as const) : []), ...(extra.replay ? (["replay"] as const) : sb ? (["sandboxRoom"] as const) : []), "debrief"]
@@ -109,6 +113,15 @@ const SYMBOLS: { title: string; lines: string[] }[] = [
       "Folios: refcount (a FOLL_PIN adds 1024), mapcount, AnonExclusive ✓/✗, pins, the data word",
       "Timeline: ● ran a line   ~ could not run (spun or waited)   · not stepped   ✖ the step that broke it   ▲ marks it",
       "Par:      the fewest preemptions (switching away from a CPU that could still run) that trigger the race",
+    ],
+  },
+  {
+    title: "Talking to the room",
+    lines: [
+      "Chat: the panel under the code (beside the event log on a wide terminal) once anyone talks; ★ the instructor",
+      "Marks: ⊘ stop here (Enter on that CPU stops before the line)  ⇥ run to here (Enter runs it there, through the decisions",
+      "       before it); who set it follows the line; » the line under your cursor while you mark (k); a reset clears them",
+      "Plan: its timeline above the machine, ^ where the room is on it, ▸ the next item and whose turn it is",
     ],
   },
   {

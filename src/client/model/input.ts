@@ -9,6 +9,7 @@ import { WATCH_ONLY, type ClientState } from "./store.js";
 import { actorName, claimFor, drivable, type Actor } from "./game.js";
 import { BY_SCOPE, bound, type Command, type KeyBinding, type KeyPress, type Scope } from "./keys.js";
 import { scrollAt, scrollBy, type Scroll, type ScrollMove } from "./scroll.js";
+import { cpuListing } from "./listing.js";
 import { addCpu, addOp, changeRow, composerRows, removeAt } from "./sandbox.js";
 import type { SandboxScenario } from "../../protocol/client.js";
 
@@ -24,8 +25,9 @@ export const scrollKeys = {
 export type { Policy } from "../../protocol/client.js";
 import type { Policy } from "../../protocol/client.js";
 export type Screen = "connecting" | "offline" | "lobby" | "sandbox" | "intro" | "game" | "debrief" | "dashboard";
-export type Overlay = "help" | "quit" | "menu" | "reset" | "log";
-export type InputField = "name" | "code" | "announce" | "title" | "save";
+export type Overlay = "help" | "quit" | "menu" | "reset" | "log" | "mute";
+/** chat: a line to the room; plan: a schedule to propose; wchat: the instructor's chat to every team. */
+export type InputField = "name" | "code" | "announce" | "title" | "save" | "chat" | "plan" | "wchat";
 
 export interface UiState {
   overlay: Overlay | null;
@@ -53,6 +55,8 @@ export interface UiState {
   scroll: Scroll | null;
   /** The start this player sent from the intro, and the seq it was sent on (its update may not have arrived yet). */
   startSent: { attempt: string; seq: number } | null;
+  /** Marking lines (k): the CPU, the kernel path its listing shows, and the line under the cursor. */
+  mark: { cpu: number; path: string; line: number } | null;
   /** The sandbox composer is open: the scenario being composed (null: the catalogue's example) and the row the cursor is on. */
   composer: { scenario: SandboxScenario | null; row: number } | null;
 }
@@ -73,6 +77,7 @@ export const initialUi: UiState = {
   dashboard: false,
   scroll: null,
   startSent: null,
+  mark: null,
   composer: null,
 };
 
@@ -139,7 +144,10 @@ export function scopesOf(s: ClientState, ui: UiState): Scope[] {
   switch (screen) {
     case "lobby":
     case "sandbox":
+      out.push(screen);
+      break;
     case "dashboard":
+      if (ui.overlay === "mute") out.push("mute");
       out.push(screen);
       break;
     case "intro":
@@ -148,7 +156,11 @@ export function scopesOf(s: ClientState, ui: UiState): Scope[] {
       break;
     case "game":
       if (watch) out.push("watchGame");
-      else if (sandboxRoom(s)) out.push("sandboxRoom");
+      else {
+        // Marking takes its keys first; the game's others still work.
+        if (ui.mark) out.push("mark");
+        if (sandboxRoom(s)) out.push("sandboxRoom");
+      }
       out.push("game");
       break;
     case "debrief":
@@ -200,8 +212,16 @@ function submitLine(ctx: InputContext, ui: UiState): Outcome {
   const input = ui.input!;
   const text = input.text.trim();
   const done = { ...ui, input: null };
+  // A plan's empty line records the moves so far; "-" drops the room's plan.
+  if (input.field === "plan") return send(done, text === "" ? { type: "plan", record: true } : text === "-" ? { type: "plan", drop: true } : { type: "plan", schedule: text });
   if (!text) return none(done);
   switch (input.field) {
+    case "chat":
+      return send(done, { type: "chat", text });
+    case "wchat":
+      return ctx.instructor
+        ? { ui: done, send: [{ type: "workshopChat", workshop: ctx.instructor.id, token: ctx.instructor.token, text }], effects: [{ kind: "flash", text: `Said to every team: ${text}` }] }
+        : none(done);
     case "name":
       return { ui: done, send: [], effects: [{ kind: "rename", name: text }] };
     case "code":
@@ -217,9 +237,12 @@ function submitLine(ctx: InputContext, ui: UiState): Outcome {
   }
 }
 
+/** The longest line each input takes (the server's limits: docs/protocol.md). */
+const INPUT_MAX: Record<InputField, number> = { name: 32, code: 6, announce: 500, title: 80, save: 64, chat: 280, plan: 400, wchat: 280 };
+
 function typeChar(ui: UiState, k: KeyPress): Outcome {
   const input = ui.input!;
-  const max = input.field === "announce" ? 500 : input.field === "code" ? 6 : input.field === "title" ? 80 : input.field === "save" ? 64 : 32;
+  const max = INPUT_MAX[input.field];
   return none({ ...ui, input: { ...input, text: (input.text + k.input).slice(0, max) } });
 }
 
@@ -404,6 +427,23 @@ function createSandbox(ctx: InputContext, ui: UiState): Outcome {
 /** The instructor's credentials for a dashboard command; null: not an instructor here (the key does nothing). */
 const creds = (ctx: InputContext) => (ctx.instructor ? { workshop: ctx.instructor.id, token: ctx.instructor.token } : null);
 
+/** Marking: the cursor moved by `by` within the listing it was opened on. */
+const markMove =
+  (by: 1 | -1): Handler =>
+  (ctx, ui) => {
+    const mk = ui.mark!;
+    const lines = ctx.s.listings.byPath[mk.path]?.lines.length ?? mk.line + 1;
+    return none({ ...ui, mark: { ...mk, line: Math.max(0, Math.min(lines - 1, mk.line + by)) } });
+  };
+
+/** Marking: a mark of this kind on the line under the cursor ("none" clears it). */
+const markSet =
+  (kind: "stop" | "run-to" | "none"): Handler =>
+  (_ctx, ui) => {
+    const mk = ui.mark!;
+    return send(ui, { type: "mark", cpu: mk.cpu, path: mk.path, pc: mk.line, kind });
+  };
+
 /** Every command of model/keys.ts, handled. */
 const HANDLERS: Record<Command, Handler> = {
   exit: (_ctx, ui) => exit(ui),
@@ -446,6 +486,23 @@ const HANDLERS: Record<Command, Handler> = {
   log: (ctx, ui) => none({ ...ui, overlay: "log", scroll: { key: scrollKeys.log(ctx.s), at: Number.MAX_SAFE_INTEGER } }),
   explore: (_ctx, ui) => send(ui, { type: "explore" }),
   saveSandbox: (_ctx, ui) => none({ ...ui, input: { field: "save", text: "" } }),
+
+  chat: (_ctx, ui) => none({ ...ui, input: { field: "chat", text: "" } }),
+  mark: (ctx, ui) => {
+    const { s, sel, view } = playing(ctx, ui);
+    if (sel === "dma" || !view) return flash(ui, "Marks go on a CPU's lines: show a CPU first (Tab or 0-9).");
+    const l = cpuListing(view, s.listings.byPath);
+    if (l.path === null || l.lines.length === 0) return flash(ui, `${actorName(sel, s.room)} shows no listing to mark right now.`);
+    return none({ ...ui, mark: { cpu: sel, path: l.path, line: Math.max(0, l.lines.findIndex((x) => x.at)) } });
+  },
+  plan: (_ctx, ui) => none({ ...ui, input: { field: "plan", text: "" } }),
+  planStep: (ctx, ui) => (ctx.s.plan ? send(ui, { type: "planStep", seq: playing(ctx, ui).seq }) : flash(ui, "The room has no plan: P proposes one.")),
+  markUp: markMove(-1),
+  markDown: markMove(1),
+  markStop: markSet("stop"),
+  markRunTo: markSet("run-to"),
+  markClear: markSet("none"),
+  markDone: (_ctx, ui) => none({ ...ui, mark: null }),
 
   menuUp: menuMove(-1),
   menuDown: menuMove(1),
@@ -557,6 +614,19 @@ const HANDLERS: Record<Command, Handler> = {
   hintAll: (ctx, ui) => {
     const c = creds(ctx);
     return c ? { ui, send: [{ type: "releaseHint", ...c }], effects: [{ kind: "flash", text: "Next hint released to every team (free for them)." }] } : none(ui);
+  },
+  chatAll: (ctx, ui) => (creds(ctx) ? none({ ...ui, input: { field: "wchat", text: "" } }) : none(ui)),
+  muteAsk: (ctx, ui) => {
+    if (!creds(ctx)) return none(ui);
+    return (ctx.s.dashboard?.teams ?? [])[ui.teamCursor]?.players?.length ? none({ ...ui, overlay: "mute" }) : flash(ui, "No player in that team's room to mute.");
+  },
+  muteToggle: (ctx, ui, k) => {
+    // A digit toggles that member of the selected team's room.
+    const c = creds(ctx);
+    const team = (ctx.s.dashboard?.teams ?? [])[ui.teamCursor];
+    const p = team?.players?.[Number(k.input) - 1];
+    if (!c || !team || !p) return none(ui);
+    return { ui: { ...ui, overlay: null }, send: [{ type: "mute", ...c, room: team.room, member: p.id, muted: !p.muted }], effects: [{ kind: "flash", text: `${p.name} ${p.muted ? "may chat again" : "is muted"} in ${team.team ?? team.room}.` }] };
   },
   dashboardBack: (_ctx, ui) => none({ ...ui, dashboard: false }),
 

@@ -53,7 +53,9 @@ export const SCOPES = {
   watchIntro: "a watcher's intro (joined with --watch)",
   watchGame: "a watcher's game",
   watchDebrief: "a watcher's debrief",
-  typing: "typing a line (a name, a room code, an announcement, a workshop's title, a level id)",
+  mark: "marking lines of a CPU's code (k)",
+  mute: "the dashboard's mute question (m)",
+  typing: "typing a line (a name, a room code, a title, an announcement, a level id, chat, a plan)",
   quit: "the quit question",
   help: "help",
 } as const;
@@ -145,6 +147,19 @@ export const KEYS = [
   { command: "reset", keys: ["R"], screens: ["game"], words: "reset the level (asks first; costs 50 points)", bar: live("reset") },
   { command: "gameToLobby", keys: ["b"], screens: ["game"], words: "back to the lobby", bar: (c) => (c.over || c.watch ? "lobby" : null) },
   { command: "log", keys: ["l"], screens: ["game"], words: "the whole event log and every hint so far, wrapped", bar: "log and hints" },
+
+  // Talk (issue 17): a chat line, marks on the code, a plan the room plays item by item.
+  { command: "chat", keys: ["t"], screens: ["game"], words: "say something to the room (a one-line input: Enter sends, Esc leaves it)", bar: player("chat") },
+  { command: "mark", keys: ["k"], screens: ["game"], words: "mark lines of the CPU shown for the room: stop here, run to here", bar: live("mark") },
+  { command: "plan", keys: ["P"], screens: ["game"], words: "propose a plan (1+ 0+ 1+; empty: the moves so far; -: drop it)", bar: live("plan") },
+  { command: "planStep", keys: ["."], screens: ["game"], words: "play the plan's next item (your own step or run)", bar: live("plan step") },
+  { command: "markUp", keys: ["↑"], screens: ["mark"], words: "the line above or below", bar: "line" },
+  { command: "markDown", keys: ["↓"], screens: ["mark"], words: "the line above or below", bar: "line" },
+  { command: "markStop", keys: ["s"], screens: ["mark"], words: "mark it: stop here", bar: "stop here" },
+  { command: "markRunTo", keys: ["r"], screens: ["mark"], words: "mark it: run to here", bar: "run to here" },
+  { command: "markClear", keys: ["x"], screens: ["mark"], words: "clear its mark", bar: "clear" },
+  { command: "markDone", keys: ["Esc", "k"], screens: ["mark"], words: "done marking (the game's other keys work meanwhile)", bar: "done" },
+
   { command: "menuUp", keys: ["↑"], screens: ["menu"], words: "move through the choices", bar: "choose" },
   { command: "menuDown", keys: ["↓"], screens: ["menu"], words: "move through the choices", bar: "choose" },
   {
@@ -167,6 +182,7 @@ export const KEYS = [
   { command: "retry", keys: ["r"], screens: ["debrief"], words: "retry the level", bar: player("retry") },
   { command: "next", keys: ["n"], screens: ["debrief"], words: "the next level", bar: player("next level") },
   { command: "finalMachine", keys: ["g"], screens: ["debrief"], words: "look at the final machine (g there: back to the debrief)", bar: noReplay("final machine") },
+  { command: "chat", keys: ["t"], screens: ["debrief"], words: "say something to the room (a one-line input: Enter sends, Esc leaves it)", bar: player("chat") },
   { command: "debriefToLobby", keys: ["b"], screens: ["debrief"], words: "back to the lobby", bar: noReplay("lobby") },
 
   { command: "seatNext", keys: ["Tab"], screens: ["intro"], words: "versus: the next CPU", bar: versus("CPU") },
@@ -216,6 +232,9 @@ export const KEYS = [
   { command: "announce", keys: ["a"], screens: ["dashboard"], words: "announce a line to every team", bar: "announce" },
   { command: "hintTeam", keys: ["h"], screens: ["dashboard"], words: "release the next hint to the team under the cursor (free for them)", bar: "hint to team" },
   { command: "hintAll", keys: ["H"], screens: ["dashboard"], words: "release the next hint to every team (free for them)", bar: "hint to all" },
+  { command: "chatAll", keys: ["c"], screens: ["dashboard"], words: "chat to every team (saved in each room's chat)", bar: "chat to all" },
+  { command: "muteAsk", keys: ["m"], screens: ["dashboard"], words: "mute or unmute a player of the team under the cursor", bar: "mute" },
+  { command: "muteToggle", keys: ["1-9"], screens: ["mute"], words: "mute that player, or let them chat again", bar: "player" },
   { command: "dashboardBack", keys: ["b"], screens: ["dashboard"], words: "leave the dashboard", bar: "back" },
 
   // A watcher (joined with --watch) looks: the keys that would act say so instead of asking the server.
@@ -224,9 +243,9 @@ export const KEYS = [
   { command: "watchRefuseFix", keys: ["1-9"], screens: ["watchIntro"], words: "refused where there is a fix to choose" },
   { command: "watchNext", keys: ["Tab"], screens: ["watchGame"], words: "the next or previous CPU, every one (and the DMA device)", bar: "look at a CPU" },
   { command: "watchPrev", keys: ["Shift+Tab"], screens: ["watchGame"], words: "the next or previous CPU, every one (and the DMA device)" },
-  { command: "watchRefuse", keys: ["Enter", "m", "d", "h", "u", "R", "c", "x"], screens: ["watchGame"], words: "refused: a watcher does not act" },
+  { command: "watchRefuse", keys: ["Enter", "m", "d", "h", "u", "R", "c", "x", "t", "k", "P", "."], screens: ["watchGame"], words: "refused: a watcher does not act" },
   { command: "watchRefuseStep", keys: ["Space"], screens: ["watchGame"], words: "refused while the attempt runs" },
-  { command: "watchRefuse", keys: ["r", "n"], screens: ["watchDebrief"], words: "refused: a watcher does not act" },
+  { command: "watchRefuse", keys: ["r", "n", "t"], screens: ["watchDebrief"], words: "refused: a watcher does not act" },
 
   { command: "typeCancel", keys: ["Esc"], screens: ["typing"], words: "cancel the line" },
   { command: "typeErase", keys: ["Backspace", "Delete"], screens: ["typing"], words: "erase the last character" },
@@ -271,6 +290,11 @@ export const KEYS = [
 ] as const satisfies readonly KeyBinding[];
 
 export type Command = (typeof KEYS)[number]["command"];
+
+/** The first key of a command, for words that name it ("P proposes a plan"). */
+export function keyOf(command: Command): string {
+  return (KEYS as readonly KeyBinding[]).find((b) => b.command === command)!.keys[0];
+}
 
 function printable(k: KeyPress): boolean {
   return !k.ctrl && !k.escape && !k.return && !k.tab && k.input.length > 0 && !/[\p{Cc}]/u.test(k.input);

@@ -19,6 +19,8 @@ export interface ListingLine {
 
 export interface CpuListing {
   cpu: number;
+  /** The kernel path whose lines are shown (what a mark names), or null when none is. */
+  path: string | null;
   /** "CPU0 (T0)" */
   tag: string;
   state: CpuView["state"];
@@ -94,7 +96,7 @@ function headerOf(fn: string, source: string, generation: string): string {
  */
 export function cpuListing(view: CpuView, listings: Readonly<Record<string, Listing>>): CpuListing {
   const tag = `CPU${view.cpu} (${view.name})`;
-  const base = { cpu: view.cpu, tag, state: view.state, status: statusText(view), choices: [] as CpuListing["choices"] };
+  const base = { cpu: view.cpu, path: null as string | null, tag, state: view.state, status: statusText(view), choices: [] as CpuListing["choices"] };
   const top = view.frames[view.frames.length - 1];
   if (top) {
     const stack = view.frames.slice(0, -1).map((f) => `${fnCall(f.fn)} at: ${f.line}`);
@@ -106,7 +108,7 @@ export function cpuListing(view: CpuView, listings: Readonly<Record<string, List
       lines[top.pc] = { n: top.pc, text: top.line, at: true };
     }
     const generation = top.generation ?? l?.generation ?? "";
-    return { ...base, stack, header: headerOf(top.fn, top.source, generation), lines, upcoming: false, locals: localsText(view.locals) };
+    return { ...base, path: top.path, stack, header: headerOf(top.fn, top.source, generation), lines, upcoming: false, locals: localsText(view.locals) };
   }
   // Between operations: what the next step would enter.
   if (view.choiceEntries && view.choices) {
@@ -120,7 +122,7 @@ export function cpuListing(view: CpuView, listings: Readonly<Record<string, List
   if (view.upcoming && (view.state === "ready" || view.state === "unborn")) {
     const u = view.upcoming;
     const l = listings[u.path];
-    if (l) return { ...base, stack: [], header: headerOf(u.fn, u.source, u.generation), lines: pathLines(l, 0), upcoming: true, locals: "" };
+    if (l) return { ...base, path: u.path, stack: [], header: headerOf(u.fn, u.source, u.generation), lines: pathLines(l, 0), upcoming: true, locals: "" };
   }
   const choices = (view.choices ?? []).map((label) => ({ label, first: "" }));
   return { ...base, stack: [], header: "", lines: [], upcoming: false, locals: "", choices };
@@ -149,6 +151,10 @@ export interface CpuPanelInput {
   /** Per CPU: who drives it ("you", a name, "free", "adversary bot"). */
   who: string[];
   dma: string | null;
+  /** The selected CPU's marked lines in the path shown, by line: the symbol and who set it ("⊘ stop here: ada"). */
+  marks?: ReadonlyMap<number, { symbol: string; label: string }>;
+  /** Marking: the line under the cursor (drawn highlighted, kept in view). */
+  cursor?: number | null;
 }
 
 /**
@@ -179,9 +185,14 @@ export function cpuPanel(p: CpuPanelInput, width: number, height: number, wrap: 
         l.choices.forEach((c, i) => top.push({ text: `   ${i + 1}. ${c.label}${c.first ? `  → ${c.first}` : ""}` }));
       } else if (l.lines.length) {
         // Long lines wrap (the pseudo-C is shown whole, never cut); the window is counted in rows.
-        const rows: ListingLine[] = l.lines.flatMap((x) =>
-          wrap(x.text, Math.max(20, width - 7)).map((t, i) => ({ n: x.n, at: x.at, text: `${i === 0 ? (x.at ? (l.upcoming ? " next→ " : "    → ") : "      ") : "        "}${t}` })),
-        );
+        const cursor = p.cursor ?? null;
+        const rows: ListingLine[] = l.lines.flatMap((x) => {
+          const mark = p.marks?.get(x.n);
+          // A mark's symbol takes the gutter's first column; who set it follows the line.
+          const gutter = (g: string) => (mark ? mark.symbol + g.slice(1) : cursor === x.n ? "»" + g.slice(1) : g);
+          const text = mark ? `${x.text}   ${mark.label}` : x.text;
+          return wrap(text, Math.max(20, width - 7)).map((t, i) => ({ n: x.n, at: cursor === null ? x.at : cursor === x.n, text: `${i === 0 ? gutter(x.at ? (l.upcoming ? " next→ " : "    → ") : "      ") : "        "}${t}` }));
+        });
         const win = windowLines(rows, room - 2);
         const count = (k: number, where: string) => top.push({ text: `      … ${k} more row${k === 1 ? "" : "s"} ${where}` });
         if (win.above) count(win.above, "above");

@@ -4,11 +4,13 @@
 // said, plus a bounded event log in words.
 
 import { myResult, mySides } from "./game.js";
-import type { DashboardTeam, GameEvent, GameView, LevelInfo, Listing, Result, RoomInfo, SandboxCatalogue, ServerMessage, ServerMessageOf, TraceEntry } from "../../protocol/server.js";
+import { keyOf } from "./keys.js";
+import type { ChatEntry, DashboardTeam, GameEvent, GameView, LevelInfo, Listing, Mark, Plan, Result, RoomInfo, SandboxCatalogue, ServerMessage, ServerMessageOf, TraceEntry } from "../../protocol/server.js";
+import { safeDeep } from "./safe.js";
 
 export type ConnStatus = "connecting" | "open" | "reconnecting" | "closed";
 
-export type LogKind = "step" | "game" | "hint" | "error" | "notice" | "info";
+export type LogKind = "step" | "game" | "hint" | "error" | "notice" | "info" | "talk";
 export interface LogLine {
   id: number;
   kind: LogKind;
@@ -55,6 +57,11 @@ export interface ClientState {
   finished: SeenFinish[];
   /** The kernel-path listings the server sent for this attempt and knob setting (GameView.listings). */
   listings: { key: string; byPath: Record<string, Listing> };
+  /** What the room said, oldest first (the latest CHAT_LIMIT). */
+  chat: ChatEntry[];
+  /** The room's marks in this attempt, and its plan (null: none). */
+  marks: Mark[];
+  plan: Plan | null;
   /** The sandbox's catalogue, once the server sent it (`sandbox`). */
   sandbox: SandboxCatalogue | null;
   /** The explorer's latest answer in this room (`explorer`). */
@@ -62,6 +69,8 @@ export interface ClientState {
   /** The latest sandbox scenario the server rendered as a level file (`levelFile`), for the shell to write. */
   levelFile: Omit<ServerMessageOf<"levelFile">, "type" | "rid"> | null;
 }
+
+export const CHAT_LIMIT = 200;
 
 /** The listings after a view arrives: a snapshot brings them all, an update the new ones (docs/protocol.md, GameView). */
 function listingsAfter(s: ClientState, g: GameView, snapshot: boolean): ClientState["listings"] {
@@ -86,6 +95,9 @@ export function initialState(url: string): ClientState {
     trace: [],
     intro: null,
     listings: { key: "", byPath: {} },
+    chat: [],
+    marks: [],
+    plan: null,
     log: [],
     nextLogId: 1,
     flash: null,
@@ -244,6 +256,9 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
         trace: st.trace,
         intro: { level: st.game.level, text: st.intro },
         listings: listingsAfter(s, st.game, true),
+        chat: same ? mergeChat(s.chat, st.chat ?? []) : (st.chat ?? []),
+        marks: st.marks ?? [],
+        plan: st.plan ?? null,
         // Back in the same room (a resumed seat): the log goes on; a new room starts a new log.
         log: same ? s.log : [],
         flash: null,
@@ -255,7 +270,19 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
     }
     case "state": {
       const st = msg.state;
-      const next: ClientState = { ...s, seq: st.seq, room: st.room, game: st.game, trace: st.trace, intro: { level: st.game.level, text: st.intro }, listings: listingsAfter(s, st.game, true) };
+      const next: ClientState = {
+        ...s,
+        seq: st.seq,
+        room: st.room,
+        game: st.game,
+        trace: st.trace,
+        intro: { level: st.game.level, text: st.intro },
+        listings: listingsAfter(s, st.game, true),
+        // A snapshot carries the latest chat: what this client missed while it read too slowly is in it.
+        chat: mergeChat(s.chat, st.chat ?? []),
+        marks: st.marks ?? [],
+        plan: st.plan ?? null,
+      };
       return recordFinish(next, s.game, st.game);
     }
     case "update": {
@@ -294,6 +321,23 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
       return log({ ...s, workshop: { id: msg.workshop.id, title: msg.workshop.title, token: msg.token } }, "info", `Workshop ${msg.workshop.id} created`);
     case "dashboard":
       return { ...s, dashboard: { workshop: msg.workshop, teams: msg.teams } };
+    case "chat":
+      return { ...s, chat: mergeChat(s.chat, [msg.entry]) };
+    case "marks": {
+      const next = { ...s, marks: msg.marks };
+      const c = msg.change;
+      if (!c) return log(next, "talk", "The marks were cleared (a reset or a new attempt).");
+      const who = c.by === me ? "You" : c.name;
+      const what = c.kind === "set" ? `marked ${markWhere(c.mark)} "${MARK_WORDS[c.mark.kind]}"` : `cleared the mark on ${markWhere(c.mark)}`;
+      return log(next, "talk", `${who} ${what}: ${c.mark.line}`);
+    }
+    case "plan": {
+      const next = { ...s, plan: msg.plan };
+      const who = msg.change.by === me ? "You" : msg.change.name;
+      if (msg.change.kind === "dropped") return log(next, "talk", `${who} dropped the plan.`);
+      if (msg.change.kind === "cleared" || !msg.plan) return log(next, "talk", "The plan was for the last level: it is gone.");
+      return log(next, "talk", `${who} proposed a plan: ${msg.plan.schedule} (${planSummary(msg.plan)}). Press ${keyOf("planStep")} to play it item by item.`);
+    }
     case "sandbox":
       return { ...s, sandbox: msg.catalogue };
     case "explorer": {
@@ -314,6 +358,31 @@ function applyMessage(s: ClientState, msg: ServerMessage): ClientState {
   }
 }
 
+/** The words for a mark's kind, as players say them. */
+export const MARK_WORDS: Record<Mark["kind"], string> = { stop: "stop here", "run-to": "run to here" };
+
+/** Where a mark is: "CPU1 do_wp_page line 4". */
+export function markWhere(m: Pick<Mark, "cpu" | "fn" | "pc">): string {
+  return `CPU${m.cpu} ${m.fn} line ${m.pc + 1}`;
+}
+
+/** A plan in a few words: its items and where its preview ends. */
+export function planSummary(p: Plan): string {
+  const items = `${p.items.length} item${p.items.length === 1 ? "" : "s"}, ${p.trace.length} line${p.trace.length === 1 ? "" : "s"}`;
+  const pre = `${p.ends.preemptions} preemption${p.ends.preemptions === 1 ? "" : "s"}`;
+  const end = p.ends.oracle ? `the race at step ${p.ends.oracle.step}: ${p.ends.oracle.message}` : p.ends.finished ? "every CPU finishes, no race" : "play goes on after it";
+  return `${items}; ${end}; ${pre}`;
+}
+
+/** Chat entries merged by number: each once, in order, the latest CHAT_LIMIT. */
+function mergeChat(have: ChatEntry[], more: ChatEntry[]): ChatEntry[] {
+  if (more.length === 0) return have;
+  const last = have[have.length - 1]?.n ?? 0;
+  // The usual case: the next message in order.
+  const fresh = more.every((e) => e.n > last) ? [...have, ...more] : [...new Map([...have, ...more].map((e) => [e.n, e])).values()].sort((a, b) => a.n - b.n);
+  return fresh.length > CHAT_LIMIT ? fresh.slice(fresh.length - CHAT_LIMIT) : fresh;
+}
+
 export function reduce(s: ClientState, ev: ConnEvent): ClientState {
   switch (ev.kind) {
     case "open":
@@ -322,7 +391,8 @@ export function reduce(s: ClientState, ev: ConnEvent): ClientState {
       if (ev.retrying) return log({ ...s, conn: "reconnecting" }, "info", `${closeText(ev.code, ev.reason)}; reconnecting…`);
       return { ...s, conn: "closed", closed: closeText(ev.code, ev.reason) };
     case "message":
-      return applyMessage(s, ev.msg);
+      // The guard: no string from the server reaches the screen as it came (model/safe.ts).
+      return applyMessage(s, safeDeep(ev.msg));
     case "local":
       return log({ ...s, flash: ev.flash }, ev.flash.kind === "error" ? "error" : "info", ev.flash.text);
   }
@@ -330,5 +400,5 @@ export function reduce(s: ClientState, ev: ConnEvent): ClientState {
 
 /** Leaving a room (back to the lobby): forget it, keep the connection and the finished list. */
 export function leftRoom(s: ClientState): ClientState {
-  return { ...s, room: null, game: null, trace: [], intro: null, you: null, seq: 0, flash: null, explorer: null };
+  return { ...s, room: null, game: null, trace: [], intro: null, you: null, seq: 0, flash: null, explorer: null, chat: [], marks: [], plan: null };
 }

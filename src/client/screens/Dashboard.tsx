@@ -36,6 +36,7 @@ export function Dashboard({ s, ui, cols, rows }: ScreenProps) {
   const d = s.dashboard;
   const ws = s.workshop;
   const head = instructorLines(s.url, ws, cols).length;
+  const team = d?.teams[ui.teamCursor];
   const t = dashboardRows(d?.teams ?? [], ui.teamCursor, Math.max(3, rows - 8 - head), { width: cols, paused: d?.workshop.paused === true });
   return (
     <Box flexDirection="column" width={cols}>
@@ -45,7 +46,15 @@ export function Dashboard({ s, ui, cols, rows }: ScreenProps) {
       {instructorLines(s.url, ws, cols).map((t, i) => (
         <Text key={`w${i}`}>{t}</Text>
       ))}
-      {ui.input ? <Text>Announcement: {ui.input.text}▏ (Enter sends to every team, Esc cancels)</Text> : <Text> </Text>}
+      {ui.input ? (
+        <Text wrap="truncate-start">
+          {ui.input.field === "wchat" ? "Chat to every team" : "Announcement"}: {ui.input.text}▏ (Enter sends to every team, Esc cancels)
+        </Text>
+      ) : ui.overlay === "mute" ? (
+        <Text wrap="truncate-end">Mute or unmute in {team?.team ?? team?.room ?? "?"}: {(team?.players ?? []).slice(0, 9).map((p, i) => `${i + 1} ${p.name}${p.muted ? " (muted)" : ""}`).join(" · ")} · Esc cancels</Text>
+      ) : (
+        <Text> </Text>
+      )}
       <Text bold wrap="truncate-end">
         {t.header}
       </Text>

@@ -2,7 +2,7 @@
 // timeline with the breaking step marked, the upstream fix, the score against
 // par, and the keys for replay, retry and the next level.
 
-import { Box } from "ink";
+import { Box, Text } from "ink";
 import { Help } from "../components/Help.js";
 import { Confirm } from "../components/Confirm.js";
 import { KeyBar } from "../components/KeyBar.js";
@@ -18,6 +18,7 @@ import { Lines } from "../components/Lines.js";
 import { traceLine } from "../model/store.js";
 import { laneLabel, TIMELINE_LEGEND, timelineLines, timelineRows } from "../model/timeline.js";
 import type { ScreenProps } from "./props.js";
+import { attemptChat } from "../model/talk.js";
 
 export function Debrief({ s, ui, cols, rows }: ScreenProps) {
   const room = s.room!;
@@ -48,6 +49,9 @@ export function Debrief({ s, ui, cols, rows }: ScreenProps) {
   const tlRows = timelineLines(tl);
   const hidden = tl.hiddenBefore || tl.hiddenAfter ? `(steps ${tl.hiddenBefore + 1}-${s.trace.length - tl.hiddenAfter} of ${s.trace.length} shown)` : "";
   const focusLines = focusText ? wrapLine(focusText, cols - 1) : [];
+  // What the room said: during a replay, up to the step shown; else all of it, after the debrief's text.
+  const said = attemptChat(s.chat, game.attempt, me, ui.replay ? ui.replay.at : null);
+  const saidLines = ui.replay ? said.slice(-3) : said;
   // The server's share line: the schedule, and the command that replays it, broken so that it still pastes whole.
   const share = r.share ? [...wrapLine(`Share: ${r.share.schedule}`, cols - 1), ...shellLines(r.share.command, cols - 1)] : [];
   const fix = (game.debrief ?? "")
@@ -63,19 +67,27 @@ export function Debrief({ s, ui, cols, rows }: ScreenProps) {
     ...tlRows.map((text) => ({ text })),
     ...wrapLine(TIMELINE_LEGEND, cols - 1).map((text) => ({ text })),
     ...focusLines.map((text) => ({ text })),
+    ...(ui.replay ? saidLines.flatMap((t) => wrapLine(`  ${t}`, cols - 1)).map((text) => ({ text })) : []),
     { text: "" },
     ...share.map((text, i) => ({ text, head: i === 0 })),
     ...(share.length ? [{ text: "" }] : []),
     ...(thread ? [{ text: thread, head: true }] : []),
     ...fix.map((text) => ({ text })),
+    ...(!ui.replay && said.length ? [{ text: "" }, { text: "Said during this attempt", head: true }, ...said.flatMap((t) => wrapLine(t, cols - 1)).map((text) => ({ text }))] : []),
   ];
   const key = scrollKeys.debrief(s);
   const win = scrollWindow(lines, rows - 3, scrollAt(ui.scroll, key), (text): PanelLine => ({ text, head: true }), key);
   return (
     <Box flexDirection="column" width={cols}>
       <Lines lines={win.lines} width={cols} />
-      {ui.input?.field === "save" ? <PromptLine label="Save the scenario as level id" text={ui.input.text} hint={SAVE_HINT} /> : <StatusLine flash={s.flash} />}
-      <KeyBar width={cols} keys={keyBar("debrief", { replay: ui.replay !== null, scroll: win.max > 0, sandbox: sandboxRoom(s), watch: s.you?.watch === true })} />
+      {ui.input?.field === "chat" ? (
+        <Text wrap="truncate-start">Say: {ui.input.text}▏ (Enter sends, Esc leaves)</Text>
+      ) : ui.input?.field === "save" ? (
+        <PromptLine label="Save the scenario as level id" text={ui.input.text} hint={SAVE_HINT} />
+      ) : (
+        <StatusLine flash={s.flash} />
+      )}
+      <KeyBar width={cols} keys={keyBar("debrief", { replay: ui.replay !== null, scroll: win.max > 0, sandbox: sandboxRoom(s), watch: s.you?.watch === true, typing: ui.input?.field === "chat" })} />
     </Box>
   );
 }

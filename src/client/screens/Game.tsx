@@ -17,7 +17,9 @@ import { scrollAt, scrollWindow } from "../model/scroll.js";
 import { gameLayout, wrapLine } from "../model/layout.js";
 import { cpuListing, cpuPanel } from "../model/listing.js";
 import { machinePanel, NO_VIEW, type PanelLine } from "../model/machine.js";
-import type { Flash } from "../model/store.js";
+import { MARK_WORDS, type Flash } from "../model/store.js";
+import { chatLines, MARK_SYMBOL, planLines } from "../model/talk.js";
+import { laneLabel } from "../model/timeline.js";
 import type { ScreenProps } from "./props.js";
 
 function MenuOverlay({ title, choices, cursor }: { title: string; choices: { label: string; first: string }[]; cursor: number }) {
@@ -65,7 +67,12 @@ function solverLine(solver: { state: string; text: string }): string | undefined
 export function Game({ s, ui, cols, rows }: ScreenProps) {
   const room = s.room!;
   const game = s.game!;
-  const L = gameLayout(cols, rows);
+  // The chat panel shows once the room has talked (or this player starts to): beside the event log, or under the code.
+  const chatting = ui.input?.field === "chat";
+  const talking = s.chat.length > 0 || chatting;
+  const base = gameLayout(cols, rows);
+  const chatRows = talking && !base.twoCol ? 3 : 0;
+  const L = { ...base, bodyH: base.bodyH - chatRows };
   const mv = game.view ?? NO_VIEW;
   const me = s.you?.member ?? null;
   const sel = selectedActor(s, ui);
@@ -85,8 +92,17 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
   } else {
     const leftH = L.twoCol ? L.bodyH : Math.ceil(L.bodyH / 2);
     const rightH = L.twoCol ? L.bodyH : L.bodyH - leftH;
-    const left = cpuPanel({ listings, selected: sel, who: driverLabels(room, me), dma }, L.leftW, leftH, wrap);
-    const machine = machinePanel(mv, L.rightW, wrap);
+    // The marks on the lines shown of the selected CPU, and the cursor while marking.
+    const shownPath = sel === "dma" ? null : listings[sel]?.path;
+    const marks = new Map(
+      s.marks.filter((m) => m.cpu === sel && m.path === shownPath).map((m) => [m.pc, { symbol: MARK_SYMBOL[m.kind], label: `${MARK_SYMBOL[m.kind]} ${MARK_WORDS[m.kind]}: ${m.by === me ? "you" : m.name}` }]),
+    );
+    // The cursor shows while the CPU is still in the path it was opened on (a step elsewhere may move it on).
+    const cursor = ui.mark && ui.mark.cpu === sel && ui.mark.path === shownPath ? ui.mark.line : null;
+    const left = cpuPanel({ listings, selected: sel, who: driverLabels(room, me), dma, marks, cursor }, L.leftW, leftH, wrap);
+    const lanes = game.cpus.map((c) => laneLabel(c.cpu, c.name));
+    const plan = s.plan ? [...planLines(s.plan, game.plan ?? null, lanes, game.dma !== null, game.steps, L.rightW), { text: "" }] : [];
+    const machine = [...plan, ...machinePanel(mv, L.rightW, wrap)];
     // The machine scrolls (PgUp/PgDn) when it is taller than its panel.
     const mkey = scrollKeys.machine(s);
     const right = scrollWindow(machine, rightH, scrollAt(ui.scroll, mkey), (text): PanelLine => ({ text, head: true }), mkey).lines;
@@ -99,6 +115,28 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
     );
   }
   const overlayTakesAll = ui.overlay === "help" || ui.overlay === "log";
+  const chatInput = chatting ? ui.input!.text : null;
+  let bottom = null;
+  if (!overlayTakesAll) {
+    if (talking && L.twoCol) {
+      bottom = (
+        <Box flexDirection="row" height={L.logH + 1}>
+          <EventLog log={s.log} height={L.logH} width={L.leftW} />
+          <Box width={2} />
+          <Lines lines={chatLines(s.chat, me, L.rightW, L.logH + 1, chatInput, s.you?.watch === true)} width={L.rightW} />
+        </Box>
+      );
+    } else {
+      bottom = (
+        <>
+          {talking ? <Lines lines={chatLines(s.chat, me, cols, chatRows, chatInput, s.you?.watch === true)} width={cols} /> : null}
+          <EventLog log={s.log} height={L.logH} width={cols} />
+        </>
+      );
+    }
+  }
+  // The plan's one-line input takes the status line while it is open.
+  const planInput = ui.input?.field === "plan" ? `Plan: ${ui.input.text}▏ (the schedule syntax, e.g. 1+ 0+ 1+; an empty line records the moves so far, - drops the plan; Enter sends, Esc cancels)` : null;
   return (
     <Box flexDirection="column" width={cols}>
       {top.map((t, i) => (
@@ -107,13 +145,18 @@ export function Game({ s, ui, cols, rows }: ScreenProps) {
         </Text>
       ))}
       {body}
-      {overlayTakesAll ? null : <EventLog log={s.log} height={L.logH} width={cols} />}
-      {ui.input?.field === "save" ? (
+      {bottom}
+      {planInput ? (
+        <Text wrap="truncate-start">{planInput}</Text>
+      ) : ui.input?.field === "save" ? (
         <PromptLine label="Save the scenario as level id" text={ui.input.text} hint={SAVE_HINT} />
       ) : (
         <StatusLine flash={statusFlash(s.flash, game.waiting ?? null)} fallback={game.phase === "over" ? "This attempt is over: g shows the debrief." : solverLine(room.solver)} />
       )}
-      <KeyBar width={cols} keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu", log: ui.overlay === "log", sandbox: sandboxRoom(s), watch: s.you?.watch === true })} />
+      <KeyBar
+        width={cols}
+        keys={keyBar("game", { over: game.phase === "over", menu: ui.overlay === "menu", log: ui.overlay === "log", sandbox: sandboxRoom(s), watch: s.you?.watch === true, marking: ui.mark !== null, typing: ui.input?.field === "chat" || ui.input?.field === "plan" })}
+      />
     </Box>
   );
 }

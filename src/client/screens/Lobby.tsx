@@ -8,8 +8,9 @@ import { progressMark } from "../model/progress.js";
 import { KeyBar } from "../components/KeyBar.js";
 import { StatusLine } from "../components/StatusLine.js";
 import type { ScreenProps } from "./props.js";
+import type { InputField } from "../model/input.js";
 
-const FIELD_PROMPT = { name: "Your name", code: "Room code", announce: "Announcement", title: "Workshop title", save: "Level id" } as const;
+const FIELD_PROMPT: Record<InputField, string> = { name: "Your name", code: "Room code", announce: "Announcement", title: "Workshop title", save: "Level id", chat: "Say", plan: "Plan", wchat: "Say to every team" };
 
 export function Lobby({ s, ui, cols, rows, progress }: ScreenProps) {
   const levels = s.levels;
