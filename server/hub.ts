@@ -342,6 +342,8 @@ export class Hub {
       case "resumeWorkshop":
       case "releaseHint":
       case "announce":
+      case "workshopChat":
+      case "mute":
         return withRooms(msg.workshop);
       case "replay": {
         const room = conn.member?.room;

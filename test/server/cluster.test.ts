@@ -169,4 +169,26 @@ describe("nodes on Redis and PostgreSQL", () => {
     await teacher.ok({ type: "releaseHint", workshop: id, token: ws.token, room: rj.state.room.code });
     await red.takeWhere((m) => m.type === "update" && m.event.kind === "hint", "a released hint");
   });
+
+  it("the instructor's chat reaches every room of the workshop, wherever it runs, and a mute reaches the room's node (issue 17)", async () => {
+    const { nodes } = await service(3);
+    const [a, b, c] = nodes;
+    const teacher = await player(c.url, "teacher");
+    const ws = await teacher.ok<"workshop">({ type: "createWorkshop", title: "Talk" });
+    const creds = { workshop: ws.workshop.id, token: ws.token };
+    const red = await player(a.url, "red");
+    const blue = await player(b.url, "blue");
+    const rj = await red.ok<"joined">({ type: "create", level: "basics-lost-update", workshop: creds.workshop, team: "reds" });
+    await blue.ok({ type: "create", level: "basics-lost-update", workshop: creds.workshop, team: "blues" });
+    await teacher.ok({ type: "workshopChat", ...creds, text: "hold CPU1 \u001b[2J" });
+    for (const x of [red, blue]) expect((await x.take("chat")).entry).toMatchObject({ from: "instructor", text: "hold CPU1 ␛[2J" });
+    // The room runs on node a; the instructor talks to node c.
+    expect(a.hub.registry.rooms.has(rj.state.room.code)).toBe(true);
+    await teacher.ok({ type: "watchWorkshop", ...creds });
+    await teacher.ok({ type: "mute", ...creds, room: rj.state.room.code, member: rj.you.member, muted: true });
+    // The mute travels over Redis to node a, whose dashboard row then says so: from then on red's chat is refused.
+    await teacher.takeWhere((m) => m.type === "dashboard" && m.teams.some((t) => t.players?.some((p) => p.id === rj.you.member && p.muted)), "red muted on the dashboard");
+    await red.refused({ type: "chat", text: "let me talk" }, "muted");
+    await blue.ok({ type: "chat", text: "we still can" });
+  });
 });
